@@ -1,0 +1,182 @@
+"""The ``posegen`` command (SPEC §9): each sub-command builds its settings at start-up, then calls the
+library."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from posegen.settings import AuthSettings, CommonSettings, GatewaySettings, RelaySettings, load_settings
+
+_DURATION = re.compile(r"^(\d+)([smhd]?)$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: str) -> int:
+    match = _DURATION.match(value.strip().lower())
+    if not match or int(match.group(1)) < 1:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a duration like 3600, 90s, 30m, 12h or 7d")
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _setup(settings: CommonSettings) -> None:
+    from posegen.logs import configure_logging
+
+    configure_logging(settings.log_format, settings.log_level)
+
+
+def migrate_database(database_url: str) -> None:
+    from posegen.db.migrate import apply_migrations
+    from posegen.db.pool import database_name, ensure_database
+
+    if ensure_database(database_url):
+        print(f"created database {database_name(database_url)}")
+    applied = apply_migrations(database_url)
+    if applied:
+        for migration in applied:
+            print(f"applied {migration.version}_{migration.name}")
+    else:
+        print("database schema is up to date")
+
+
+def seed_database(database_url: str) -> None:
+    import psycopg
+
+    from posegen.poses.seed import seed_library
+
+    with psycopg.connect(database_url) as conn:
+        report = seed_library(conn=conn)
+    state = "updated" if report.changed else "unchanged"
+    print(
+        f"pose library {state}: {report.categories_total} categories ({report.categories_written} written), "
+        f"{report.poses_total} poses ({report.poses_written} written)"
+    )
+
+
+def print_welcome(settings: GatewaySettings, relay_port: int) -> None:
+    from posegen.auth import mint_token
+
+    token = mint_token(
+        user_id="dev-user",
+        role="admin",
+        ttl_seconds=12 * 3600,
+        secret=settings.jwt_secret.get_secret_value(),
+        algorithm=settings.jwt_algorithm,
+    )
+    print(
+        "\nPose Generator cluster starting (Ctrl-C stops it):\n"
+        f"  gateway  http://localhost:{settings.gateway_port}/docs\n"
+        f"  relay    ws://localhost:{relay_port}/pose-generator-ws\n"
+        f"  a 12-hour admin token for 'dev-user':\n  {token}\n",
+        flush=True,
+    )
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    settings = load_settings(CommonSettings)
+    _setup(settings)
+    migrate_database(settings.database_url)
+    return 0
+
+
+def cmd_seed(_args: argparse.Namespace) -> int:
+    settings = load_settings(CommonSettings)
+    _setup(settings)
+    seed_database(settings.database_url)
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from posegen.auth import mint_token
+
+    settings = load_settings(AuthSettings)
+    try:
+        token = mint_token(
+            user_id=args.user,
+            role="admin" if args.admin else "user",
+            ttl_seconds=args.ttl,
+            email=args.email,
+            secret=settings.jwt_secret.get_secret_value(),
+            algorithm=settings.jwt_algorithm,
+        )
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(token)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from posegen import localrun
+
+    if localrun.ensure_env_file():
+        print("wrote .env from .env.example with a new random JWT_SECRET")
+    settings = load_settings(GatewaySettings)
+    relay_port = load_settings(RelaySettings).relay_port
+    _setup(settings)
+    var_dir = Path(args.var_dir)
+    try:
+        with localrun.dependencies(settings.database_url, settings.redis_url, var_dir):
+            migrate_database(settings.database_url)
+            seed_database(settings.database_url)
+            if args.no_services:
+                return 0
+            print_welcome(settings, relay_port)
+            services = [localrun.ServiceSpec(name, localrun.service_command(name)) for name in RUN_SERVICES]
+            return localrun.supervise(services)
+    except localrun.DependencyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def cmd_gateway(_args: argparse.Namespace) -> int:
+    from posegen_gateway.main import main as gateway_main
+
+    return gateway_main()
+
+
+def cmd_relay(_args: argparse.Namespace) -> int:
+    from posegen_relay.main import main as relay_main
+
+    return relay_main()
+
+
+RUN_SERVICES: tuple[str, ...] = ("gateway", "relay")
+"""The long-running services ``posegen run`` starts after migrating and seeding."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="posegen", description="Pose Generator cluster")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser(
+        "migrate", help="create the database if missing and apply SQL migrations"
+    ).set_defaults(func=cmd_migrate)
+    commands.add_parser("seed", help="upsert the pose library (idempotent)").set_defaults(func=cmd_seed)
+
+    token = commands.add_parser("token", help="mint a development JWT")
+    token.add_argument("--user", required=True, help="the userId claim")
+    token.add_argument("--admin", action="store_true", help="role: admin")
+    token.add_argument("--ttl", type=parse_duration, default=parse_duration("12h"), help="lifetime (12h)")
+    token.add_argument("--email", default=None)
+    token.set_defaults(func=cmd_token)
+
+    commands.add_parser("gateway", help="serve the REST API (uvicorn)").set_defaults(func=cmd_gateway)
+    commands.add_parser("relay", help="serve the WebSocket relay").set_defaults(func=cmd_relay)
+
+    run = commands.add_parser("run", help="migrate, seed and run every service locally")
+    run.add_argument("--var-dir", default="var", help="where private PostgreSQL/Redis keep their data")
+    run.add_argument("--no-services", action="store_true", help="only start dependencies, migrate and seed")
+    run.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""The wire contracts every service shares (SPEC §6): queue and Redis names, and the event schema.
+
+The worker publishes these events, the relay forwards them, the gateway reads them, and the tests check
+them: all of them import the models and names from here, so there is one copy of each.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic.alias_generators import to_camel
+
+QUEUE_NAME = "pose-generation"
+"""The RQ queue; its Redis list ``rq:queue:pose-generation`` is what the KEDA scaler reads."""
+
+QUEUE_LIST_KEY = f"rq:queue:{QUEUE_NAME}"
+JOB_FUNCTION = "posegen.worker.job.run_generation"
+"""The job function as a dotted string, so that the gateway never imports the worker."""
+
+STREAM_MAXLEN = 2000
+"""Approximate cap of a generation's event stream (50 poses x 50 steps of progress would not fit; the
+stream keeps the newest events, and every terminal event is among them)."""
+
+STREAM_TTL_SECONDS = 24 * 3600
+TERMINAL_EVENT_TYPES = frozenset({"completed", "failed", "cancelled"})
+
+
+def job_id(generation_id: str) -> str:
+    return f"gen-{generation_id}"
+
+
+def user_channel(user_id: str) -> str:
+    """Pub/sub channel carrying every event of one user's generations."""
+    return f"{QUEUE_NAME}:{user_id}"
+
+
+def event_stream_key(generation_id: str) -> str:
+    """Capped, expiring stream of one generation's events, for replay after a reconnect."""
+    return f"{QUEUE_NAME}:events:{generation_id}"
+
+
+def cancel_flag_key(generation_id: str) -> str:
+    """Set by the gateway, checked by the worker's step callback."""
+    return f"{QUEUE_NAME}:cancel:{generation_id}"
+
+
+def rate_limit_key(user_id: str, window_start: int) -> str:
+    return f"{QUEUE_NAME}:ratelimit:{user_id}:{window_start}"
+
+
+def worker_heartbeat_key(worker_name: str) -> str:
+    return f"{QUEUE_NAME}:worker:{worker_name}"
+
+
+def generation_lease_key(generation_id: str) -> str:
+    """Held by the worker running a generation; when it expires the reaper re-queues the generation."""
+    return f"{QUEUE_NAME}:lease:{generation_id}"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Event(BaseModel):
+    """Fields every event has. ``id`` is the event's entry id in the generation's stream."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+    id: str = ""
+    generation_id: str
+    user_id: str
+    timestamp: datetime = Field(default_factory=_utc_now)
+
+    def to_json(self) -> str:
+        return self.model_dump_json(by_alias=True, exclude_none=True)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.type in TERMINAL_EVENT_TYPES  # type: ignore[attr-defined]
+
+
+class QueuedEvent(_Event):
+    type: Literal["queued"] = "queued"
+    queue_position: int = Field(ge=0)
+
+
+class StartedEvent(_Event):
+    type: Literal["started"] = "started"
+    poses_total: int = Field(ge=1)
+    worker: str
+
+
+class ProgressEvent(_Event):
+    type: Literal["progress"] = "progress"
+    pose_index: int = Field(ge=0)
+    poses_total: int = Field(ge=1)
+    poses_completed: int = Field(ge=0)
+    poses_failed: int = Field(ge=0)
+    step: int = Field(ge=1)
+    total_steps: int = Field(ge=1)
+    percentage: float = Field(ge=0, le=100)
+    eta_seconds: float | None = Field(default=None, ge=0)
+    preview: str | None = None
+    """A small JPEG as a ``data:image/jpeg;base64,...`` URL, made from the latents."""
+
+
+class PoseCompletedEvent(_Event):
+    type: Literal["pose_completed"] = "pose_completed"
+    pose_index: int = Field(ge=0)
+    generated_pose_id: str
+    pose_id: str | None
+    variation_key: str
+    image_url: str
+    thumbnail_url: str
+    seed: int
+    seconds: float = Field(ge=0)
+
+
+class PoseFailedEvent(_Event):
+    type: Literal["pose_failed"] = "pose_failed"
+    pose_index: int = Field(ge=0)
+    variation_key: str
+    error: str
+
+
+class CompletedEvent(_Event):
+    type: Literal["completed"] = "completed"
+    status: Literal["completed", "partial"]
+    poses_completed: int = Field(ge=0)
+    poses_failed: int = Field(ge=0)
+    poses_total: int = Field(ge=1)
+    credit_refunded: int = Field(ge=0)
+
+
+class FailedEvent(_Event):
+    type: Literal["failed"] = "failed"
+    error: str
+    credit_refunded: int = Field(ge=0)
+
+
+class CancelledEvent(_Event):
+    type: Literal["cancelled"] = "cancelled"
+    poses_completed: int = Field(ge=0)
+    credit_refunded: int = Field(ge=0)
+
+
+Event = Annotated[
+    QueuedEvent
+    | StartedEvent
+    | ProgressEvent
+    | PoseCompletedEvent
+    | PoseFailedEvent
+    | CompletedEvent
+    | FailedEvent
+    | CancelledEvent,
+    Field(discriminator="type"),
+]
+EVENT_TYPES = (
+    QueuedEvent,
+    StartedEvent,
+    ProgressEvent,
+    PoseCompletedEvent,
+    PoseFailedEvent,
+    CompletedEvent,
+    FailedEvent,
+    CancelledEvent,
+)
+
+_EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def parse_event(data: str | bytes | dict) -> Event:
+    """Validate one event from JSON or a dict; raises ``pydantic.ValidationError`` when it is not one."""
+    if isinstance(data, dict):
+        return _EVENT_ADAPTER.validate_python(data)
+    return _EVENT_ADAPTER.validate_json(data)
+
+
+def event_json_schema() -> dict:
+    return _EVENT_ADAPTER.json_schema(by_alias=True)

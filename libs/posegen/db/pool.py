@@ -1,0 +1,55 @@
+"""Connections to PostgreSQL with psycopg 3 and psycopg_pool; created by the caller, never at import."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+
+def create_pool(
+    database_url: str, *, min_size: int = 1, max_size: int = 10, name: str = "posegen"
+) -> ConnectionPool:
+    """An opened pool whose connections return rows as dicts; close it with ``pool.close()``."""
+    pool = ConnectionPool(
+        database_url,
+        min_size=min_size,
+        max_size=max_size,
+        name=name,
+        kwargs={"row_factory": dict_row, "autocommit": False},
+        open=False,
+    )
+    pool.open(wait=True, timeout=10)
+    return pool
+
+
+def database_name(database_url: str) -> str:
+    return urlsplit(database_url).path.lstrip("/") or "postgres"
+
+
+def maintenance_url(database_url: str, maintenance_db: str = "postgres") -> str:
+    """The same server and credentials, connected to a maintenance database."""
+    parts = urlsplit(database_url)
+    return urlunsplit(parts._replace(path=f"/{maintenance_db}"))
+
+
+def ensure_database(database_url: str) -> bool:
+    """Create the URL's database when it does not exist; return whether it was created."""
+    name = database_name(database_url)
+    with psycopg.connect(maintenance_url(database_url), autocommit=True, connect_timeout=5) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            return False
+        try:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except psycopg.errors.DuplicateDatabase:
+            return False
+        return True
+
+
+def drop_database(database_url: str) -> None:
+    name = database_name(database_url)
+    with psycopg.connect(maintenance_url(database_url), autocommit=True, connect_timeout=5) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -1,0 +1,240 @@
+"""``posegen run``: the whole cluster on one machine, against ``DATABASE_URL`` and ``REDIS_URL``.
+
+When PostgreSQL or Redis cannot be reached on a loopback address, private instances are started from local
+binaries under ``var/`` and stopped again on exit; where there are none, the run stops with the compose
+command that brings them up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import logging
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+log = logging.getLogger("posegen.run")
+
+COMPOSE_HINT = "docker compose -f compose/docker-compose.yml up -d postgres redis"
+_LOOPBACK = {"127.0.0.1", "localhost", "::1", ""}
+
+
+class DependencyError(RuntimeError):
+    """A dependency is not reachable and cannot be started here; the message says what to do."""
+
+
+def reachable(host: str, port: int, timeout: float = 1.0) -> bool:
+    try:
+        with socket.create_connection((host or "127.0.0.1", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until_reachable(host: str, port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not reachable(host, port, 0.5):
+        if time.monotonic() > deadline:
+            raise DependencyError(f"{host}:{port} did not come up within {timeout:.0f}s")
+        time.sleep(0.2)
+
+
+def ensure_env_file(env_path: Path = Path(".env"), example: Path = Path(".env.example")) -> bool:
+    """Create ``.env`` from ``.env.example`` with a fresh random ``JWT_SECRET``; keep an existing one."""
+    if env_path.exists() or not example.exists() or os.environ.get("JWT_SECRET"):
+        return False
+    lines = []
+    for line in example.read_text(encoding="utf-8").splitlines():
+        if line.startswith("JWT_SECRET="):
+            line = f"JWT_SECRET={secrets.token_urlsafe(48)}"
+        lines.append(line)
+    env_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    env_path.chmod(0o600)
+    return True
+
+
+def find_binary(name: str) -> str | None:
+    """``name`` on PATH, or in Debian's versioned PostgreSQL folders (newest first)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=_version_key, reverse=True)
+    return candidates[0] if candidates else None
+
+
+def _version_key(path: str) -> float:
+    try:
+        return float(Path(path).parts[-3])
+    except (ValueError, IndexError):
+        return 0.0
+
+
+def _as_user(argv: list[str], user: str | None) -> list[str]:
+    return ["runuser", "-u", user, "--", *argv] if user else argv
+
+
+def _postgres_os_user(data_dir: Path) -> str | None:
+    """PostgreSQL refuses to run as root: use the ``postgres`` system user then."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        entry = pwd.getpwnam("postgres")
+    except KeyError:
+        raise DependencyError(
+            "running as root and there is no 'postgres' system user to run PostgreSQL"
+        ) from None
+    for path in (data_dir.parent, data_dir):
+        path.mkdir(parents=True, exist_ok=True)
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+    return "postgres"
+
+
+def start_private_postgres(database_url: str, var_dir: Path) -> Callable[[], None]:
+    parts = urlsplit(database_url)
+    host, port, user = parts.hostname or "127.0.0.1", parts.port or 5432, parts.username or "postgres"
+    initdb, pg_ctl = find_binary("initdb"), find_binary("pg_ctl")
+    if not (initdb and pg_ctl):
+        raise DependencyError(
+            f"PostgreSQL is not reachable at {host}:{port} and no local initdb/pg_ctl were found. "
+            f"Start it with: {COMPOSE_HINT}"
+        )
+    data_dir = (var_dir / "postgres" / "data").resolve()
+    os_user = _postgres_os_user(data_dir)
+    if not (data_dir / "PG_VERSION").exists():
+        log.info("initialising a private PostgreSQL in %s", data_dir)
+        subprocess.run(
+            _as_user([initdb, "-D", str(data_dir), "-U", user, "--auth=trust", "-E", "UTF8"], os_user),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    options = f"-p {port} -k {data_dir} -c listen_addresses={host}"
+    logfile = data_dir.parent / "postgres.log"
+    subprocess.run(
+        _as_user([pg_ctl, "-D", str(data_dir), "-o", options, "-l", str(logfile), "-w", "start"], os_user),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    log.info("started a private PostgreSQL on %s:%s (log: %s)", host, port, logfile)
+
+    def stop() -> None:
+        subprocess.run(
+            _as_user([pg_ctl, "-D", str(data_dir), "-m", "fast", "-w", "stop"], os_user),
+            check=False,
+            stdout=subprocess.DEVNULL,
+        )
+        log.info("stopped the private PostgreSQL")
+
+    return stop
+
+
+def start_private_redis(redis_url: str, var_dir: Path) -> Callable[[], None]:
+    parts = urlsplit(redis_url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 6379
+    server = shutil.which("redis-server")
+    if not server:
+        raise DependencyError(
+            f"Redis is not reachable at {host}:{port} and no local redis-server was found. "
+            f"Start it with: {COMPOSE_HINT}"
+        )
+    folder = (var_dir / "redis").resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        [
+            server,
+            "--port",
+            str(port),
+            "--bind",
+            host,
+            "--dir",
+            str(folder),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--logfile",
+            str(folder / "redis.log"),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    wait_until_reachable(host, port)
+    log.info("started a private Redis on %s:%s", host, port)
+
+    def stop() -> None:
+        process.terminate()
+        process.wait(timeout=10)
+        log.info("stopped the private Redis")
+
+    return stop
+
+
+@contextlib.contextmanager
+def dependencies(database_url: str, redis_url: str, var_dir: Path) -> Iterator[None]:
+    """PostgreSQL and Redis reachable for the block; private ones started here are stopped after it."""
+    with contextlib.ExitStack() as stack:
+        for url, default_port, start in (
+            (database_url, 5432, start_private_postgres),
+            (redis_url, 6379, start_private_redis),
+        ):
+            parts = urlsplit(url)
+            if parts.scheme == "unix" or reachable(parts.hostname or "127.0.0.1", parts.port or default_port):
+                continue
+            if (parts.hostname or "") not in _LOOPBACK:
+                raise DependencyError(f"{parts.hostname}:{parts.port or default_port} is not reachable")
+            stack.callback(start(url, var_dir))
+        yield
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    name: str
+    argv: Sequence[str]
+
+
+def supervise(services: Sequence[ServiceSpec]) -> int:
+    """Run the services as child processes until one exits or a signal arrives; then stop them all."""
+    if not services:
+        return 0
+    children = {spec.name: subprocess.Popen(list(spec.argv)) for spec in services}
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    exit_code = 0
+    try:
+        while not stopping:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    log.error("%s exited with code %s; stopping the cluster", name, child.returncode)
+                    exit_code = child.returncode or 1
+                    stopping = True
+            time.sleep(0.2)
+    finally:
+        for child in children.values():
+            if child.poll() is None:
+                child.terminate()
+        for child in children.values():
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return exit_code
+
+
+def service_command(name: str) -> list[str]:
+    return [sys.executable, "-m", "posegen.cli", name]

@@ -1,0 +1,189 @@
+"""Configuration (SPEC §3): one settings object per process, built at start-up, never at import time.
+
+Each service builds the class it needs with :func:`load_settings`; a missing or malformed value stops the
+process with one line that names the environment variable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import sys
+from enum import StrEnum
+from typing import Annotated, NamedTuple, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_RATE = re.compile(r"^\s*(\d+)\s*(?:/\s*(s|sec|second|m|min|minute|h|hour))?\s*$", re.IGNORECASE)
+_RATE_WINDOWS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
+
+
+class RateLimit(NamedTuple):
+    """A count per window, written ``5/min`` (a bare number means per minute)."""
+
+    count: int
+    window_seconds: int
+
+    @classmethod
+    def parse(cls, value: object) -> RateLimit | object:
+        if not isinstance(value, str | int):
+            return value
+        match = _RATE.match(str(value))
+        if not match or int(match.group(1)) < 1:
+            raise ValueError("expected a positive count per window, like '5/min', '10/s' or '100/hour'")
+        unit = (match.group(2) or "min").lower()
+        return cls(int(match.group(1)), _RATE_WINDOWS[unit])
+
+
+def _postgres_url(value: str) -> str:
+    if not value.startswith(("postgresql://", "postgres://")):
+        raise ValueError("must be a postgresql:// URL")
+    return value
+
+
+def _redis_url(value: str) -> str:
+    if not value.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError("must be a redis://, rediss:// or unix:// URL")
+    return value
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return value.rstrip("/")
+
+
+PostgresUrl = Annotated[str, AfterValidator(_postgres_url)]
+RedisUrl = Annotated[str, AfterValidator(_redis_url)]
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class LogFormat(StrEnum):
+    json = "json"
+    text = "text"
+
+
+class JwtAlgorithm(StrEnum):
+    HS256 = "HS256"
+    HS384 = "HS384"
+    HS512 = "HS512"
+
+
+class TorchDevice(StrEnum):
+    auto = "auto"
+    cuda = "cuda"
+    cpu = "cpu"
+
+
+class TorchDtype(StrEnum):
+    auto = "auto"
+    float16 = "float16"
+    bfloat16 = "bfloat16"
+    float32 = "float32"
+
+
+class CommonSettings(BaseSettings):
+    """What every process needs: where PostgreSQL and Redis are, and how to log."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", env_ignore_empty=True, extra="ignore"
+    )
+
+    database_url: PostgresUrl = "postgresql://postgres@127.0.0.1:5432/posegen"
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    redis_url: RedisUrl = "redis://127.0.0.1:6379/0"
+    storage_dir: str = "var/storage"
+    log_format: LogFormat = LogFormat.text
+    log_level: str = "INFO"
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return value
+
+
+class AuthSettings(CommonSettings):
+    """Processes that verify or mint tokens."""
+
+    jwt_secret: SecretStr
+    jwt_algorithm: JwtAlgorithm = JwtAlgorithm.HS256
+
+    @model_validator(mode="after")
+    def _key_as_long_as_the_hash(self) -> AuthSettings:
+        minimum = {"HS256": 32, "HS384": 48, "HS512": 64}[self.jwt_algorithm]
+        if len(self.jwt_secret.get_secret_value()) < minimum:
+            raise ValueError(
+                f"JWT_SECRET must be at least {minimum} characters for {self.jwt_algorithm} "
+                "(an HMAC key shorter than its hash is weak)"
+            )
+        return self
+
+
+class GatewaySettings(AuthSettings):
+    gateway_host: str = "0.0.0.0"
+    gateway_port: Port = 3000
+    cors_origin: str = "*"
+    public_base_url: HttpUrl = "http://localhost:3000"
+    credits_per_pose: int = Field(default=30, ge=0)
+    starting_credits: int = Field(default=0, ge=0)
+    generate_rate_limit: Annotated[RateLimit, NoDecode, BeforeValidator(RateLimit.parse)] = RateLimit(5, 60)
+
+
+class RelaySettings(AuthSettings):
+    relay_host: str = "0.0.0.0"
+    relay_port: Port = 3001
+
+
+def _default_worker_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class WorkerSettings(CommonSettings):
+    worker_name: str = Field(default_factory=_default_worker_name, min_length=1, max_length=200)
+    worker_batch_size: int = Field(default=1, ge=1, le=64)
+    worker_metrics_port: Port = 9100
+    model_base: str = ""
+    model_controlnet: str = ""
+    model_dir: str = "var/models"
+    torch_device: TorchDevice = TorchDevice.auto
+    torch_dtype: TorchDtype = TorchDtype.auto
+    public_base_url: HttpUrl = "http://localhost:3000"
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def describe_error(error: ValidationError) -> str:
+    """One line naming the first offending variable, e.g. ``DATABASE_URL: must be a postgresql:// URL``."""
+    first = error.errors()[0]
+    message = first["msg"].removeprefix("Value error, ")
+    if first["loc"]:
+        variable = str(first["loc"][0]).upper()
+    else:
+        variable, _, message = message.partition(" ")
+    if first["type"] == "missing":
+        message = "is required but not set"
+    return f"{variable}: {message}"
+
+
+def load_settings(cls: type[S], **overrides: object) -> S:
+    """Build ``cls`` from the environment; on a bad value print one line naming it and exit(2)."""
+    try:
+        return cls(**overrides)
+    except ValidationError as error:
+        print(f"configuration error: {describe_error(error)}", file=sys.stderr)
+        raise SystemExit(2) from None

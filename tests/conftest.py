@@ -1,0 +1,100 @@
+"""Shared fixtures: a PostgreSQL database and a Redis database of the test run's own, created and
+removed by the run (never mocks)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+from psycopg.rows import dict_row
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_SERVER_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
+TEST_JWT_SECRET = "test-secret-" + "x" * 40
+
+
+def _database_url(name: str) -> str:
+    return POSTGRES_SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(scope="session")
+def fresh_database_url() -> Iterator[callable]:
+    """A factory of empty databases, each dropped at the end of the session."""
+    from posegen.db.pool import drop_database, ensure_database
+
+    created: list[str] = []
+
+    def make() -> str:
+        url = _database_url(f"posegen_test_{uuid.uuid4().hex[:12]}")
+        ensure_database(url)
+        created.append(url)
+        return url
+
+    yield make
+    for url in created:
+        drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def database_url(fresh_database_url) -> str:
+    """A migrated and seeded database shared by the session."""
+    from posegen.db.migrate import apply_migrations
+    from posegen.poses.seed import seed_library
+
+    url = fresh_database_url()
+    apply_migrations(url)
+    with psycopg.connect(url) as conn:
+        seed_library(conn=conn)
+    return url
+
+
+@pytest.fixture
+def conn(database_url: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(database_url, row_factory=dict_row) as connection:
+        yield connection
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """An empty Redis database (rq's way: find one that holds nothing, claim it, flush it after)."""
+    for index in range(15, 0, -1):
+        url = f"{REDIS_SERVER_URL}/{index}"
+        client = redis.Redis.from_url(url)
+        if client.dbsize() == 0 and client.set("posegen:test:claim", os.getpid(), nx=True):
+            yield url
+            client.flushdb()
+            client.close()
+            return
+        client.close()
+    pytest.fail("no empty Redis database (1..15) is free for the tests")
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def service_env(database_url: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
+    """Environment for a service or CLI subprocess pointed at the test's own PostgreSQL and Redis."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POSEGEN_", "GATEWAY_", "RELAY_"))}
+    env.update(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        JWT_SECRET=TEST_JWT_SECRET,
+        STORAGE_DIR=str(tmp_path / "storage"),
+        HF_HUB_OFFLINE="1",
+    )
+    return env

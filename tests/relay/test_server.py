@@ -1,0 +1,145 @@
+"""The relay against a real Redis and a real WebSocket client."""
+
+import asyncio
+import json
+import socket
+import time
+import urllib.request
+
+import jwt
+import pytest
+import redis
+from posegen.auth import mint_token
+from posegen.contracts import QueuedEvent, user_channel
+from posegen.settings import RelaySettings
+from posegen_relay.server import run
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+SECRET = "relay-secret-" + "z" * 40
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def relay_port(redis_url):
+    """A relay running in a thread of its own on a free port."""
+    import threading
+
+    port = free_port()
+    settings = RelaySettings(
+        _env_file=None, redis_url=redis_url, jwt_secret=SECRET, relay_host="127.0.0.1", relay_port=port
+    )
+    loop = asyncio.new_event_loop()
+    ready, stop = asyncio.Event(), asyncio.Event()
+    thread = threading.Thread(target=loop.run_until_complete, args=(run(settings, ready=ready, stop=stop),))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not ready.is_set() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield port
+    loop.call_soon_threadsafe(stop.set)
+    thread.join(timeout=10)
+    loop.close()
+
+
+def token(user_id="alice", **kwargs) -> str:
+    return mint_token(user_id=user_id, secret=SECRET, algorithm="HS256", **kwargs)
+
+
+def url(port: int, query: str = "") -> str:
+    return f"ws://127.0.0.1:{port}/pose-generator-ws{query}"
+
+
+async def recv_json(ws) -> dict:
+    return json.loads(await asyncio.wait_for(ws.recv(), 5))
+
+
+def test_header_auth_greets_and_forwards_only_the_users_events(relay_port, redis_url):
+    async def scenario():
+        publisher = redis.Redis.from_url(redis_url)
+        headers = {"Authorization": f"Bearer {token()}"}
+        async with connect(url(relay_port), additional_headers=headers) as ws:
+            greeting = await recv_json(ws)
+            assert greeting == {
+                "event": "connected",
+                "data": {"message": "Connected to Pose Generator updates", "userId": "alice"},
+            }
+            await asyncio.sleep(0.1)
+            other = QueuedEvent(generation_id="g-bob", user_id="bob", queue_position=0)
+            mine = QueuedEvent(id="1-0", generation_id="g-alice", user_id="alice", queue_position=2)
+            publisher.publish(user_channel("bob"), other.to_json())
+            publisher.publish(user_channel("alice"), mine.to_json())
+            update = await recv_json(ws)
+            assert update["event"] == "pose-generation-update"
+            assert update["data"]["generationId"] == "g-alice"
+        publisher.close()
+
+    asyncio.run(scenario())
+
+
+def test_first_message_auth_and_ping(relay_port):
+    async def scenario():
+        async with connect(url(relay_port)) as ws:
+            await ws.send(json.dumps({"type": "auth", "token": token("carol")}))
+            assert (await recv_json(ws))["data"]["userId"] == "carol"
+            await ws.send(json.dumps({"type": "ping"}))
+            pong = await recv_json(ws)
+            assert pong["event"] == "pong" and "timestamp" in pong["data"]
+
+    asyncio.run(scenario())
+
+
+def test_bad_messages_get_an_error_event_and_the_connection_stays(relay_port):
+    async def scenario():
+        async with connect(url(relay_port), additional_headers={"Authorization": f"Bearer {token()}"}) as ws:
+            await recv_json(ws)
+            for bad in ("not json", "[1, 2]", json.dumps({"type": "explode"}), "{}"):
+                await ws.send(bad)
+                assert (await recv_json(ws))["event"] == "error"
+            await ws.send(json.dumps({"type": "ping"}))
+            assert (await recv_json(ws))["event"] == "pong"
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    "bad_token",
+    [
+        "garbage",
+        mint_token(user_id="u", secret="wrong" * 10, algorithm="HS256"),
+        mint_token(user_id="u", secret=SECRET, algorithm="HS256", ttl_seconds=1, now=time.time() - 600),
+        jwt.encode({"userId": "u", "exp": int(time.time()) + 60}, None, algorithm="none"),
+    ],
+)
+def test_bad_token_gets_error_then_close_4401(relay_port, bad_token):
+    async def scenario():
+        async with connect(url(relay_port)) as ws:
+            await ws.send(json.dumps({"type": "auth", "token": bad_token}))
+            assert (await recv_json(ws))["event"] == "error"
+            with pytest.raises(ConnectionClosed) as closed:
+                await recv_json(ws)
+            assert closed.value.rcvd.code == 4401
+
+    asyncio.run(scenario())
+
+
+def test_query_string_token_is_refused(relay_port):
+    async def scenario():
+        async with connect(url(relay_port, f"?token={token()}")) as ws:
+            assert "query string" in (await recv_json(ws))["data"]["message"]
+            with pytest.raises(ConnectionClosed) as closed:
+                await recv_json(ws)
+            assert closed.value.rcvd.code == 4401
+
+    asyncio.run(scenario())
+
+
+def test_http_health_and_ready(relay_port):
+    for path in ("/health", "/ready"):
+        with urllib.request.urlopen(f"http://127.0.0.1:{relay_port}{path}", timeout=5) as response:
+            assert response.status == 200

@@ -1,0 +1,44 @@
+import subprocess
+import sys
+
+import psycopg
+from posegen.auth import decode_token
+
+
+def posegen(*args, env, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", "posegen.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_token_mints_a_verifiable_token(service_env, tmp_path):
+    result = posegen("token", "--user", "dev-1", "--admin", "--ttl", "30m", env=service_env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    principal = decode_token(result.stdout.strip(), secret=service_env["JWT_SECRET"], algorithm="HS256")
+    assert (principal.user_id, principal.role) == ("dev-1", "admin")
+
+
+def test_token_rejects_bad_ttl(service_env, tmp_path):
+    result = posegen("token", "--user", "u", "--ttl", "soon", env=service_env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "duration" in result.stderr
+
+
+def test_migrate_and_seed_create_the_database_and_are_idempotent(fresh_database_url, service_env, tmp_path):
+    url = fresh_database_url()
+    env = {**service_env, "DATABASE_URL": url}
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE "{url.rsplit("/", 1)[1]}"')
+    first = posegen("migrate", env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "created database" in first.stdout and "applied 001_initial" in first.stdout
+    assert "up to date" in posegen("migrate", env=env, cwd=tmp_path).stdout
+    seeded = posegen("seed", env=env, cwd=tmp_path)
+    assert seeded.returncode == 0 and "pose library updated" in seeded.stdout
+    again = posegen("seed", env=env, cwd=tmp_path)
+    assert "pose library unchanged" in again.stdout and "(0 written)" in again.stdout

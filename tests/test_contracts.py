@@ -1,0 +1,119 @@
+import json
+
+import pytest
+from posegen import contracts
+from posegen.contracts import (
+    CancelledEvent,
+    CompletedEvent,
+    FailedEvent,
+    PoseCompletedEvent,
+    PoseFailedEvent,
+    ProgressEvent,
+    QueuedEvent,
+    StartedEvent,
+    parse_event,
+)
+from pydantic import ValidationError
+
+BASE = {"generation_id": "gen1", "user_id": "user1"}
+SAMPLES = [
+    QueuedEvent(**BASE, queue_position=3),
+    StartedEvent(**BASE, poses_total=2, worker="w1"),
+    ProgressEvent(
+        **BASE,
+        pose_index=1,
+        poses_total=2,
+        poses_completed=1,
+        poses_failed=0,
+        step=4,
+        total_steps=8,
+        percentage=75.0,
+        eta_seconds=1.5,
+        preview="data:image/jpeg;base64,AAAA",
+    ),
+    PoseCompletedEvent(
+        **BASE,
+        pose_index=0,
+        generated_pose_id="gp1",
+        pose_id="p1",
+        variation_key="p1:0",
+        image_url="http://x/files/a.png?exp=1&sig=s",
+        thumbnail_url="http://x/files/a.jpg",
+        seed=7,
+        seconds=1.2,
+    ),
+    PoseFailedEvent(**BASE, pose_index=1, variation_key="p2:0", error="out of memory"),
+    CompletedEvent(
+        **BASE, status="partial", poses_completed=1, poses_failed=1, poses_total=2, credit_refunded=30
+    ),
+    FailedEvent(**BASE, error="model failed to load", credit_refunded=60),
+    CancelledEvent(**BASE, poses_completed=1, credit_refunded=30),
+]
+
+
+@pytest.mark.parametrize("event", SAMPLES, ids=lambda e: e.type)
+def test_event_round_trips_through_json(event):
+    payload = json.loads(event.to_json())
+    assert {"id", "type", "generationId", "userId", "timestamp"} <= payload.keys()
+    assert all("_" not in key for key in payload), "wire fields are camelCase"
+    assert parse_event(event.to_json()) == event
+    assert parse_event(payload) == event
+
+
+def test_every_type_of_spec_is_covered():
+    assert {e.type for e in SAMPLES} == {
+        "queued",
+        "started",
+        "progress",
+        "pose_completed",
+        "pose_failed",
+        "completed",
+        "failed",
+        "cancelled",
+    }
+    assert {e.type for e in SAMPLES if e.is_terminal} == {"completed", "failed", "cancelled"}
+
+
+def test_progress_fields_match_spec():
+    payload = json.loads(SAMPLES[2].to_json())
+    for field in (
+        "poseIndex",
+        "posesTotal",
+        "posesCompleted",
+        "posesFailed",
+        "step",
+        "totalSteps",
+        "percentage",
+        "etaSeconds",
+        "preview",
+    ):
+        assert field in payload
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        '{"type": "exploded", "generationId": "g", "userId": "u"}',
+        '{"type": "progress", "generationId": "g", "userId": "u"}',
+        '{"type": "progress", "generationId": "g", "userId": "u", "poseIndex": 0, "posesTotal": 1,'
+        ' "posesCompleted": 0, "posesFailed": 0, "step": 1, "totalSteps": 1, "percentage": 101}',
+        '{"type": "queued", "generationId": "g", "userId": "u", "queuePosition": 0, "surprise": 1}',
+        "not json",
+    ],
+)
+def test_invalid_events_are_rejected(bad):
+    with pytest.raises(ValidationError):
+        parse_event(bad)
+
+
+def test_names_other_parts_rely_on():
+    assert contracts.QUEUE_NAME == "pose-generation"
+    assert contracts.QUEUE_LIST_KEY == "rq:queue:pose-generation"
+    assert contracts.job_id("abc") == "gen-abc"
+    assert contracts.user_channel("u1") == "pose-generation:u1"
+    assert contracts.event_stream_key("g1") == "pose-generation:events:g1"
+
+
+def test_json_schema_lists_every_event():
+    schema = contracts.event_json_schema()
+    assert len(schema["discriminator"]["mapping"]) == 8

@@ -1,0 +1,91 @@
+"""The gateway and relay stay free of the model stack, in imports and in what their extras install."""
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+REPO = Path(__file__).resolve().parent.parent
+HEAVY = {"torch", "torchvision", "diffusers", "transformers", "controlnet-aux", "accelerate", "triton"}
+
+
+@pytest.mark.parametrize("module", ["posegen_gateway.main", "posegen_gateway.app", "posegen_relay.main"])
+def test_entry_modules_do_not_import_the_model_stack(module):
+    code = (
+        f"import importlib, json, sys; importlib.import_module({module!r}); "
+        "print(json.dumps(sorted(m for m in ('torch', 'diffusers', 'transformers', 'controlnet_aux') "
+        "if m in sys.modules)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(result.stdout) == []
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _closure(requirements: list[Requirement], extras_of_self: dict[str, list[str]]) -> set[str]:
+    """Every distribution the requirements pull in, walking the installed metadata transitively."""
+    seen: set[str] = set()
+    stack = [(req, ()) for req in requirements]
+    while stack:
+        req, active_extras = stack.pop()
+        name = _normalise(req.name)
+        if req.marker and not any(req.marker.evaluate({"extra": e}) for e in active_extras or ("",)):
+            continue
+        if name == "posegen":
+            for extra in req.extras:
+                stack.extend((Requirement(r), ()) for r in extras_of_self[extra])
+            continue
+        key = name + "[" + ",".join(sorted(req.extras)) + "]"
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            dist = metadata.distribution(req.name)
+        except metadata.PackageNotFoundError:
+            continue
+        stack.extend((Requirement(r), tuple(req.extras)) for r in dist.requires or [])
+    return {k.split("[")[0] for k in seen}
+
+
+@pytest.mark.parametrize("extra", ["gateway", "relay"])
+def test_service_extra_does_not_install_the_model_stack(extra):
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    base = [Requirement(r) for r in project["dependencies"]]
+    pulled = _closure(base + [Requirement(r) for r in extras[extra]], extras)
+    assert "fastapi" in pulled or extra == "relay"
+    assert not (pulled & HEAVY), f"the {extra} extra pulls {sorted(pulled & HEAVY)}"
+
+
+def test_worker_extra_does_bring_the_model_stack():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    pulled = _closure([Requirement(r) for r in extras["worker"]], extras)
+    assert {"torch", "diffusers", "transformers", "controlnet-aux"} <= pulled
+
+
+def test_top_level_layout():
+    for name in (
+        "pyproject.toml",
+        "libs",
+        "services/gateway",
+        "services/relay",
+        "services/worker",
+        "models",
+        "tests",
+        "compose",
+        "k8s",
+        "Makefile",
+        "docs",
+        ".env.example",
+        ".ci/run",
+    ):
+        assert (REPO / name).exists(), name
