@@ -43,9 +43,7 @@ SAMPLES = [
         seconds=1.2,
     ),
     PoseFailedEvent(**BASE, pose_index=1, variation_key="p2:0", error="out of memory"),
-    CompletedEvent(
-        **BASE, status="partial", poses_completed=1, poses_failed=1, poses_total=2, credit_refunded=30
-    ),
+    CompletedEvent(**BASE, status="partial", poses_completed=1, poses_failed=1, poses_total=2, credit_refunded=30),
     FailedEvent(**BASE, error="model failed to load", credit_refunded=60),
     CancelledEvent(**BASE, poses_completed=1, credit_refunded=30),
 ]

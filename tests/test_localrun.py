@@ -25,9 +25,7 @@ def world_readable_dir():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.mark.skipif(
-    not (localrun.find_binary("initdb") and shutil.which("redis-server")), reason="no binaries"
-)
+@pytest.mark.skipif(not (localrun.find_binary("initdb") and shutil.which("redis-server")), reason="no binaries")
 def test_run_starts_private_dependencies_migrates_seeds_and_stops_them(world_readable_dir, tmp_path):
     pg_port, redis_port = free_port(), free_port()
     env = {
@@ -69,9 +67,7 @@ def test_missing_binaries_name_the_compose_command(monkeypatch, tmp_path):
 def test_remote_unreachable_dependency_is_not_started_locally(tmp_path):
     with (
         pytest.raises(localrun.DependencyError, match="not reachable"),
-        localrun.dependencies(
-            "postgresql://postgres@db.invalid:5432/x", "redis://127.0.0.1:6379/0", tmp_path
-        ),
+        localrun.dependencies("postgresql://postgres@db.invalid:5432/x", "redis://127.0.0.1:6379/0", tmp_path),
     ):
         pass
 

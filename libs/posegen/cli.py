@@ -151,9 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="posegen", description="Pose Generator cluster")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    commands.add_parser(
-        "migrate", help="create the database if missing and apply SQL migrations"
-    ).set_defaults(func=cmd_migrate)
+    commands.add_parser("migrate", help="create the database if missing and apply SQL migrations").set_defaults(
+        func=cmd_migrate
+    )
     commands.add_parser("seed", help="upsert the pose library (idempotent)").set_defaults(func=cmd_seed)
 
     token = commands.add_parser("token", help="mint a development JWT")

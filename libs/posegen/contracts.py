@@ -12,6 +12,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic.alias_generators import to_camel
 
+API_PREFIX = "/api/apps/pose-generator"
+"""The gateway's route prefix (SPEC §5); the edge proxy sends everything but the relay's path here."""
+RELAY_PATH = "/pose-generator-ws"
+
 QUEUE_NAME = "pose-generation"
 """The RQ queue; its Redis list ``rq:queue:pose-generation`` is what the KEDA scaler reads."""
 
@@ -46,8 +50,9 @@ def cancel_flag_key(generation_id: str) -> str:
     return f"{QUEUE_NAME}:cancel:{generation_id}"
 
 
-def rate_limit_key(user_id: str, window_start: int) -> str:
-    return f"{QUEUE_NAME}:ratelimit:{user_id}:{window_start}"
+def rate_limit_key(user_id: str) -> str:
+    """Sorted set of the user's recent ``POST /generate`` times (a sliding window)."""
+    return f"{QUEUE_NAME}:ratelimit:{user_id}"
 
 
 def worker_heartbeat_key(worker_name: str) -> str:

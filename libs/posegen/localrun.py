@@ -91,9 +91,7 @@ def _postgres_os_user(data_dir: Path) -> str | None:
     try:
         entry = pwd.getpwnam("postgres")
     except KeyError:
-        raise DependencyError(
-            "running as root and there is no 'postgres' system user to run PostgreSQL"
-        ) from None
+        raise DependencyError("running as root and there is no 'postgres' system user to run PostgreSQL") from None
     for path in (data_dir.parent, data_dir):
         path.mkdir(parents=True, exist_ok=True)
         os.chown(path, entry.pw_uid, entry.pw_gid)

@@ -96,9 +96,7 @@ class TorchDtype(StrEnum):
 class CommonSettings(BaseSettings):
     """What every process needs: where PostgreSQL and Redis are, and how to log."""
 
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", env_ignore_empty=True, extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", env_ignore_empty=True, extra="ignore")
 
     database_url: PostgresUrl = "postgresql://postgres@127.0.0.1:5432/posegen"
     database_pool_size: int = Field(default=10, ge=1, le=200)

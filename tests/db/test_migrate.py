@@ -42,10 +42,7 @@ def test_edited_migration_is_refused(empty_db, monkeypatch):
 
 
 def constraint_names(conn) -> set[str]:
-    return {
-        r[0]
-        for r in conn.execute("SELECT conname FROM pg_constraint WHERE connamespace = 'public'::regnamespace")
-    }
+    return {r[0] for r in conn.execute("SELECT conname FROM pg_constraint WHERE connamespace = 'public'::regnamespace")}
 
 
 def test_named_unique_keys_and_checks_exist(database_url):

@@ -10,16 +10,18 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 
-def create_pool(
-    database_url: str, *, min_size: int = 1, max_size: int = 10, name: str = "posegen"
-) -> ConnectionPool:
-    """An opened pool whose connections return rows as dicts; close it with ``pool.close()``."""
+def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 10, name: str = "posegen") -> ConnectionPool:
+    """An opened pool of autocommit connections returning dict rows; close it with ``pool.close()``.
+
+    Autocommit means a read never leaves a transaction open; writes that belong together use
+    ``with conn.transaction():``, which commits at the end of the block.
+    """
     pool = ConnectionPool(
         database_url,
         min_size=min_size,
         max_size=max_size,
         name=name,
-        kwargs={"row_factory": dict_row, "autocommit": False},
+        kwargs={"row_factory": dict_row, "autocommit": True},
         open=False,
     )
     pool.open(wait=True, timeout=10)

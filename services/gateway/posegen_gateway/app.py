@@ -1,33 +1,69 @@
-"""The FastAPI application factory; connections are opened in the lifespan, never at import."""
+"""The FastAPI application factory; connections open in the lifespan, never at import."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import redis
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
+from fastapi.middleware.cors import CORSMiddleware
 from posegen import __version__
-from posegen.db.pool import create_pool
+from posegen.reconcile import Reconciler
 from posegen.settings import GatewaySettings
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from posegen_gateway import health
+from posegen_gateway.context import GatewayContext
+from posegen_gateway.errors import install_error_handlers
+from posegen_gateway.metrics import MetricsMiddleware
+from posegen_gateway.routers import credits, files, generations, library, projects
+
+DESCRIPTION = """Turns a person's avatar and a library of body poses into images (Stable Diffusion 1.5 with an
+OpenPose ControlNet). Every route but the health routes and signed file URLs needs
+`Authorization: Bearer <JWT>`. Errors use one envelope: `{success: false, error: {message, code, statusCode,
+field?}, timestamp}`. Live progress comes over the WebSocket relay at `/pose-generator-ws`."""
 
 
-def create_app(settings: GatewaySettings) -> FastAPI:
+def create_app(settings: GatewaySettings, *, run_reconciler: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.pool = create_pool(
-            settings.database_url, max_size=settings.database_pool_size, name="gateway"
-        )
-        app.state.redis = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
+        context = GatewayContext.open(settings)
+        app.state.context = context
+        reconciler = Reconciler(pool=context.pool, connection=context.redis) if run_reconciler else None
+        if reconciler:
+            reconciler.start()
         try:
             yield
         finally:
-            app.state.redis.close()
-            app.state.pool.close()
+            if reconciler:
+                reconciler.stop()
+            context.close()
 
-    app = FastAPI(title="Pose Generator", version=__version__, lifespan=lifespan)
-    app.state.settings = settings
+    app = FastAPI(title="Pose Generator", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    origins = [origin.strip() for origin in settings.cors_origin.split(",") if origin.strip()]
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_credentials="*" not in origins,
+        allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type"],
+        expose_headers=["Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"],
+    )
+    app.add_middleware(MetricsMiddleware, metrics_of=lambda: _metrics(app))
+    install_error_handlers(app)
     app.include_router(health.router)
+    for module in (library, projects, generations, credits, files):
+        app.include_router(module.router)
+
+    @app.get("/metrics", tags=["health"], summary="Prometheus exposition", response_class=Response,
+             responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})  # fmt: skip
+    def metrics() -> Response:
+        registry = _metrics(app).registry
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
     return app
+
+
+def _metrics(app: FastAPI):
+    context = getattr(app.state, "context", None)
+    return context.metrics if context is not None else None

@@ -1,11 +1,19 @@
-"""Liveness and readiness (SPEC §5): ``/health``, ``/ready`` and ``/api/health``."""
+"""Liveness, readiness and the seed's comprehensive health check (SPEC §5)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request
+import redis
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from posegen import __version__
+from posegen.contracts import API_PREFIX
+from posegen.queue import queue_counts, worker_count
+
+from posegen_gateway.context import GatewayContext
+from posegen_gateway.deps import ContextDep
 
 router = APIRouter(tags=["health"])
 
@@ -14,19 +22,19 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def database_ok(request: Request) -> bool:
+def database_ok(ctx: GatewayContext) -> bool:
     try:
-        with request.app.state.pool.connection(timeout=2) as conn:
+        with ctx.pool.connection(timeout=2) as conn:
             conn.execute("SELECT 1")
         return True
     except Exception:
         return False
 
 
-def redis_ok(request: Request) -> bool:
+def redis_ok(ctx: GatewayContext) -> bool:
     try:
-        return bool(request.app.state.redis.ping())
-    except Exception:
+        return bool(ctx.redis.ping())
+    except redis.RedisError:
         return False
 
 
@@ -35,20 +43,61 @@ def liveness() -> dict:
     return {"status": "ok", "timestamp": _now()}
 
 
-@router.get("/ready", summary="Readiness: PostgreSQL and Redis are reachable", responses={503: {}})
-def readiness(request: Request) -> JSONResponse:
-    checks = {"database": database_ok(request), "redis": redis_ok(request)}
+@router.get(
+    "/ready",
+    summary="Readiness: PostgreSQL and Redis are reachable",
+    responses={503: {"description": "not ready"}},
+)
+def readiness(ctx: ContextDep) -> JSONResponse:
+    checks = {"database": database_ok(ctx), "redis": redis_ok(ctx)}
     ready = all(checks.values())
     body = {"status": "ready" if ready else "not_ready", "checks": checks, "timestamp": _now()}
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
-@router.get("/api/health", summary="Database connectivity", responses={503: {}})
-def api_health(request: Request) -> JSONResponse:
-    ok = database_ok(request)
+@router.get("/api/health", summary="Database connectivity", responses={503: {"description": "database unreachable"}})
+def api_health(ctx: ContextDep) -> JSONResponse:
+    ok = database_ok(ctx)
     body = {
         "status": "ok" if ok else "error",
         "database": "connected" if ok else "disconnected",
         "timestamp": _now(),
     }
     return JSONResponse(body, status_code=200 if ok else 503)
+
+
+@router.get(
+    f"{API_PREFIX}/health",
+    summary="Comprehensive health: database, Redis, queue counts and live workers",
+    responses={503: {"description": "unhealthy (database or Redis down) or degraded (no live worker)"}},
+)
+def comprehensive_health(ctx: ContextDep) -> JSONResponse:
+    database = database_ok(ctx)
+    queue: dict = {"status": "unavailable", "counts": None}
+    workers = 0
+    redis_up = redis_ok(ctx)
+    if redis_up:
+        try:
+            queue = {"status": "operational", "counts": dataclasses.asdict(queue_counts(ctx.redis))}
+            workers = worker_count(ctx.redis)
+        except redis.RedisError:
+            redis_up = False
+    if not (database and redis_up):
+        status = "unhealthy"
+    elif workers == 0:
+        status = "degraded"
+    else:
+        status = "healthy"
+    body = {
+        "status": status,
+        "timestamp": _now(),
+        "app": "pose-generator",
+        "version": __version__,
+        "checks": {
+            "database": {"status": "connected" if database else "disconnected"},
+            "redis": {"status": "connected" if redis_up else "disconnected"},
+            "queue": queue,
+            "workers": {"count": workers},
+        },
+    }
+    return JSONResponse(body, status_code=200 if status == "healthy" else 503)

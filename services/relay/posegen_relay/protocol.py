@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from posegen.contracts import RELAY_PATH
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-WS_PATH = "/pose-generator-ws"
+WS_PATH = RELAY_PATH
 AUTH_TIMEOUT_SECONDS = 10.0
 CLOSE_POLICY = 4401
 """Close code after a refused token."""

@@ -71,9 +71,7 @@ class Relay:
     async def _authenticated(self, connection: ServerConnection) -> Principal | None:
         query = parse_qs(urlsplit(connection.request.path).query)
         if {"token", "access_token", "jwt"} & query.keys():
-            return await _refuse(
-                connection, "tokens in the query string are refused; use a header or auth message"
-            )
+            return await _refuse(connection, "tokens in the query string are refused; use a header or auth message")
         header = connection.request.headers.get("Authorization")
         try:
             if header:

@@ -150,3 +150,5 @@ CREATE TABLE generated_poses (
     CONSTRAINT generated_poses_completed_check
         CHECK (status <> 'completed' OR (image_key IS NOT NULL AND thumbnail_key IS NOT NULL AND seed IS NOT NULL))
 );
+-- Recent image timings, for the gateway's time estimates.
+CREATE INDEX generated_poses_recent_idx ON generated_poses (created_at DESC) WHERE status = 'completed';

@@ -1,0 +1,111 @@
+"""Read queries over the pose library: filtered listing, one pose, the category tree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from psycopg import Connection
+
+_POSE_COLUMNS = """
+p.id, p.category_id, p.name, p.description, p.tags, p.difficulty, p.gender_suitability,
+p.is_featured, p.is_premium, p.usage_count, p.created_at,
+c.slug AS category_slug, c.name AS category_name, c.parent_id AS category_parent_id
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class PoseFilter:
+    category: str | None = None
+    search: str | None = None
+    difficulty: str | None = None
+    gender_suitability: str | None = None
+    featured: bool | None = None
+    premium: bool | None = None
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _where(filters: PoseFilter) -> tuple[str, dict]:
+    clauses: list[str] = []
+    params: dict = {}
+    if filters.category:
+        clauses.append(
+            "p.category_id IN (SELECT x.id FROM pose_categories x JOIN pose_categories f"
+            " ON x.id = f.id OR x.parent_id = f.id WHERE f.id = %(category)s OR f.slug = %(category)s)"
+        )
+        params["category"] = filters.category
+    if filters.search:
+        clauses.append(
+            "(p.name ILIKE %(search)s OR p.description ILIKE %(search)s"
+            " OR EXISTS (SELECT 1 FROM unnest(p.tags) AS tag WHERE tag ILIKE %(search)s))"
+        )
+        params["search"] = _like(filters.search)
+    for column, value in (
+        ("difficulty", filters.difficulty),
+        ("gender_suitability", filters.gender_suitability),
+        ("is_featured", filters.featured),
+        ("is_premium", filters.premium),
+    ):
+        if value is not None:
+            clauses.append(f"p.{column} = %({column})s")
+            params[column] = value
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def list_poses(*, conn: Connection, filters: PoseFilter, limit: int, offset: int) -> tuple[list[dict], int]:
+    where, params = _where(filters)
+    rows = conn.execute(
+        f"SELECT {_POSE_COLUMNS}, count(*) OVER () AS total FROM poses p"
+        f" JOIN pose_categories c ON c.id = p.category_id{where}"
+        " ORDER BY p.is_featured DESC, p.name, p.id LIMIT %(limit)s OFFSET %(offset)s",
+        {**params, "limit": limit, "offset": offset},
+    ).fetchall()
+    if rows:
+        return rows, rows[0]["total"]
+    if offset == 0:
+        return [], 0
+    total = conn.execute(
+        f"SELECT count(*) AS total FROM poses p JOIN pose_categories c ON c.id = p.category_id{where}", params
+    ).fetchone()["total"]
+    return [], total
+
+
+def get_pose(*, conn: Connection, pose_id: str) -> dict | None:
+    return conn.execute(
+        f"SELECT {_POSE_COLUMNS}, p.keypoints FROM poses p JOIN pose_categories c ON c.id = p.category_id"
+        " WHERE p.id = %s",
+        (pose_id,),
+    ).fetchone()
+
+
+def get_keypoints(*, conn: Connection, pose_id: str) -> list | None:
+    row = conn.execute("SELECT keypoints FROM poses WHERE id = %s", (pose_id,)).fetchone()
+    return row["keypoints"] if row else None
+
+
+def existing_pose_ids(*, conn: Connection, pose_ids: list[str]) -> set[str]:
+    rows = conn.execute("SELECT id FROM poses WHERE id = ANY(%s)", (pose_ids,)).fetchall()
+    return {row["id"] for row in rows}
+
+
+def category_tree(*, conn: Connection) -> list[dict]:
+    """Root categories with their children; a parent's ``pose_count`` includes its children's poses."""
+    rows = conn.execute(
+        "SELECT c.id, c.slug, c.name, c.description, c.parent_id, c.icon, c.color, c.display_order,"
+        " (SELECT count(*) FROM poses p WHERE p.category_id = c.id) AS own_count"
+        " FROM pose_categories c ORDER BY c.display_order, c.name"
+    ).fetchall()
+    nodes = {row["id"]: {**row, "children": [], "pose_count": row["own_count"]} for row in rows}
+    roots = []
+    for node in nodes.values():
+        parent = nodes.get(node["parent_id"]) if node["parent_id"] else None
+        if parent is None:
+            roots.append(node)
+        else:
+            parent["children"].append(node)
+    for root in roots:
+        root["pose_count"] = root["own_count"] + sum(child["pose_count"] for child in root["children"])
+    return roots

@@ -1,0 +1,77 @@
+"""Projects: a user's avatar and the generations made for it. Every query is scoped to the owner."""
+
+from __future__ import annotations
+
+import uuid
+
+from psycopg import Connection
+
+_COLUMNS = "id, user_id, name, description, avatar_source, avatar_image, status, created_at, updated_at"
+ACTIVE_GENERATION_STATUSES = ("queued", "processing")
+
+
+def create_project(
+    *,
+    conn: Connection,
+    user_id: str,
+    name: str,
+    description: str | None,
+    avatar_source: str | None,
+    avatar_image: str | None,
+    project_id: str | None = None,
+) -> dict:
+    return conn.execute(
+        f"INSERT INTO projects (id, user_id, name, description, avatar_source, avatar_image)"
+        f" VALUES (%s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
+        (project_id or str(uuid.uuid4()), user_id, name, description, avatar_source, avatar_image),
+    ).fetchone()
+
+
+def get_project(*, conn: Connection, user_id: str, project_id: str, for_update: bool = False) -> dict | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return conn.execute(
+        f"SELECT {_COLUMNS} FROM projects WHERE id = %s AND user_id = %s{lock}", (project_id, user_id)
+    ).fetchone()
+
+
+def list_projects(*, conn: Connection, user_id: str, limit: int, offset: int) -> tuple[list[dict], int]:
+    rows = conn.execute(
+        f"SELECT {_COLUMNS}, count(*) OVER () AS total,"
+        " (SELECT count(*) FROM generations g WHERE g.project_id = projects.id) AS generation_count"
+        " FROM projects WHERE user_id = %s ORDER BY created_at DESC, id LIMIT %s OFFSET %s",
+        (user_id, limit, offset),
+    ).fetchall()
+    if rows or offset == 0:
+        return rows, rows[0]["total"] if rows else 0
+    total = conn.execute("SELECT count(*) AS n FROM projects WHERE user_id = %s", (user_id,)).fetchone()["n"]
+    return [], total
+
+
+def update_project(*, conn: Connection, user_id: str, project_id: str, changes: dict) -> dict | None:
+    """Apply ``changes`` (column -> value, only known columns) and return the row, or None if not the user's."""
+    allowed = {"name", "description", "avatar_source", "avatar_image", "status"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"cannot update {sorted(unknown)}")
+    if not changes:
+        return get_project(conn=conn, user_id=user_id, project_id=project_id)
+    assignments = ", ".join(f"{column} = %({column})s" for column in changes)
+    return conn.execute(
+        f"UPDATE projects SET {assignments}, updated_at = now()"
+        f" WHERE id = %(id)s AND user_id = %(user_id)s RETURNING {_COLUMNS}",
+        {**changes, "id": project_id, "user_id": user_id},
+    ).fetchone()
+
+
+def has_active_generations(*, conn: Connection, project_id: str) -> bool:
+    return (
+        conn.execute(
+            "SELECT 1 FROM generations WHERE project_id = %s AND status = ANY(%s) LIMIT 1",
+            (project_id, list(ACTIVE_GENERATION_STATUSES)),
+        ).fetchone()
+        is not None
+    )
+
+
+def delete_project(*, conn: Connection, project_id: str) -> None:
+    conn.execute("DELETE FROM projects WHERE id = %s", (project_id,))

@@ -1,0 +1,68 @@
+"""Publishing and reading generation events (SPEC §6).
+
+One atomic script appends the event to the generation's capped, expiring stream and publishes it on the
+user's channel. The stream entry id becomes the event's ``id``, so a client that replays the stream and
+listens live at the same time can drop duplicates by id.
+"""
+
+from __future__ import annotations
+
+import redis
+
+from posegen.contracts import (
+    STREAM_MAXLEN,
+    STREAM_TTL_SECONDS,
+    Event,
+    event_stream_key,
+    parse_event,
+    user_channel,
+)
+
+# ARGV[1] is the event's JSON with an empty id first ('{"id":"",...'); the script fills the id in.
+_PUBLISH = """
+local entry = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+local message = '{"id":"' .. entry .. '"' .. string.sub(ARGV[1], 9)
+redis.call('PUBLISH', KEYS[2], message)
+return entry
+"""
+_EMPTY_ID_PREFIX = '{"id":""'
+
+
+class EventPublisher:
+    def __init__(self, connection: redis.Redis) -> None:
+        self._script = connection.register_script(_PUBLISH)
+
+    def publish(self, event: Event, *, pipeline: redis.client.Pipeline | None = None) -> str | None:
+        """Append and publish; return the event's id (None when queued on ``pipeline``)."""
+        payload = event.model_copy(update={"id": ""}).to_json()
+        if not payload.startswith(_EMPTY_ID_PREFIX):
+            raise ValueError("events must serialise with 'id' first")
+        result = self._script(
+            keys=[event_stream_key(event.generation_id), user_channel(event.user_id)],
+            args=[payload, STREAM_MAXLEN, STREAM_TTL_SECONDS],
+            client=pipeline,
+        )
+        if pipeline is not None:
+            return None
+        return result.decode() if isinstance(result, bytes) else result
+
+
+def event_from_entry(entry_id: bytes | str, fields: dict) -> Event:
+    """Rebuild an event from a stream entry (the stored JSON has an empty id)."""
+    entry = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    payload = fields.get(b"e") or fields.get("e")
+    if isinstance(payload, bytes):
+        payload = payload.decode()
+    return parse_event(f'{{"id":"{entry}"' + payload[len(_EMPTY_ID_PREFIX) :])
+
+
+def read_events(connection: redis.Redis, generation_id: str, *, after: str | None = None, count: int = 1000):
+    """Events of a generation after the entry id ``after`` (all when None), oldest first."""
+    start = f"({after}" if after else "-"
+    return [event_from_entry(i, f) for i, f in connection.xrange(event_stream_key(generation_id), start, "+", count)]
+
+
+def last_event(connection: redis.Redis, generation_id: str) -> Event | None:
+    entries = connection.xrevrange(event_stream_key(generation_id), "+", "-", count=1)
+    return event_from_entry(*entries[0]) if entries else None

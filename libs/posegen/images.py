@@ -1,0 +1,65 @@
+"""Decoding untrusted images (uploads, fetched avatars) and encoding what we store."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+ALLOWED_FORMATS = frozenset({"PNG", "JPEG", "WEBP"})
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_UPLOAD_PIXELS = 4096 * 4096
+MAX_AVATAR_SIDE = 2048
+THUMBNAIL_SIDE = 256
+
+
+class ImageRejected(ValueError):
+    """The bytes are not an acceptable image; the message is safe to show to the client."""
+
+
+def decode_image(data: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int = MAX_UPLOAD_PIXELS) -> Image.Image:
+    """Fully decode a PNG, JPEG or WebP, refusing anything larger than the limits before decompressing it."""
+    if not data:
+        raise ImageRejected("the file is empty")
+    if len(data) > max_bytes:
+        raise ImageRejected(f"the file is larger than {max_bytes // (1024 * 1024)} MB")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.format not in ALLOWED_FORMATS:
+                raise ImageRejected("only PNG, JPEG and WebP images are accepted")
+            width, height = image.size
+            if width < 1 or height < 1 or width * height > max_pixels:
+                raise ImageRejected(f"the image has more than {max_pixels} pixels")
+            image.load()
+    except ImageRejected:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageRejected("the file is not a readable PNG, JPEG or WebP image") from None
+    except (OSError, ValueError, SyntaxError):
+        raise ImageRejected("the image data is corrupt") from None
+    image = ImageOps.exif_transpose(image)
+    return image.convert("RGBA" if image.mode in ("RGBA", "LA", "P") else "RGB")
+
+
+def normalise_avatar(image: Image.Image) -> bytes:
+    """Re-encode as PNG (no metadata), scaled down to at most ``MAX_AVATAR_SIDE`` on its longer side."""
+    image = image.copy()
+    image.thumbnail((MAX_AVATAR_SIDE, MAX_AVATAR_SIDE), Image.Resampling.LANCZOS)
+    return encode_png(image)
+
+
+def encode_png(image: Image.Image, *, compress_level: int = 6) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=compress_level)
+    return buffer.getvalue()
+
+
+def thumbnail_jpeg(image: Image.Image, side: int = THUMBNAIL_SIDE, quality: int = 85) -> bytes:
+    thumb = image.convert("RGB")
+    thumb.thumbnail((side, side), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    thumb.save(buffer, format="JPEG", quality=quality, optimize=True)
+    return buffer.getvalue()

@@ -1,0 +1,64 @@
+"""A per-user sliding-window rate limit in Redis (one atomic script per request)."""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from dataclasses import dataclass
+
+import redis
+
+from posegen.settings import RateLimit
+
+_SCRIPT = """
+local key, now, window, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+local used = redis.call('ZCARD', key)
+if used < limit then
+  redis.call('ZADD', key, now, ARGV[4])
+  redis.call('PEXPIRE', key, window)
+  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  return {1, limit - used - 1, tonumber(oldest[2]) + window - now}
+end
+local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+return {0, 0, tonumber(oldest[2]) + window - now}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class RateDecision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_after_seconds: int
+
+    def headers(self, now: float | None = None) -> dict[str, str]:
+        reset_at = int((now if now is not None else time.time()) + self.reset_after_seconds)
+        headers = {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(reset_at),
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(max(1, self.reset_after_seconds))
+        return headers
+
+
+class SlidingWindowLimiter:
+    def __init__(self, connection: redis.Redis, rate: RateLimit) -> None:
+        self.rate = rate
+        self._script = connection.register_script(_SCRIPT)
+
+    def hit(self, key: str) -> RateDecision:
+        """Count one request under ``key`` if the window has room; say whether it was allowed."""
+        now_ms = int(time.time() * 1000)
+        allowed, remaining, reset_ms = self._script(
+            keys=[key], args=[now_ms, self.rate.window_seconds * 1000, self.rate.count, uuid.uuid4().hex]
+        )
+        return RateDecision(
+            allowed=bool(allowed),
+            limit=self.rate.count,
+            remaining=int(remaining),
+            reset_after_seconds=max(0, math.ceil(int(reset_ms) / 1000)),
+        )

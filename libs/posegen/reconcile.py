@@ -1,0 +1,71 @@
+"""Generations that are ``queued`` in PostgreSQL but have no live RQ job (the process died between the
+commit and the enqueue, or Redis was down) are enqueued again, so no paid-for generation is lost."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+
+import redis
+from psycopg_pool import ConnectionPool
+
+from posegen.db import generations as generations_db
+from posegen.queue import discard_job, enqueue_generation, job_is_live
+
+log = logging.getLogger("posegen.reconcile")
+LOCK_KEY = "pose-generation:reconciler-lock"
+GRACE_SECONDS = 10.0
+
+
+def reconcile_queued(
+    *, pool: ConnectionPool, connection: redis.Redis, grace_seconds: float = GRACE_SECONDS
+) -> list[str]:
+    """Enqueue every queued generation older than ``grace_seconds`` without a live job; return their ids."""
+    with pool.connection() as conn:
+        candidates = generations_db.stale_queued(conn=conn, older_than_seconds=grace_seconds)
+    enqueued = []
+    for row in candidates:
+        if job_is_live(connection, row["id"]):
+            continue
+        discard_job(connection, row["id"])
+        if enqueue_generation(connection, row["id"]):
+            enqueued.append(row["id"])
+            log.warning("re-enqueued generation %s that had no live job", row["id"])
+    return enqueued
+
+
+class Reconciler:
+    """Runs :func:`reconcile_queued` every ``interval`` seconds in a thread; one process at a time does
+    the work (a Redis lock), so several gateway replicas do not enqueue the same generation together."""
+
+    def __init__(self, *, pool: ConnectionPool, connection: redis.Redis, interval: float = 15.0) -> None:
+        self.pool = pool
+        self.connection = connection
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="reconciler", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.interval + 5)
+
+    def run_once(self) -> list[str]:
+        lock = self.connection.lock(LOCK_KEY, timeout=max(30.0, self.interval * 2), blocking=False)
+        if not lock.acquire(blocking=False):
+            return []
+        try:
+            return reconcile_queued(pool=self.pool, connection=self.connection)
+        finally:
+            with contextlib.suppress(redis.exceptions.LockError):
+                lock.release()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("reconciler pass failed; retrying in %.0fs", self.interval)

@@ -1,0 +1,126 @@
+"""Fetching a user-supplied ``https`` URL without becoming a proxy into private networks.
+
+The host is resolved here and every address must be public (no loopback, private, link-local, shared,
+reserved or cloud-metadata range); the connection then goes to the address that was checked, so a DNS
+answer that changes between the check and the connect (rebinding) cannot redirect it. TLS still verifies
+the certificate against the host name. Redirects are followed a few times, each one checked again.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import ssl
+from collections.abc import Iterable
+from urllib.parse import urljoin, urlsplit
+
+import httpcore
+
+MAX_REDIRECTS = 3
+USER_AGENT = "posegen-avatar-fetch/1"
+
+
+class FetchRefused(ValueError):
+    """The URL may not be fetched, or the fetch failed; the message is safe to show to the client."""
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return address.is_global and not (address.is_multicast or address.is_reserved or address.is_link_local)
+
+
+def resolve_allowed(host: str, port: int, allowed_networks: Iterable[Network] = ()) -> str:
+    """The first address of ``host``, if every address it resolves to is public (or explicitly allowed)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise FetchRefused(f"cannot resolve host '{host}'") from None
+    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    allowed = list(allowed_networks)
+    for address in addresses:
+        if not (is_public(address) or any(address in network for network in allowed)):
+            raise FetchRefused("the URL points to a private, loopback or link-local address")
+    if not addresses:
+        raise FetchRefused(f"cannot resolve host '{host}'")
+    return str(addresses[0])
+
+
+class _CheckedBackend(httpcore.SyncBackend):
+    def __init__(self, allowed_networks: Iterable[Network]) -> None:
+        self.allowed_networks = tuple(allowed_networks)
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        address = resolve_allowed(host, port, self.allowed_networks)
+        return super().connect_tcp(address, port, timeout, local_address, socket_options)
+
+
+def fetch_public_https(
+    url: str,
+    *,
+    max_bytes: int,
+    timeout_seconds: float = 10.0,
+    ssl_context: ssl.SSLContext | None = None,
+    allowed_networks: Iterable[Network] = (),
+) -> bytes:
+    """GET ``url`` (https only) and return at most ``max_bytes`` of body, or raise :class:`FetchRefused`.
+
+    ``allowed_networks`` exempts address ranges from the public-address rule; it exists for tests that
+    serve from loopback and must stay empty in production.
+    """
+    timeouts = {"connect": timeout_seconds, "read": timeout_seconds, "write": timeout_seconds, "pool": 1.0}
+    with httpcore.ConnectionPool(
+        ssl_context=ssl_context or ssl.create_default_context(),
+        network_backend=_CheckedBackend(allowed_networks),
+        max_connections=1,
+    ) as pool:
+        for _ in range(MAX_REDIRECTS + 1):
+            _check_url(url)
+            try:
+                with pool.stream(
+                    "GET",
+                    url,
+                    headers={"User-Agent": USER_AGENT, "Accept": "image/*"},
+                    extensions={"timeout": timeouts},
+                ) as response:
+                    location = _header(response.headers, b"location")
+                    if response.status in (301, 302, 303, 307, 308) and location:
+                        url = urljoin(url, location)
+                        continue
+                    if response.status != 200:
+                        raise FetchRefused(f"the URL answered HTTP {response.status}")
+                    return _read_limited(response.iter_stream(), max_bytes)
+            except FetchRefused:
+                raise
+            except httpcore.TimeoutException:
+                raise FetchRefused("the URL did not answer in time") from None
+            except (httpcore.NetworkError, httpcore.ProtocolError, ssl.SSLError, OSError):
+                raise FetchRefused("the URL could not be fetched") from None
+    raise FetchRefused("too many redirects")
+
+
+def _check_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        raise FetchRefused("only https URLs are fetched")
+    if not parts.hostname or parts.username or parts.password:
+        raise FetchRefused("the URL must name a host and carry no credentials")
+
+
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _read_limited(chunks: Iterable[bytes], max_bytes: int) -> bytes:
+    body = bytearray()
+    for chunk in chunks:
+        body.extend(chunk)
+        if len(body) > max_bytes:
+            raise FetchRefused(f"the image is larger than {max_bytes // (1024 * 1024)} MB")
+    return bytes(body)

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+MAX_PAGE_SIZE = 100
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
+
+
+class RequestModel(ApiModel):
+    """Request bodies refuse unknown fields, so a typo is an error instead of being ignored."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class ErrorBody(ApiModel):
+    message: str
+    code: str
+    status_code: int
+    field: str | None = None
+    details: dict | None = None
+
+
+class ErrorEnvelope(ApiModel):
+    success: Literal[False] = False
+    error: ErrorBody
+    timestamp: datetime
+
+
+class Pagination(ApiModel):
+    page: int
+    limit: int
+    total: int
+    total_pages: int
+    has_more: bool
+
+    @classmethod
+    def of(cls, *, page: int, limit: int, total: int) -> Pagination:
+        return cls(
+            page=page,
+            limit=limit,
+            total=total,
+            total_pages=math.ceil(total / limit) if total else 0,
+            has_more=page * limit < total,
+        )
+
+
+T = TypeVar("T")
+
+
+class Page(ApiModel, Generic[T]):
+    items: list[T]
+    pagination: Pagination
+
+
+class PageQuery(ApiModel):
+    page: int = Field(default=1, ge=1, le=100_000)
+    limit: int = Field(default=20, ge=1, description=f"items per page; values above {MAX_PAGE_SIZE} are capped")
+
+    @property
+    def capped_limit(self) -> int:
+        return min(self.limit, MAX_PAGE_SIZE)
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.capped_limit

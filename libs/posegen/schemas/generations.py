@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from posegen.plan import GALLERY, TEXT
+from posegen.schemas.common import ApiModel, RequestModel
+
+GenerationType = Literal["GALLERY_REFERENCE", "TEXT_DESCRIPTION"]
+GenerationStatus = Literal["queued", "processing", "completed", "partial", "failed", "cancelled"]
+MAX_SEED = 2**32 - 1
+
+
+class GenerateRequest(RequestModel):
+    project_id: str = Field(min_length=1, max_length=64)
+    generation_type: GenerationType = GALLERY
+    selected_pose_ids: list[str] | None = Field(
+        default=None, min_length=1, max_length=50, description="gallery mode: 1..50 distinct library pose ids"
+    )
+    variations_per_pose: int = Field(default=1, ge=1, le=6, description="gallery mode")
+    text_prompt: str | None = Field(default=None, min_length=3, max_length=1000, description="text mode")
+    variation_count: int = Field(default=4, ge=1, le=10, description="text mode")
+    prompt: str | None = Field(default=None, max_length=1000)
+    negative_prompt: str | None = Field(default=None, max_length=1000)
+    width: int = Field(default=512, ge=256, le=1024, multiple_of=64)
+    height: int = Field(default=512, ge=256, le=1024, multiple_of=64)
+    steps: int = Field(default=20, ge=1, le=50)
+    guidance_scale: float = Field(default=7.5, ge=0, le=20)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+
+    @field_validator("selected_pose_ids")
+    @classmethod
+    def _distinct_ids(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return value
+        if any(not isinstance(item, str) or not 1 <= len(item) <= 64 for item in value):
+            raise ValueError("pose ids are strings of 1..64 characters")
+        if len(set(value)) != len(value):
+            raise ValueError("pose ids must be distinct (use variationsPerPose for more images of one pose)")
+        return value
+
+    @field_validator("text_prompt", "prompt", "negative_prompt", mode="before")
+    @classmethod
+    def _strip(cls, value):
+        return value.strip() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _mode_fields(self) -> GenerateRequest:
+        if self.generation_type == GALLERY and not self.selected_pose_ids:
+            raise ValueError("selectedPoseIds is required in GALLERY_REFERENCE mode")
+        if self.generation_type == TEXT and not self.text_prompt:
+            raise ValueError("textPrompt is required in TEXT_DESCRIPTION mode")
+        return self
+
+    @property
+    def variations(self) -> int:
+        return self.variations_per_pose if self.generation_type == GALLERY else self.variation_count
+
+    @property
+    def pose_ids(self) -> list[str]:
+        return list(self.selected_pose_ids or []) if self.generation_type == GALLERY else []
+
+
+class GenerateAccepted(ApiModel):
+    generation_id: str
+    status: Literal["queued"] = "queued"
+    poses_total: int
+    credit_charged: int
+    queue_position: int | None = Field(description="1-based position among waiting generations, if known")
+    estimated_seconds: float
+
+
+class Progress(ApiModel):
+    percentage: float
+    poses_completed: int
+    poses_failed: int
+    poses_total: int
+    current_pose: int | None = Field(description="0-based index of the image being generated")
+    current_step: int | None
+    estimated_seconds_remaining: float | None
+
+
+class GeneratedPose(ApiModel):
+    id: str
+    pose_id: str | None
+    variation_key: str
+    status: Literal["completed", "failed"]
+    seed: int | None
+    image_url: str | None
+    thumbnail_url: str | None
+    prompt_used: str | None
+    seconds: float | None
+    error_message: str | None = None
+    created_at: datetime
+
+
+class Generation(ApiModel):
+    id: str
+    project_id: str
+    generation_type: GenerationType
+    status: GenerationStatus
+    text_prompt: str | None
+    prompt: str | None
+    negative_prompt: str | None
+    variations_per_pose: int
+    width: int
+    height: int
+    steps: int
+    guidance_scale: float
+    seed: int | None
+    selected_pose_ids: list[str]
+    poses_total: int
+    poses_completed: int
+    poses_failed: int
+    credit_charged: int
+    credit_refunded: int
+    error_message: str | None
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    poses: list[GeneratedPose]
+    progress: Progress
+
+
+class GenerationSummary(ApiModel):
+    id: str
+    project_id: str
+    generation_type: GenerationType
+    status: GenerationStatus
+    poses_total: int
+    poses_completed: int
+    poses_failed: int
+    credit_charged: int
+    credit_refunded: int
+    created_at: datetime
+    completed_at: datetime | None
+
+
+class Results(ApiModel):
+    generation_id: str
+    status: GenerationStatus
+    results: list[GeneratedPose]
+
+
+class CancelResult(ApiModel):
+    generation_id: str
+    action: Literal["cancelled", "cancel_requested", "already_finished"] = Field(
+        description="cancelled: it was waiting and is cancelled now; cancel_requested: it is running and "
+        "stops within one denoising step; already_finished: nothing to cancel"
+    )
+    status: GenerationStatus
+    credit_refunded: int

@@ -1,0 +1,74 @@
+"""What a request handler needs, opened once in the app's lifespan."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import redis
+from posegen.events import EventPublisher
+from posegen.ratelimit import SlidingWindowLimiter
+from posegen.settings import GatewaySettings
+from posegen.storage import Storage, UrlSigner, signing_key
+from psycopg_pool import ConnectionPool
+
+from posegen_gateway.metrics import GatewayMetrics
+
+
+class KnownUsers:
+    """Ids of users that exist in the database, so a request does not re-check on every call."""
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._capacity = capacity
+        self._lock = threading.Lock()
+
+    def __contains__(self, user_id: str) -> bool:
+        return user_id in self._ids
+
+    def add(self, user_id: str) -> None:
+        with self._lock:
+            self._ids[user_id] = None
+            if len(self._ids) > self._capacity:
+                self._ids.popitem(last=False)
+
+    def discard(self, user_id: str) -> None:
+        with self._lock:
+            self._ids.pop(user_id, None)
+
+
+@dataclass
+class GatewayContext:
+    settings: GatewaySettings
+    pool: ConnectionPool
+    redis: redis.Redis
+    storage: Storage
+    signer: UrlSigner
+    limiter: SlidingWindowLimiter
+    events: EventPublisher
+    metrics: GatewayMetrics
+    known_users: KnownUsers = field(default_factory=KnownUsers)
+
+    @classmethod
+    def open(cls, settings: GatewaySettings) -> GatewayContext:
+        from posegen.db.pool import create_pool
+
+        pool = create_pool(settings.database_url, max_size=settings.database_pool_size, name="gateway")
+        client = redis.Redis.from_url(
+            settings.redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30
+        )
+        return cls(
+            settings=settings,
+            pool=pool,
+            redis=client,
+            storage=Storage(settings.storage_dir),
+            signer=UrlSigner(signing_key(settings.jwt_secret.get_secret_value()), settings.public_base_url),
+            limiter=SlidingWindowLimiter(client, settings.generate_rate_limit),
+            events=EventPublisher(client),
+            metrics=GatewayMetrics(client),
+        )
+
+    def close(self) -> None:
+        self.redis.close()
+        self.pool.close()

@@ -1,0 +1,107 @@
+"""Every error leaves as the envelope of SPEC §5: ``{success: false, error: {...}, timestamp}``."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from posegen.errors import ApiError
+from posegen.schemas.common import ErrorBody, ErrorEnvelope
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("posegen.gateway")
+
+_HTTP_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+    406: "not_acceptable", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
+    422: "validation_error", 429: "rate_limited", 500: "internal_error", 503: "service_unavailable",
+}  # fmt: skip
+
+
+def envelope(
+    status: int, message: str, code: str, *, field: str | None = None, details: dict | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:  # fmt: skip
+    body = ErrorEnvelope(
+        error=ErrorBody(message=message, code=code, status_code=status, field=field, details=details or None),
+        timestamp=datetime.now(UTC),
+    )
+    return JSONResponse(body.model_dump(mode="json", by_alias=True, exclude_none=True), status, headers=headers)
+
+
+def _field_of(location: tuple) -> str | None:
+    parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
+    return ".".join(parts) or None
+
+
+async def on_api_error(_request: Request, error: ApiError) -> JSONResponse:
+    return envelope(
+        error.status_code,
+        error.message,
+        error.code,
+        field=error.field,
+        details=error.details,
+        headers=error.headers,
+    )
+
+
+async def on_validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
+    problems = error.errors()
+    first = problems[0] if problems else {"msg": "invalid request", "loc": ()}
+    field = _field_of(tuple(first.get("loc", ())))
+    message = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
+    details = {
+        "errors": [
+            {
+                "field": _field_of(tuple(p.get("loc", ()))),
+                "message": str(p.get("msg", "")).removeprefix("Value error, "),
+            }
+            for p in problems[:20]
+        ]
+    }
+    return envelope(422, f"{field}: {message}" if field else message, "validation_error", field=field,
+                    details=details)  # fmt: skip
+
+
+async def on_http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+    message = error.detail if isinstance(error.detail, str) else "request failed"
+    return envelope(error.status_code, message, _HTTP_CODES.get(error.status_code, "error"),
+                    headers=getattr(error, "headers", None))  # fmt: skip
+
+
+async def on_unexpected_error(request: Request, error: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return envelope(500, "internal server error", "internal_error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected_error)
+
+
+ERROR_RESPONSES = {
+    status: {"model": ErrorEnvelope, "description": description}
+    for status, description in {
+        401: "missing, malformed, expired or wrongly signed token",
+        404: "not found, or not the caller's",
+        422: "the request does not validate",
+    }.items()
+}
+
+
+def error_responses(*statuses: int, auth: bool = True) -> dict:
+    """OpenAPI ``responses`` entries for routes that can answer these statuses with the envelope."""
+    descriptions = {
+        400: "bad request", 402: "not enough credits", 403: "needs role admin", 409: "conflicts with the state",
+        413: "upload too large", 415: "not an accepted image type", 429: "rate limit exceeded",
+        503: "a dependency is unavailable",
+    }  # fmt: skip
+    responses = {k: v for k, v in ERROR_RESPONSES.items() if auth or k != 401}
+    for status in statuses:
+        responses[status] = {"model": ErrorEnvelope, "description": descriptions.get(status, "error")}
+    return responses

@@ -1,0 +1,103 @@
+"""Prometheus metrics of the gateway: requests by route template, latency, generations and credits, and
+the queue depth and worker count, read from Redis when Prometheus scrapes."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterator
+
+import redis
+from posegen.queue import queue_counts, worker_count
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class QueueCollector(Collector):
+    """Reads RQ's registries at scrape time, so the numbers are as fresh as the scrape."""
+
+    def __init__(self, connection: redis.Redis) -> None:
+        self._connection = connection
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        up = GaugeMetricFamily("posegen_queue_up", "1 when the queue's Redis answered the scrape")
+        try:
+            counts = queue_counts(self._connection)
+            workers = worker_count(self._connection)
+        except redis.RedisError:
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        jobs = GaugeMetricFamily("posegen_queue_jobs", "Jobs of the pose-generation queue by state", labels=["state"])
+        for state, value in dataclasses.asdict(counts).items():
+            jobs.add_metric([state], value)
+        yield jobs
+        live = GaugeMetricFamily("posegen_queue_workers", "Live RQ workers on the pose-generation queue")
+        live.add_metric([], workers)
+        yield live
+
+
+class GatewayMetrics:
+    """One registry per app, so two apps in one process (tests) never share or clash."""
+
+    def __init__(self, connection: redis.Redis | None = None) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "posegen_gateway_requests_total", "HTTP requests by method, route template and status",
+            ["method", "route", "status"], registry=self.registry,
+        )  # fmt: skip
+        self.latency = Histogram(
+            "posegen_gateway_request_duration_seconds", "HTTP request latency by method and route template",
+            ["method", "route"], registry=self.registry, buckets=LATENCY_BUCKETS,
+        )  # fmt: skip
+        self.generations = Counter(
+            "posegen_generations_created_total",
+            "Generations accepted by POST /generate",
+            registry=self.registry,
+        )
+        self.credits = Counter(
+            "posegen_credits_charged_total", "Credits charged by POST /generate", registry=self.registry
+        )
+        if connection is not None:
+            self.registry.register(QueueCollector(connection))
+
+    def record_generation(self, credits: int) -> None:
+        self.generations.inc()
+        self.credits.inc(credits)
+
+
+class MetricsMiddleware:
+    """Pure ASGI (no per-request task as with ``BaseHTTPMiddleware``): counts and times each request under
+    its route template, such as ``/api/apps/pose-generator/generations/{generation_id}``."""
+
+    def __init__(self, app: ASGIApp, metrics_of) -> None:
+        self.app = app
+        self.metrics_of = metrics_of
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            metrics = self.metrics_of()
+            if metrics is not None:
+                route = getattr(scope.get("route"), "path", "unmatched")
+                metrics.requests.labels(scope["method"], route, str(status)).inc()
+                metrics.latency.labels(scope["method"], route).observe(time.perf_counter() - started)

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from posegen.contracts import API_PREFIX
+from posegen.schemas.credits import CreditGrant, CreditGrantResult, Credits
+
+from posegen_gateway.deps import AdminDep, ConnDep, UserDep
+from posegen_gateway.errors import error_responses
+from posegen_gateway.serving import credits
+
+router = APIRouter(prefix=API_PREFIX, tags=["credits"])
+
+
+@router.get("/credits", response_model=Credits, responses=error_responses())
+def get_credits(user: UserDep, conn: ConnDep) -> Credits:
+    return credits.get_credits(conn=conn, user_id=user.user_id)
+
+
+@router.post("/admin/users/{user_id}/credits", response_model=CreditGrantResult, responses=error_responses(403))
+def grant_credits(
+    admin: AdminDep,
+    conn: ConnDep,
+    user_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9._:@-]{1,128}$")],
+    body: CreditGrant,
+) -> CreditGrantResult:
+    return credits.grant_credits(conn=conn, admin_id=admin.user_id, user_id=user_id, body=body)

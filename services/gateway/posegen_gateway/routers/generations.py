@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+from posegen.contracts import API_PREFIX
+from posegen.schemas.common import Page, PageQuery
+from posegen.schemas.generations import (
+    CancelResult,
+    GenerateAccepted,
+    GenerateRequest,
+    Generation,
+    GenerationSummary,
+    Results,
+)
+
+from posegen_gateway.deps import ConnDep, ContextDep, UserDep
+from posegen_gateway.errors import error_responses
+from posegen_gateway.serving import generate, generations
+
+router = APIRouter(prefix=API_PREFIX, tags=["generations"])
+GenerationId = Annotated[str, Path(min_length=1, max_length=64)]
+RATE_HEADERS = {
+    name: {"schema": {"type": "string"}, "description": description}
+    for name, description in {
+        "X-RateLimit-Limit": "requests allowed per window",
+        "X-RateLimit-Remaining": "requests left in the current window",
+        "X-RateLimit-Reset": "Unix time when the window has room again",
+    }.items()
+}
+
+
+@router.post(
+    "/generate",
+    status_code=202,
+    response_model=GenerateAccepted,
+    responses={
+        202: {"headers": RATE_HEADERS},
+        **error_responses(400, 402, 409, 429, 503),
+    },
+)
+def create_generation(
+    user: UserDep, ctx: ContextDep, conn: ConnDep, body: GenerateRequest, response: Response
+) -> GenerateAccepted:
+    """Charges ``CREDITS_PER_POSE`` x images with the generation in one transaction, then enqueues it."""
+    accepted, decision = generate.create_generation(ctx=ctx, conn=conn, user=user, body=body)
+    response.headers.update(decision.headers())
+    return accepted
+
+
+@router.get("/generations", response_model=Page[GenerationSummary], responses=error_responses())
+def list_generations(
+    user: UserDep,
+    conn: ConnDep,
+    page: Annotated[PageQuery, Query()],
+    project_id: Annotated[str | None, Query(alias="projectId", max_length=64)] = None,
+) -> Page[GenerationSummary]:
+    return generations.list_generations(conn=conn, user_id=user.user_id, project_id=project_id, page=page)
+
+
+@router.get("/generations/{generation_id}", response_model=Generation, responses=error_responses())
+def get_generation(user: UserDep, ctx: ContextDep, conn: ConnDep, generation_id: GenerationId) -> Generation:
+    return generations.get_generation(ctx=ctx, conn=conn, user_id=user.user_id, generation_id=generation_id)
+
+
+@router.get("/generations/{generation_id}/results", response_model=Results, responses=error_responses())
+def get_results(user: UserDep, ctx: ContextDep, conn: ConnDep, generation_id: GenerationId) -> Results:
+    return generations.get_results(conn=conn, user_id=user.user_id, generation_id=generation_id, signer=ctx.signer)
+
+
+@router.post("/generations/{generation_id}/cancel", response_model=CancelResult, responses=error_responses())
+def cancel_generation(user: UserDep, ctx: ContextDep, conn: ConnDep, generation_id: GenerationId) -> CancelResult:
+    return generations.cancel_generation(ctx=ctx, conn=conn, user_id=user.user_id, generation_id=generation_id)

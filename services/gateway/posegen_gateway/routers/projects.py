@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from posegen.contracts import API_PREFIX
+from posegen.errors import BadRequest, UnsupportedMediaType
+from posegen.images import MAX_UPLOAD_BYTES
+from posegen.schemas.common import Page, PageQuery
+from posegen.schemas.projects import AvatarUrl, Project, ProjectCreate, ProjectUpdate
+
+from posegen_gateway.deps import ConnDep, ContextDep, UserDep
+from posegen_gateway.errors import error_responses
+from posegen_gateway.serving import projects
+from posegen_gateway.uploads import read_single_file
+
+router = APIRouter(prefix=API_PREFIX, tags=["projects"])
+ProjectId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+@router.get("/projects", response_model=Page[Project], responses=error_responses())
+def list_projects(user: UserDep, ctx: ContextDep, conn: ConnDep, page: Annotated[PageQuery, Query()]) -> Page[Project]:
+    return projects.list_projects(conn=conn, user_id=user.user_id, page=page, signer=ctx.signer)
+
+
+@router.post("/projects", status_code=201, response_model=Project, responses=error_responses(400))
+def create_project(user: UserDep, ctx: ContextDep, conn: ConnDep, body: ProjectCreate) -> Project:
+    return projects.create_project(conn=conn, user_id=user.user_id, body=body, storage=ctx.storage, signer=ctx.signer)
+
+
+@router.get("/projects/{project_id}", response_model=Project, responses=error_responses())
+def get_project(user: UserDep, ctx: ContextDep, conn: ConnDep, project_id: ProjectId) -> Project:
+    return projects.get_project(conn=conn, user_id=user.user_id, project_id=project_id, signer=ctx.signer)
+
+
+@router.put("/projects/{project_id}", response_model=Project, responses=error_responses(400))
+def update_project(
+    user: UserDep, ctx: ContextDep, conn: ConnDep, project_id: ProjectId, body: ProjectUpdate
+) -> Project:
+    return projects.update_project(conn=conn, user_id=user.user_id, project_id=project_id, body=body, signer=ctx.signer)
+
+
+@router.delete("/projects/{project_id}", status_code=204, response_class=Response, responses=error_responses(409))
+def delete_project(user: UserDep, ctx: ContextDep, conn: ConnDep, project_id: ProjectId) -> Response:
+    projects.delete_project(conn=conn, user_id=user.user_id, project_id=project_id, storage=ctx.storage)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/projects/{project_id}/avatar",
+    response_model=Project,
+    responses=error_responses(400, 413, 415),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                },
+                "application/json": {"schema": {"$ref": "#/components/schemas/AvatarUrl"}},
+            },
+        }
+    },  # fmt: skip
+)
+async def upload_avatar(user: UserDep, ctx: ContextDep, project_id: ProjectId, request: Request) -> Project:
+    """A PNG, JPEG or WebP as multipart field ``file`` (decoded and re-encoded), or ``{"url": "https://..."}``."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        data = await read_single_file(request, field="file", max_bytes=MAX_UPLOAD_BYTES)
+        return await _store(ctx, user.user_id, project_id, data=data)
+    if content_type == "application/json":
+        try:
+            body = AvatarUrl.model_validate_json(await request.body())
+        except ValueError:
+            raise BadRequest('expected {"url": "https://..."}', field="url") from None
+        return await _store(ctx, user.user_id, project_id, url=body.url)
+    raise UnsupportedMediaType("send multipart/form-data with a 'file' field, or JSON with a 'url'")
+
+
+async def _store(ctx, user_id: str, project_id: str, *, data: bytes | None = None, url: str | None = None) -> Project:
+    from starlette.concurrency import run_in_threadpool
+
+    def work() -> Project:
+        with ctx.pool.connection() as conn:
+            projects.require_project(conn=conn, user_id=user_id, project_id=project_id)
+            if data is not None:
+                key, source = (
+                    projects.store_avatar(storage=ctx.storage, project_id=project_id, data=data),
+                    "UPLOAD",
+                )
+            else:
+                key = projects.fetch_avatar(storage=ctx.storage, project_id=project_id, url=url, field="url")
+                source = "URL"
+            return projects.set_avatar(
+                conn=conn, user_id=user_id, project_id=project_id, key=key, source=source, signer=ctx.signer
+            )
+
+    return await run_in_threadpool(work)

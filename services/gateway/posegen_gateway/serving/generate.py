@@ -1,0 +1,122 @@
+"""``POST /generate``: rate limit, validate, charge and create in one transaction, then enqueue.
+
+The order is what makes it safe. Nothing is charged before every pose id is known. The charge, the
+generation and its pose rows commit together, so credits are never taken without a generation. The RQ job
+is created after the commit; if that fails (Redis down, a crash), the generation stays ``queued`` and the
+reconciler enqueues it later, so a generation is never left without a job.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import redis
+from posegen.auth import Principal
+from posegen.billing import charge_generation
+from posegen.contracts import QueuedEvent, rate_limit_key
+from posegen.db import generations as generations_db
+from posegen.db import library as library_db
+from posegen.errors import BadRequest, Conflict, RateLimited, ServiceUnavailable
+from posegen.plan import plan_images
+from posegen.queue import enqueue_generation, queue_position
+from posegen.ratelimit import RateDecision
+from posegen.schemas.generations import GenerateAccepted, GenerateRequest
+from psycopg import Connection
+
+from posegen_gateway.context import GatewayContext
+from posegen_gateway.serving.projects import require_project
+
+log = logging.getLogger("posegen.gateway.generate")
+DEFAULT_SECONDS_PER_STEP = 0.25
+
+
+def check_rate(ctx: GatewayContext, user_id: str) -> RateDecision:
+    try:
+        decision = ctx.limiter.hit(rate_limit_key(user_id))
+    except redis.RedisError:
+        raise ServiceUnavailable("the queue is unavailable; nothing was charged, try again shortly") from None
+    if not decision.allowed:
+        raise RateLimited(
+            f"at most {decision.limit} generations per {ctx.settings.generate_rate_limit.window_seconds}s",
+            headers=decision.headers(),
+        )
+    return decision
+
+
+def _check_poses(conn: Connection, pose_ids: list[str]) -> None:
+    if not pose_ids:
+        return
+    unknown = [pid for pid in pose_ids if pid not in library_db.existing_pose_ids(conn=conn, pose_ids=pose_ids)]
+    if unknown:
+        raise BadRequest(
+            f"unknown pose ids: {', '.join(unknown[:10])}",
+            field="selectedPoseIds",
+            details={"unknown": unknown},
+        )
+
+
+def create_generation(
+    *, ctx: GatewayContext, conn: Connection, user: Principal, body: GenerateRequest
+) -> tuple[GenerateAccepted, RateDecision]:
+    decision = check_rate(ctx, user.user_id)
+    project = require_project(conn=conn, user_id=user.user_id, project_id=body.project_id)
+    if project["status"] != "active":
+        raise Conflict("the project is archived", field="projectId")
+    pose_ids = body.pose_ids
+    _check_poses(conn, pose_ids)
+    images = plan_images(generation_type=body.generation_type, pose_ids=pose_ids, variations=body.variations)
+    cost = ctx.settings.credits_per_pose * len(images)
+    generation_id = str(uuid.uuid4())
+    with conn.transaction():
+        charge_generation(conn=conn, user_id=user.user_id, generation_id=generation_id, amount=cost)
+        generation = generations_db.insert_generation(
+            conn=conn,
+            generation_id=generation_id,
+            user_id=user.user_id,
+            fields={
+                "project_id": body.project_id,
+                "generation_type": body.generation_type,
+                "text_prompt": body.text_prompt,
+                "prompt": body.prompt,
+                "negative_prompt": body.negative_prompt,
+                "variations_per_pose": body.variations,
+                "width": body.width,
+                "height": body.height,
+                "steps": body.steps,
+                "guidance_scale": body.guidance_scale,
+                "seed": body.seed,
+                "poses_total": len(images),
+                "credit_charged": cost,
+            },
+        )
+        generations_db.insert_generation_poses(conn=conn, generation_id=generation_id, pose_ids=pose_ids)
+    ctx.metrics.record_generation(cost)
+    position = _enqueue(ctx, conn, generation)
+    accepted = GenerateAccepted(
+        generation_id=generation_id,
+        poses_total=len(images),
+        credit_charged=cost,
+        queue_position=position,
+        estimated_seconds=estimate_seconds(conn, body.steps, len(images), position),
+    )
+    return accepted, decision
+
+
+def _enqueue(ctx: GatewayContext, conn: Connection, generation: dict) -> int | None:
+    try:
+        enqueue_generation(ctx.redis, generation["id"])
+        position = queue_position(ctx.redis, generation["id"])
+        ctx.events.publish(
+            QueuedEvent(generation_id=generation["id"], user_id=generation["user_id"], queue_position=position or 0)
+        )
+        return position
+    except redis.RedisError:
+        log.warning("enqueue of generation %s failed; the reconciler will enqueue it", generation["id"])
+        return generations_db.queued_ahead(conn=conn, created_at=generation["created_at"]) + 1
+
+
+def estimate_seconds(conn: Connection, steps: int, images: int, position: int | None) -> float:
+    per_image = generations_db.mean_seconds_per_image(conn=conn) or DEFAULT_SECONDS_PER_STEP * steps
+    waiting = max(0, (position or 1) - 1)
+    return round(per_image * images * (1 + waiting), 1)

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from functools import lru_cache
+
+from posegen.contracts import API_PREFIX
+from posegen.db import library as library_db
+from posegen.errors import NotFound
+from posegen.schemas.common import Page, PageQuery, Pagination
+from posegen.schemas.library import CategoryNode, CategoryRef, CategoryTree, PoseDetail, PoseSummary
+from psycopg import Connection
+
+
+def skeleton_url(base_url: str, pose_id: str) -> str:
+    return f"{base_url}{API_PREFIX}/library/{pose_id}/skeleton.png"
+
+
+def _summary_fields(row: dict, base_url: str) -> dict:
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "description": row["description"],
+        "tags": row["tags"],
+        "difficulty": row["difficulty"],
+        "gender_suitability": row["gender_suitability"],
+        "is_featured": row["is_featured"],
+        "is_premium": row["is_premium"],
+        "usage_count": row["usage_count"],
+        "category": CategoryRef(
+            id=row["category_id"],
+            slug=row["category_slug"],
+            name=row["category_name"],
+            parent_id=row["category_parent_id"],
+        ),
+        "skeleton_url": skeleton_url(base_url, row["id"]),
+        "created_at": row["created_at"],
+    }
+
+
+def list_poses(
+    *, conn: Connection, filters: library_db.PoseFilter, page: PageQuery, base_url: str
+) -> Page[PoseSummary]:
+    rows, total = library_db.list_poses(conn=conn, filters=filters, limit=page.capped_limit, offset=page.offset)
+    return Page[PoseSummary](
+        items=[PoseSummary(**_summary_fields(row, base_url)) for row in rows],
+        pagination=Pagination.of(page=page.page, limit=page.capped_limit, total=total),
+    )
+
+
+def pose_detail(*, conn: Connection, pose_id: str, base_url: str) -> PoseDetail:
+    row = library_db.get_pose(conn=conn, pose_id=pose_id)
+    if row is None:
+        raise NotFound("pose not found")
+    return PoseDetail(**_summary_fields(row, base_url), keypoints=row["keypoints"])
+
+
+def skeleton_png(*, conn: Connection, pose_id: str, size: int) -> bytes:
+    keypoints = library_db.get_keypoints(conn=conn, pose_id=pose_id)
+    if keypoints is None:
+        raise NotFound("pose not found")
+    return _render(tuple(tuple(p) if p else None for p in keypoints), size)
+
+
+@lru_cache(maxsize=512)
+def _render(keypoints: tuple, size: int) -> bytes:
+    from posegen.poses.render import render_skeleton_png
+
+    return render_skeleton_png([list(p) if p else None for p in keypoints], size, size)
+
+
+def _node(row: dict) -> CategoryNode:
+    return CategoryNode(
+        id=row["id"],
+        slug=row["slug"],
+        name=row["name"],
+        description=row["description"],
+        icon=row["icon"],
+        color=row["color"],
+        display_order=row["display_order"],
+        pose_count=row["pose_count"],
+        children=[_node(child) for child in row["children"]],
+    )
+
+
+def category_tree(*, conn: Connection) -> CategoryTree:
+    return CategoryTree(categories=[_node(row) for row in library_db.category_tree(conn=conn)])
