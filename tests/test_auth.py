@@ -2,6 +2,7 @@ import time
 
 import jwt
 import pytest
+
 from posegen.auth import AuthError, Principal, bearer_token, decode_token, mint_token
 
 SECRET = "k" * 40

@@ -2,6 +2,7 @@ import subprocess
 import sys
 
 import psycopg
+
 from posegen.auth import decode_token
 
 

@@ -1,6 +1,8 @@
 import json
 
 import pytest
+from pydantic import ValidationError
+
 from posegen import contracts
 from posegen.contracts import (
     CancelledEvent,
@@ -13,7 +15,6 @@ from posegen.contracts import (
     StartedEvent,
     parse_event,
 )
-from pydantic import ValidationError
 
 BASE = {"generation_id": "gen1", "user_id": "user1"}
 SAMPLES = [

@@ -3,6 +3,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
+
 from posegen.settings import (
     AuthSettings,
     CommonSettings,
@@ -12,7 +14,6 @@ from posegen.settings import (
     WorkerSettings,
     describe_error,
 )
-from pydantic import ValidationError
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "s" * 40

@@ -36,7 +36,9 @@ def decode_image(data: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: 
             image.load()
     except ImageRejected:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageRejected(f"the image has more than {max_pixels} pixels") from None
+    except UnidentifiedImageError:
         raise ImageRejected("the file is not a readable PNG, JPEG or WebP image") from None
     except (OSError, ValueError, SyntaxError):
         raise ImageRejected("the image data is corrupt") from None

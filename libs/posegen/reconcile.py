@@ -39,10 +39,18 @@ class Reconciler:
     """Runs :func:`reconcile_queued` every ``interval`` seconds in a thread; one process at a time does
     the work (a Redis lock), so several gateway replicas do not enqueue the same generation together."""
 
-    def __init__(self, *, pool: ConnectionPool, connection: redis.Redis, interval: float = 15.0) -> None:
+    def __init__(
+        self,
+        *,
+        pool: ConnectionPool,
+        connection: redis.Redis,
+        interval: float = 15.0,
+        grace_seconds: float = GRACE_SECONDS,
+    ) -> None:
         self.pool = pool
         self.connection = connection
         self.interval = interval
+        self.grace_seconds = grace_seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="reconciler", daemon=True)
 
@@ -58,7 +66,7 @@ class Reconciler:
         if not lock.acquire(blocking=False):
             return []
         try:
-            return reconcile_queued(pool=self.pool, connection=self.connection)
+            return reconcile_queued(pool=self.pool, connection=self.connection, grace_seconds=self.grace_seconds)
         finally:
             with contextlib.suppress(redis.exceptions.LockError):
                 lock.release()

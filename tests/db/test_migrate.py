@@ -1,5 +1,6 @@
 import psycopg
 import pytest
+
 from posegen.db import migrate
 from posegen.db.migrate import MigrationError, apply_migrations, available_migrations
 

@@ -9,21 +9,22 @@ from collections.abc import Callable, Iterator
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from psycopg.rows import dict_row
+
 from posegen.auth import mint_token
 from posegen.db import credits
 from posegen.db.users import ensure_user
 from posegen.settings import GatewaySettings
 from posegen_gateway.app import create_app
-from psycopg.rows import dict_row
 
 SECRET = "gateway-test-secret-" + "q" * 40
 PREFIX = "/api/apps/pose-generator"
 
 
-def gateway_settings(database_url: str, redis_url: str, tmp_path, **overrides) -> GatewaySettings:
+def gateway_settings(database_url: str, default_redis_url: str, tmp_path, **overrides) -> GatewaySettings:
     values = dict(
         database_url=database_url,
-        redis_url=redis_url,
+        redis_url=default_redis_url,
         jwt_secret=SECRET,
         storage_dir=str(tmp_path / "storage"),
         public_base_url="http://testserver",
@@ -31,6 +32,11 @@ def gateway_settings(database_url: str, redis_url: str, tmp_path, **overrides) -
     )
     values.update(overrides)
     return GatewaySettings(_env_file=None, **values)
+
+
+@pytest.fixture
+def make_settings(database_url, redis_url, tmp_path) -> Callable[..., GatewaySettings]:
+    return lambda **overrides: gateway_settings(database_url, redis_url, tmp_path, **overrides)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 import psycopg
+
 from posegen.poses.catalog import CATEGORIES, build_poses
 from posegen.poses.seed import category_id, pose_id, seed_library
 
@@ -22,9 +23,7 @@ def test_seed_is_idempotent(fresh_database_url):
 
 def test_library_shape(conn):
     roots = conn.execute("SELECT count(*) AS n FROM pose_categories WHERE parent_id IS NULL").fetchone()["n"]
-    subs = conn.execute("SELECT count(*) AS n FROM pose_categories WHERE parent_id IS NOT NULL").fetchone()[
-        "n"
-    ]
+    subs = conn.execute("SELECT count(*) AS n FROM pose_categories WHERE parent_id IS NOT NULL").fetchone()["n"]
     poses = conn.execute("SELECT count(*) AS n FROM poses").fetchone()["n"]
     assert (roots, subs) == (6, 22)
     assert poses >= 84

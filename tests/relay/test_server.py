@@ -9,12 +9,13 @@ import urllib.request
 import jwt
 import pytest
 import redis
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
 from posegen.auth import mint_token
 from posegen.contracts import QueuedEvent, user_channel
 from posegen.settings import RelaySettings
 from posegen_relay.server import run
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
 
 SECRET = "relay-secret-" + "z" * 40
 

@@ -7,11 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
 from posegen import __version__
 from posegen.reconcile import Reconciler
 from posegen.settings import GatewaySettings
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
 from posegen_gateway import health
 from posegen_gateway.context import GatewayContext
 from posegen_gateway.errors import install_error_handlers

@@ -7,12 +7,12 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import redis
+from psycopg_pool import ConnectionPool
+
 from posegen.events import EventPublisher
 from posegen.ratelimit import SlidingWindowLimiter
 from posegen.settings import GatewaySettings
 from posegen.storage import Storage, UrlSigner, signing_key
-from psycopg_pool import ConnectionPool
-
 from posegen_gateway.metrics import GatewayMetrics
 
 

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from psycopg import Connection
+
 from posegen.auth import AuthError, Principal, bearer_token, decode_token
 from posegen.db.users import ensure_user
 from posegen.errors import Forbidden, Unauthorized
-from psycopg import Connection
-
 from posegen_gateway.context import GatewayContext
 
 

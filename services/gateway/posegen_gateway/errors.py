@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
 from posegen.errors import ApiError
 from posegen.schemas.common import ErrorBody, ErrorEnvelope
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("posegen.gateway")
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import redis
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+
 from posegen import __version__
 from posegen.contracts import API_PREFIX
 from posegen.queue import queue_counts, worker_count
-
 from posegen_gateway.context import GatewayContext
 from posegen_gateway.deps import ContextDep
 

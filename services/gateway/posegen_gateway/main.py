@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uvicorn
+
 from posegen.logs import configure_logging
 from posegen.settings import GatewaySettings, load_settings
-
 from posegen_gateway.app import create_app
 
 

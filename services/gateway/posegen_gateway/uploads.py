@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from fastapi import Request
-from posegen.errors import BadRequest, PayloadTooLarge
 from starlette.datastructures import UploadFile
+
+from posegen.errors import BadRequest, PayloadTooLarge
 
 MULTIPART_OVERHEAD = 64 * 1024
 

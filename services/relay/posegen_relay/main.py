@@ -7,7 +7,6 @@ import contextlib
 
 from posegen.logs import configure_logging
 from posegen.settings import RelaySettings, load_settings
-
 from posegen_relay.server import run
 
 

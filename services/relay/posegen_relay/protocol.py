@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from posegen.contracts import RELAY_PATH
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from posegen.contracts import RELAY_PATH
 
 WS_PATH = RELAY_PATH
 AUTH_TIMEOUT_SECONDS = 10.0

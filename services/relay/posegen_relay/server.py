@@ -12,14 +12,14 @@ from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
 import redis.asyncio as aioredis
-from posegen.auth import AuthError, Principal, bearer_token, decode_token
-from posegen.contracts import user_channel
-from posegen.settings import RelaySettings
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from posegen.auth import AuthError, Principal, bearer_token, decode_token
+from posegen.contracts import user_channel
+from posegen.settings import RelaySettings
 from posegen_relay import protocol
 
 log = logging.getLogger("posegen.relay")

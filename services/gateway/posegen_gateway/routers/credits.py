@@ -3,9 +3,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path
+
 from posegen.contracts import API_PREFIX
 from posegen.schemas.credits import CreditGrant, CreditGrantResult, Credits
-
 from posegen_gateway.deps import AdminDep, ConnDep, UserDep
 from posegen_gateway.errors import error_responses
 from posegen_gateway.serving import credits

@@ -4,10 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse
+
 from posegen.contracts import API_PREFIX
 from posegen.errors import Forbidden, NotFound
 from posegen.storage import InvalidKey, media_type
-
 from posegen_gateway.deps import ContextDep
 from posegen_gateway.errors import error_responses
 

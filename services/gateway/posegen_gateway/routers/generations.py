@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
+
 from posegen.contracts import API_PREFIX
 from posegen.schemas.common import Page, PageQuery
 from posegen.schemas.generations import (
@@ -13,7 +14,6 @@ from posegen.schemas.generations import (
     GenerationSummary,
     Results,
 )
-
 from posegen_gateway.deps import ConnDep, ContextDep, UserDep
 from posegen_gateway.errors import error_responses
 from posegen_gateway.serving import generate, generations

@@ -3,11 +3,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
+
 from posegen.contracts import API_PREFIX
 from posegen.db.library import PoseFilter
 from posegen.schemas.common import Page, PageQuery
 from posegen.schemas.library import CategoryTree, Difficulty, GenderSuitability, PoseDetail, PoseSummary
-
 from posegen_gateway.deps import ConnDep, ContextDep, UserDep
 from posegen_gateway.errors import error_responses
 from posegen_gateway.serving import library

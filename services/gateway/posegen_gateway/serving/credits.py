@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import uuid
 
+from psycopg import Connection
+
 from posegen.db import credits as credits_db
 from posegen.db.users import ensure_user
 from posegen.schemas.credits import CreditGrant, CreditGrantResult, Credits, LedgerEntry
-from psycopg import Connection
 
 LEDGER_PAGE = 50
 

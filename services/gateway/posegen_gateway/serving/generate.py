@@ -12,6 +12,8 @@ import logging
 import uuid
 
 import redis
+from psycopg import Connection
+
 from posegen.auth import Principal
 from posegen.billing import charge_generation
 from posegen.contracts import QueuedEvent, rate_limit_key
@@ -22,8 +24,6 @@ from posegen.plan import plan_images
 from posegen.queue import enqueue_generation, queue_position
 from posegen.ratelimit import RateDecision
 from posegen.schemas.generations import GenerateAccepted, GenerateRequest
-from psycopg import Connection
-
 from posegen_gateway.context import GatewayContext
 from posegen_gateway.serving.projects import require_project
 

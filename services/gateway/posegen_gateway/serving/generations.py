@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 import redis
+from psycopg import Connection
+
 from posegen import billing
 from posegen.contracts import CancelledEvent, ProgressEvent, cancel_flag_key
 from posegen.db import generations as generations_db
@@ -21,8 +23,6 @@ from posegen.schemas.generations import (
     Results,
 )
 from posegen.storage import UrlSigner
-from psycopg import Connection
-
 from posegen_gateway.context import GatewayContext
 
 log = logging.getLogger("posegen.gateway.generations")

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from psycopg import Connection
+
 from posegen.contracts import API_PREFIX
 from posegen.db import library as library_db
 from posegen.errors import NotFound
 from posegen.schemas.common import Page, PageQuery, Pagination
 from posegen.schemas.library import CategoryNode, CategoryRef, CategoryTree, PoseDetail, PoseSummary
-from psycopg import Connection
 
 
 def skeleton_url(base_url: str, pose_id: str) -> str:

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import uuid
 
+from psycopg import Connection
+
 from posegen import images
 from posegen.db import projects as projects_db
 from posegen.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
@@ -9,7 +11,6 @@ from posegen.safe_fetch import FetchRefused, fetch_public_https
 from posegen.schemas.common import Page, PageQuery, Pagination
 from posegen.schemas.projects import Project, ProjectCreate, ProjectUpdate
 from posegen.storage import Storage, UrlSigner
-from psycopg import Connection
 
 AVATAR_FETCH_TIMEOUT_SECONDS = 10.0
 

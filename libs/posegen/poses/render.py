@@ -1,0 +1,137 @@
+"""The OpenPose control image for ControlNet, drawn from keypoints in the square reference frame.
+
+The drawing is controlnet-aux's, so a control image rendered here matches what the OpenPose ControlNet
+saw in training. controlnet-aux itself cannot be imported here: its ``open_pose.util`` imports torch.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+from PIL import Image
+
+MAX_SIZE = 4096
+KEYPOINT_COUNT = 18
+
+# controlnet-aux's limbSeq (one-based keypoint indices) and colours, in drawing order.
+LIMB_SEQUENCE: tuple[tuple[int, int], ...] = (
+    (2, 3), (2, 6), (3, 4), (4, 5), (6, 7), (7, 8), (2, 9), (9, 10), (10, 11),
+    (2, 12), (12, 13), (13, 14), (2, 1), (1, 15), (15, 17), (1, 16), (16, 18),
+)  # fmt: skip
+COLORS: tuple[tuple[int, int, int], ...] = (
+    (255, 0, 0), (255, 85, 0), (255, 170, 0), (255, 255, 0), (170, 255, 0), (85, 255, 0),
+    (0, 255, 0), (0, 255, 85), (0, 255, 170), (0, 255, 255), (0, 170, 255), (0, 85, 255),
+    (0, 0, 255), (85, 0, 255), (170, 0, 255), (255, 0, 255), (255, 0, 170), (255, 0, 85),
+)  # fmt: skip
+LIMB_COLOR_FACTOR = 0.6
+STICK_WIDTH = 4
+JOINT_RADIUS = 4
+
+
+class _Point(NamedTuple):
+    x: float
+    y: float
+
+
+def frame_to_pixels(x: float, y: float, width: int, height: int) -> tuple[float, float]:
+    """Map a point of the square reference frame into a ``width`` x ``height`` image (contain, centred)."""
+    side, left, top = _square_region(width, height)
+    return left + x * side, top + y * side
+
+
+def render_skeleton(keypoints: Sequence[Sequence[float] | None], width: int, height: int) -> np.ndarray:
+    """The control image as an RGB ``uint8`` array of shape ``(height, width, 3)`` on a black background.
+
+    ``keypoints`` are 18 OpenPose entries, each ``None`` or ``[x, y, confidence]`` with x and y in the square
+    frame (0..1); the frame is fitted into the image and centred. Raises ``ValueError`` on anything else.
+    """
+    points = _validated(keypoints)
+    _check_size(width, height)
+    side, left, top = _square_region(width, height)
+    square = draw_bodypose(np.zeros((side, side, 3), dtype=np.uint8), points)
+    if (side, side) == (height, width):
+        return square
+    canvas = np.zeros((height, width, 3), dtype=np.uint8)
+    canvas[top : top + side, left : left + side] = square
+    return canvas
+
+
+def render_skeleton_png(keypoints: Sequence[Sequence[float] | None], width: int, height: int) -> bytes:
+    """The control image, PNG-encoded."""
+    buffer = io.BytesIO()
+    Image.fromarray(render_skeleton(keypoints, width, height)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _square_region(width: int, height: int) -> tuple[int, int, int]:
+    side = min(width, height)
+    return side, (width - side) // 2, (height - side) // 2
+
+
+def _check_size(width: int, height: int) -> None:
+    for label, value in (("width", width), ("height", height)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SIZE:
+            raise ValueError(f"{label} must be an integer in 1..{MAX_SIZE}, got {value!r}")
+
+
+def _validated(keypoints: Sequence[Sequence[float] | None]) -> list[_Point | None]:
+    if isinstance(keypoints, str | bytes) or not isinstance(keypoints, Sequence):
+        raise ValueError(f"keypoints must be a list of {KEYPOINT_COUNT} entries")
+    if len(keypoints) != KEYPOINT_COUNT:
+        raise ValueError(f"keypoints must have {KEYPOINT_COUNT} entries, got {len(keypoints)}")
+    return [_validated_point(index, entry) for index, entry in enumerate(keypoints)]
+
+
+def _validated_point(index: int, entry: Sequence[float] | None) -> _Point | None:
+    if entry is None:
+        return None
+    if isinstance(entry, str | bytes) or not isinstance(entry, Sequence) or len(entry) != 3:
+        raise ValueError(f"keypoint {index} must be null or [x, y, confidence], got {entry!r}")
+    if not all(_is_finite_number(value) for value in entry):
+        raise ValueError(f"keypoint {index} must hold three finite numbers, got {entry!r}")
+    if not (0.0 <= entry[0] <= 1.0 and 0.0 <= entry[1] <= 1.0):
+        raise ValueError(f"keypoint {index} must have x and y in 0..1, got {entry!r}")
+    return _Point(float(entry[0]), float(entry[1]))
+
+
+def _is_finite_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# Ported from controlnet-aux 0.0.10, controlnet_aux/open_pose/util.py, draw_bodypose (Apache-2.0,
+# https://github.com/huggingface/controlnet_aux), unchanged in behaviour: the same limbs, colours,
+# stick width, 0.6 limb colour factor and joint circles. Keypoints are normalised to this canvas.
+def draw_bodypose(canvas: np.ndarray, keypoints: Sequence[_Point | None]) -> np.ndarray:
+    """Draw the body limbs and joints on ``canvas`` (in place) and return it."""
+    H, W, C = canvas.shape
+    for (k1_index, k2_index), color in zip(LIMB_SEQUENCE, COLORS, strict=False):
+        keypoint1 = keypoints[k1_index - 1]
+        keypoint2 = keypoints[k2_index - 1]
+
+        if keypoint1 is None or keypoint2 is None:
+            continue
+
+        Y = np.array([keypoint1.x, keypoint2.x]) * float(W)
+        X = np.array([keypoint1.y, keypoint2.y]) * float(H)
+        mX = np.mean(X)
+        mY = np.mean(Y)
+        length = ((X[0] - X[1]) ** 2 + (Y[0] - Y[1]) ** 2) ** 0.5
+        angle = math.degrees(math.atan2(X[0] - X[1], Y[0] - Y[1]))
+        polygon = cv2.ellipse2Poly((int(mY), int(mX)), (int(length / 2), STICK_WIDTH), int(angle), 0, 360, 1)
+        cv2.fillConvexPoly(canvas, polygon, [int(float(c) * LIMB_COLOR_FACTOR) for c in color])
+
+    for keypoint, color in zip(keypoints, COLORS, strict=False):
+        if keypoint is None:
+            continue
+
+        x, y = keypoint.x, keypoint.y
+        x = int(x * W)
+        y = int(y * H)
+        cv2.circle(canvas, (int(x), int(y)), JOINT_RADIUS, color, thickness=-1)
+
+    return canvas
