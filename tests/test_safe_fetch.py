@@ -111,3 +111,12 @@ def test_address_classification(address, public):
 def test_resolution_of_loopback_names_is_refused():
     with pytest.raises(FetchRefused):
         resolve_allowed("localhost", 443)
+
+
+def test_host_allowlist_is_checked_before_resolving():
+    with pytest.raises(FetchRefused, match="only fetched from"):
+        fetch_public_https("https://1.1/x.png", max_bytes=10, allowed_hosts=("avatars.example.test",))
+    with pytest.raises(FetchRefused, match="cannot resolve"):
+        fetch_public_https(
+            "https://cdn.avatars.example.test/x.png", max_bytes=10, allowed_hosts=("avatars.example.test",)
+        )

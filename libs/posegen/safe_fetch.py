@@ -12,9 +12,10 @@ import ipaddress
 import socket
 import ssl
 from collections.abc import Iterable
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import httpcore
+import httpx
 
 MAX_REDIRECTS = 3
 USER_AGENT = "posegen-avatar-fetch/1"
@@ -65,8 +66,11 @@ def fetch_public_https(
     timeout_seconds: float = 10.0,
     ssl_context: ssl.SSLContext | None = None,
     allowed_networks: Iterable[Network] = (),
+    allowed_hosts: Iterable[str] = (),
 ) -> bytes:
     """GET ``url`` (https only) and return at most ``max_bytes`` of body, or raise :class:`FetchRefused`.
+
+    ``allowed_hosts``, when given, restricts the hosts (and their sub-domains) before anything is resolved.
 
     ``allowed_networks`` exempts address ranges from the public-address rule; it exists for tests that
     serve from loopback and must stay empty in production.
@@ -78,7 +82,7 @@ def fetch_public_https(
         max_connections=1,
     ) as pool:
         for _ in range(MAX_REDIRECTS + 1):
-            _check_url(url)
+            url = _checked_url(url, tuple(allowed_hosts))
             try:
                 with pool.stream(
                     "GET",
@@ -97,17 +101,26 @@ def fetch_public_https(
                 raise
             except httpcore.TimeoutException:
                 raise FetchRefused("the URL did not answer in time") from None
-            except (httpcore.NetworkError, httpcore.ProtocolError, ssl.SSLError, OSError):
+            except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol, ssl.SSLError, OSError,
+                    ValueError, TypeError):  # fmt: skip
                 raise FetchRefused("the URL could not be fetched") from None
     raise FetchRefused("too many redirects")
 
 
-def _check_url(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme != "https":
+def _checked_url(url: str, allowed_hosts: tuple[str, ...] = ()) -> str:
+    """The URL in plain ASCII (IDNA host, percent-encoded path), if it is an https URL without credentials."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError, UnicodeError):
+        raise FetchRefused("the URL is not valid") from None
+    if parsed.scheme != "https":
         raise FetchRefused("only https URLs are fetched")
-    if not parts.hostname or parts.username or parts.password:
+    if not parsed.host or parsed.userinfo:
         raise FetchRefused("the URL must name a host and carry no credentials")
+    host = parsed.host.lower()
+    if allowed_hosts and not any(host == h or host.endswith("." + h) for h in allowed_hosts):
+        raise FetchRefused("avatars are only fetched from: " + ", ".join(allowed_hosts))
+    return str(parsed)
 
 
 def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:

@@ -139,6 +139,12 @@ class GatewaySettings(AuthSettings):
     credits_per_pose: int = Field(default=30, ge=0)
     starting_credits: int = Field(default=0, ge=0)
     generate_rate_limit: Annotated[RateLimit, NoDecode, BeforeValidator(RateLimit.parse)] = RateLimit(5, 60)
+    avatar_url_hosts: str = ""
+
+    @property
+    def avatar_hosts(self) -> tuple[str, ...]:
+        """Host names (and their sub-domains) avatar URLs may point at; empty means any public host."""
+        return tuple(h.strip().lower().lstrip(".") for h in self.avatar_url_hosts.split(",") if h.strip())
 
 
 class RelaySettings(AuthSettings):

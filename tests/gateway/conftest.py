@@ -121,3 +121,26 @@ def project_id(client, headers) -> str:
     response = client.post(f"{PREFIX}/projects", json={"projectName": "Spring shoot"}, headers=headers)
     assert response.status_code == 201, response.text
     return response.json()["id"]
+
+
+@pytest.fixture
+def api_schema(make_client, redis_client):
+    """The gateway's own OpenAPI document, served by an app whose lifespan has run, with a live RQ worker
+    registered so that the health check answers 200 (its 503 is documented, but a 5xx fails the fuzz)."""
+    import schemathesis
+    from rq import Worker
+
+    from posegen.queue import generation_queue
+
+    # Fuzzed avatar URLs must never reach a real host: only a reserved test domain is allowed.
+    client = make_client(generate_rate_limit="100000/min", avatar_url_hosts="avatars.example.test")
+    worker = Worker([generation_queue(redis_client)], connection=redis_client, name=f"fuzz-{uuid.uuid4().hex[:6]}")
+    worker.register_birth()
+    yield schemathesis.openapi.from_asgi("/openapi.json", client.app)
+    worker.register_death()
+
+
+@pytest.fixture
+def fuzz_headers(gw, user_id, project_id) -> dict[str, str]:
+    gw.give_credits(user_id, 1_000_000)
+    return gw.auth(user_id)

@@ -4,7 +4,7 @@ import math
 from datetime import datetime
 from typing import Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 MAX_PAGE_SIZE = 100
@@ -15,9 +15,18 @@ class ApiModel(BaseModel):
 
 
 class RequestModel(ApiModel):
-    """Request bodies refuse unknown fields, so a typo is an error instead of being ignored."""
+    """Request bodies refuse unknown fields, so a typo is an error instead of being ignored, and text with
+    NUL characters, which PostgreSQL cannot store."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    @model_validator(mode="after")
+    def _no_nul_characters(self) -> RequestModel:
+        for name, value in self.__dict__.items():
+            values = value if isinstance(value, list) else [value]
+            if any(isinstance(item, str) and "\x00" in item for item in values):
+                raise ValueError(f"{to_camel(name)} must not contain NUL characters")
+        return self
 
 
 class ErrorBody(ApiModel):

@@ -19,7 +19,10 @@ class ProjectCreate(RequestModel):
     description: str | None = Field(default=None, max_length=500)
     avatar_source: AvatarSource | None = None
     avatar_image_url: str | None = Field(
-        default=None, max_length=2048, description="an https URL; the gateway fetches and stores the image"
+        default=None,
+        max_length=2048,
+        pattern=r"^https://",
+        description="an https URL on a public host; the gateway fetches, checks and stores the image",
     )
 
     @field_validator("project_name", "description", mode="before")
@@ -52,4 +55,4 @@ class Project(ApiModel):
 
 
 class AvatarUrl(RequestModel):
-    url: str = Field(max_length=2048, description="an https URL of a PNG, JPEG or WebP image")
+    url: str = Field(max_length=2048, pattern=r"^https://", description="an https URL of a PNG, JPEG or WebP image")

@@ -15,6 +15,7 @@ from posegen.settings import GatewaySettings
 from posegen_gateway import health
 from posegen_gateway.context import GatewayContext
 from posegen_gateway.errors import install_error_handlers
+from posegen_gateway.guards import RejectNulMiddleware
 from posegen_gateway.metrics import MetricsMiddleware
 from posegen_gateway.routers import credits, files, generations, library, projects
 
@@ -49,6 +50,7 @@ def create_app(settings: GatewaySettings, *, run_reconciler: bool = True) -> Fas
         allow_headers=["Authorization", "Content-Type"],
         expose_headers=["Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"],
     )
+    app.add_middleware(RejectNulMiddleware)
     app.add_middleware(MetricsMiddleware, metrics_of=lambda: _metrics(app))
     install_error_handlers(app)
     app.include_router(health.router)

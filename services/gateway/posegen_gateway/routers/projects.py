@@ -25,7 +25,14 @@ def list_projects(user: UserDep, ctx: ContextDep, conn: ConnDep, page: Annotated
 
 @router.post("/projects", status_code=201, response_model=Project, responses=error_responses(400))
 def create_project(user: UserDep, ctx: ContextDep, conn: ConnDep, body: ProjectCreate) -> Project:
-    return projects.create_project(conn=conn, user_id=user.user_id, body=body, storage=ctx.storage, signer=ctx.signer)
+    return projects.create_project(
+        conn=conn,
+        user_id=user.user_id,
+        body=body,
+        storage=ctx.storage,
+        signer=ctx.signer,
+        avatar_hosts=ctx.settings.avatar_hosts,
+    )
 
 
 @router.get("/projects/{project_id}", response_model=Project, responses=error_responses())
@@ -93,7 +100,13 @@ async def _store(ctx, user_id: str, project_id: str, *, data: bytes | None = Non
                     "UPLOAD",
                 )
             else:
-                key = projects.fetch_avatar(storage=ctx.storage, project_id=project_id, url=url, field="url")
+                key = projects.fetch_avatar(
+                    storage=ctx.storage,
+                    project_id=project_id,
+                    url=url,
+                    field="url",
+                    allowed_hosts=ctx.settings.avatar_hosts,
+                )
                 source = "URL"
             return projects.set_avatar(
                 conn=conn, user_id=user_id, project_id=project_id, key=key, source=source, signer=ctx.signer

@@ -50,9 +50,14 @@ def store_avatar(*, storage: Storage, project_id: str, data: bytes) -> str:
     return key
 
 
-def fetch_avatar(*, storage: Storage, project_id: str, url: str, field: str) -> str:
+def fetch_avatar(*, storage: Storage, project_id: str, url: str, field: str, allowed_hosts: tuple[str, ...]) -> str:
     try:
-        data = fetch_public_https(url, max_bytes=images.MAX_UPLOAD_BYTES, timeout_seconds=AVATAR_FETCH_TIMEOUT_SECONDS)
+        data = fetch_public_https(
+            url,
+            max_bytes=images.MAX_UPLOAD_BYTES,
+            timeout_seconds=AVATAR_FETCH_TIMEOUT_SECONDS,
+            allowed_hosts=allowed_hosts,
+        )
     except FetchRefused as error:
         raise BadRequest(str(error), field=field) from None
     try:
@@ -62,13 +67,23 @@ def fetch_avatar(*, storage: Storage, project_id: str, url: str, field: str) -> 
 
 
 def create_project(
-    *, conn: Connection, user_id: str, body: ProjectCreate, storage: Storage, signer: UrlSigner
+    *,
+    conn: Connection,
+    user_id: str,
+    body: ProjectCreate,
+    storage: Storage,
+    signer: UrlSigner,
+    avatar_hosts: tuple[str, ...] = (),
 ) -> Project:
     project_id = str(uuid.uuid4())
     avatar_key = None
     if body.avatar_image_url:
         avatar_key = fetch_avatar(
-            storage=storage, project_id=project_id, url=body.avatar_image_url, field="avatarImageUrl"
+            storage=storage,
+            project_id=project_id,
+            url=body.avatar_image_url,
+            field="avatarImageUrl",
+            allowed_hosts=avatar_hosts,
         )
     source = body.avatar_source or ("URL" if avatar_key else None)
     row = projects_db.create_project(
