@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_VERBOSITY ?= error
 export HF_HUB_DISABLE_PROGRESS_BARS ?= 1
 
-.PHONY: install run test lint format migrate seed clean
+.PHONY: install run test lint format migrate seed bench bench-gateway clean
 
 install: $(STAMP)
 
@@ -31,6 +31,13 @@ lint: install
 format: install
 	$(BIN)/ruff format libs services tests
 	$(BIN)/ruff check --fix libs services tests
+
+# Benchmarks write their figures under docs/benchmarks/ (never timed assertions in tests).
+bench: bench-gateway
+
+bench-gateway: install
+	@command -v wrk >/dev/null || { echo "bench-gateway needs wrk: apt-get install wrk"; exit 1; }
+	$(BIN)/python bench/gateway.py
 
 migrate: install
 	$(BIN)/posegen migrate

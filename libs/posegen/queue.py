@@ -44,9 +44,14 @@ def enqueue_generation(connection: redis.Redis, generation_id: str, *, at_front:
 
 
 def queue_position(connection: redis.Redis, generation_id: str) -> int | None:
-    """1-based position among waiting jobs, or None when the job is not waiting."""
+    """1-based position among waiting jobs, or None when the job is not waiting (a linear scan: use
+    :func:`waiting_count` right after an enqueue instead, where the new job is last)."""
     position = generation_queue(connection).get_job_position(job_id(generation_id))
     return None if position is None else position + 1
+
+
+def waiting_count(connection: redis.Redis) -> int:
+    return generation_queue(connection).count
 
 
 def job_is_live(connection: redis.Redis, generation_id: str) -> bool:

@@ -11,6 +11,7 @@ import redis
 from psycopg_pool import ConnectionPool
 
 from posegen.db import generations as generations_db
+from posegen.db.library import refresh_usage_counts
 from posegen.queue import discard_job, enqueue_generation, job_is_live
 
 log = logging.getLogger("posegen.reconcile")
@@ -36,8 +37,9 @@ def reconcile_queued(
 
 
 class Reconciler:
-    """Runs :func:`reconcile_queued` every ``interval`` seconds in a thread; one process at a time does
-    the work (a Redis lock), so several gateway replicas do not enqueue the same generation together."""
+    """Runs :func:`reconcile_queued` (and refreshes the poses' usage counts) every ``interval`` seconds in a
+    thread; one process at a time does the work (a Redis lock), so several gateway replicas do not enqueue
+    the same generation together."""
 
     def __init__(
         self,
@@ -66,7 +68,10 @@ class Reconciler:
         if not lock.acquire(blocking=False):
             return []
         try:
-            return reconcile_queued(pool=self.pool, connection=self.connection, grace_seconds=self.grace_seconds)
+            enqueued = reconcile_queued(pool=self.pool, connection=self.connection, grace_seconds=self.grace_seconds)
+            with self.pool.connection() as conn:
+                refresh_usage_counts(conn=conn)
+            return enqueued
         finally:
             with contextlib.suppress(redis.exceptions.LockError):
                 lock.release()

@@ -134,6 +134,7 @@ class AuthSettings(CommonSettings):
 class GatewaySettings(AuthSettings):
     gateway_host: str = "0.0.0.0"
     gateway_port: Port = 3000
+    gateway_workers: int = Field(default=1, ge=1, le=64)
     cors_origin: str = "*"
     public_base_url: HttpUrl = "http://localhost:3000"
     credits_per_pose: int = Field(default=30, ge=0)

@@ -27,12 +27,11 @@ def insert_generation(*, conn: Connection, generation_id: str, user_id: str, fie
 def insert_generation_poses(*, conn: Connection, generation_id: str, pose_ids: list[str]) -> None:
     if not pose_ids:
         return
-    with conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO generation_poses (generation_id, position, pose_id) VALUES (%s, %s, %s)",
-            [(generation_id, position, pose_id) for position, pose_id in enumerate(pose_ids)],
-        )
-    conn.execute("UPDATE poses SET usage_count = usage_count + 1 WHERE id = ANY(%s)", (pose_ids,))
+    conn.execute(
+        "INSERT INTO generation_poses (generation_id, position, pose_id)"
+        " SELECT %s, ordinality - 1, pose_id FROM unnest(%s::text[]) WITH ORDINALITY AS u(pose_id, ordinality)",
+        (generation_id, pose_ids),
+    )
 
 
 def get_generation(*, conn: Connection, generation_id: str, user_id: str | None = None, for_update: bool = False):

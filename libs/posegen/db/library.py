@@ -91,6 +91,19 @@ def existing_pose_ids(*, conn: Connection, pose_ids: list[str]) -> set[str]:
     return {row["id"] for row in rows}
 
 
+def refresh_usage_counts(*, conn: Connection) -> int:
+    """Set each pose's ``usage_count`` to the number of generations that used it; return the rows changed.
+
+    Counting in the background instead of incrementing on every ``POST /generate`` keeps a popular pose's
+    row from becoming a lock that every user's request queues on.
+    """
+    return conn.execute(
+        "UPDATE poses p SET usage_count = c.n FROM (SELECT p2.id, count(gp.pose_id) AS n FROM poses p2"
+        " LEFT JOIN generation_poses gp ON gp.pose_id = p2.id GROUP BY p2.id) c"
+        " WHERE p.id = c.id AND p.usage_count <> c.n"
+    ).rowcount
+
+
 def category_tree(*, conn: Connection) -> list[dict]:
     """Root categories with their children; a parent's ``pose_count`` includes its children's poses."""
     rows = conn.execute(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -14,6 +15,29 @@ from posegen.ratelimit import SlidingWindowLimiter
 from posegen.settings import GatewaySettings
 from posegen.storage import Storage, UrlSigner, signing_key
 from posegen_gateway.metrics import GatewayMetrics
+
+
+class TtlCache:
+    """A small in-process cache of computed responses, each kept for ``ttl`` seconds."""
+
+    def __init__(self, ttl: float, max_entries: int = 1024) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: OrderedDict[object, tuple[float, object]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: object) -> object | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, key: object, value: object) -> None:
+        with self._lock:
+            self._entries[key] = (time.monotonic() + self.ttl, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
 
 
 class KnownUsers:
@@ -38,6 +62,10 @@ class KnownUsers:
             self._ids.pop(user_id, None)
 
 
+LIBRARY_CACHE_SECONDS = 10.0
+"""The pose library changes only when it is re-seeded; a listing may be this old (its usage counts too)."""
+
+
 @dataclass
 class GatewayContext:
     settings: GatewaySettings
@@ -49,6 +77,8 @@ class GatewayContext:
     events: EventPublisher
     metrics: GatewayMetrics
     known_users: KnownUsers = field(default_factory=KnownUsers)
+    library_cache: TtlCache = field(default_factory=lambda: TtlCache(ttl=LIBRARY_CACHE_SECONDS))
+    estimates: TtlCache = field(default_factory=lambda: TtlCache(ttl=30.0, max_entries=8))
 
     @classmethod
     def open(cls, settings: GatewaySettings) -> GatewayContext:

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import uvicorn
+from fastapi import FastAPI
 
 from posegen.logs import configure_logging
 from posegen.settings import GatewaySettings, load_settings
 from posegen_gateway.app import create_app
 
 
+def app_factory() -> FastAPI:
+    """Builds the settings and the app in each uvicorn worker process."""
+    settings = load_settings(GatewaySettings)
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)
+
+
 def main() -> int:
     settings = load_settings(GatewaySettings)
     configure_logging(settings.log_format, settings.log_level)
     uvicorn.run(
-        create_app(settings),
+        "posegen_gateway.main:app_factory",
+        factory=True,
         host=settings.gateway_host,
         port=settings.gateway_port,
+        workers=settings.gateway_workers,
         log_config=None,
         access_log=False,
     )

@@ -14,7 +14,7 @@ from posegen.schemas.generations import (
     GenerationSummary,
     Results,
 )
-from posegen_gateway.deps import ConnDep, ContextDep, UserDep
+from posegen_gateway.deps import ConnDep, ContextDep, UserDep, json_response, with_connection
 from posegen_gateway.errors import error_responses
 from posegen_gateway.serving import generate, generations
 
@@ -39,13 +39,10 @@ RATE_HEADERS = {
         **error_responses(400, 402, 409, 429, 503),
     },
 )
-def create_generation(
-    user: UserDep, ctx: ContextDep, conn: ConnDep, body: GenerateRequest, response: Response
-) -> GenerateAccepted:
+async def create_generation(user: UserDep, ctx: ContextDep, body: GenerateRequest) -> Response:
     """Charges ``CREDITS_PER_POSE`` x images with the generation in one transaction, then enqueues it."""
-    accepted, decision = generate.create_generation(ctx=ctx, conn=conn, user=user, body=body)
-    response.headers.update(decision.headers())
-    return accepted
+    accepted, decision = await with_connection(ctx, generate.create_generation, ctx=ctx, user=user, body=body)
+    return json_response(accepted, status_code=202, headers=decision.headers())
 
 
 @router.get("/generations", response_model=Page[GenerationSummary], responses=error_responses())
@@ -59,8 +56,11 @@ def list_generations(
 
 
 @router.get("/generations/{generation_id}", response_model=Generation, responses=error_responses())
-def get_generation(user: UserDep, ctx: ContextDep, conn: ConnDep, generation_id: GenerationId) -> Generation:
-    return generations.get_generation(ctx=ctx, conn=conn, user_id=user.user_id, generation_id=generation_id)
+async def get_generation(user: UserDep, ctx: ContextDep, generation_id: GenerationId) -> Response:
+    generation = await with_connection(
+        ctx, generations.get_generation, ctx=ctx, user_id=user.user_id, generation_id=generation_id
+    )
+    return json_response(generation)
 
 
 @router.get("/generations/{generation_id}/results", response_model=Results, responses=error_responses())

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from posegen.contracts import API_PREFIX
 from posegen.db.library import PoseFilter
@@ -17,10 +18,9 @@ PoseId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 @router.get("/library", response_model=Page[PoseSummary], responses=error_responses())
-def list_poses(
+async def list_poses(
     _user: UserDep,
     ctx: ContextDep,
-    conn: ConnDep,
     page: Annotated[PageQuery, Query()],
     category: Annotated[str | None, Query(max_length=100, description="slug or id; includes sub-categories")] = None,
     search: Annotated[str | None, Query(max_length=100, description="matches name, description and tags")] = None,
@@ -28,9 +28,12 @@ def list_poses(
     gender_suitability: Annotated[GenderSuitability | None, Query(alias="genderSuitability")] = None,
     featured: bool | None = None,
     premium: bool | None = None,
-) -> Page[PoseSummary]:
+) -> Response:
     filters = PoseFilter(category, search or None, difficulty, gender_suitability, featured, premium)
-    return library.list_poses(conn=conn, filters=filters, page=page, base_url=ctx.settings.public_base_url)
+    body = ctx.library_cache.get(library.listing_key(filters, page))
+    if body is None:
+        body = await run_in_threadpool(library.load_listing_json, ctx=ctx, filters=filters, page=page)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/library/{pose_id}", response_model=PoseDetail, responses=error_responses())

@@ -21,7 +21,7 @@ from posegen.db import generations as generations_db
 from posegen.db import library as library_db
 from posegen.errors import BadRequest, Conflict, RateLimited, ServiceUnavailable
 from posegen.plan import plan_images
-from posegen.queue import enqueue_generation, queue_position
+from posegen.queue import enqueue_generation, waiting_count
 from posegen.ratelimit import RateDecision
 from posegen.schemas.generations import GenerateAccepted, GenerateRequest
 from posegen_gateway.context import GatewayContext
@@ -69,7 +69,6 @@ def create_generation(
     cost = ctx.settings.credits_per_pose * len(images)
     generation_id = str(uuid.uuid4())
     with conn.transaction():
-        charge_generation(conn=conn, user_id=user.user_id, generation_id=generation_id, amount=cost)
         generation = generations_db.insert_generation(
             conn=conn,
             generation_id=generation_id,
@@ -91,6 +90,9 @@ def create_generation(
             },
         )
         generations_db.insert_generation_poses(conn=conn, generation_id=generation_id, pose_ids=pose_ids)
+        # Last, so the user's row is locked only for the charge and the commit: requests of one user
+        # serialise on that lock, and a short hold is what lets them through quickly.
+        charge_generation(conn=conn, user_id=user.user_id, generation_id=generation_id, amount=cost)
     ctx.metrics.record_generation(cost)
     position = _enqueue(ctx, conn, generation)
     accepted = GenerateAccepted(
@@ -98,7 +100,7 @@ def create_generation(
         poses_total=len(images),
         credit_charged=cost,
         queue_position=position,
-        estimated_seconds=estimate_seconds(conn, body.steps, len(images), position),
+        estimated_seconds=estimate_seconds(ctx, conn, body.steps, len(images), position),
     )
     return accepted, decision
 
@@ -106,7 +108,7 @@ def create_generation(
 def _enqueue(ctx: GatewayContext, conn: Connection, generation: dict) -> int | None:
     try:
         enqueue_generation(ctx.redis, generation["id"])
-        position = queue_position(ctx.redis, generation["id"])
+        position = waiting_count(ctx.redis)
         ctx.events.publish(
             QueuedEvent(generation_id=generation["id"], user_id=generation["user_id"], queue_position=position or 0)
         )
@@ -116,7 +118,11 @@ def _enqueue(ctx: GatewayContext, conn: Connection, generation: dict) -> int | N
         return generations_db.queued_ahead(conn=conn, created_at=generation["created_at"]) + 1
 
 
-def estimate_seconds(conn: Connection, steps: int, images: int, position: int | None) -> float:
-    per_image = generations_db.mean_seconds_per_image(conn=conn) or DEFAULT_SECONDS_PER_STEP * steps
+def estimate_seconds(ctx: GatewayContext, conn: Connection, steps: int, images: int, position: int | None) -> float:
+    per_image = ctx.estimates.get("seconds_per_image")
+    if per_image is None:
+        per_image = generations_db.mean_seconds_per_image(conn=conn) or 0.0
+        ctx.estimates.put("seconds_per_image", per_image)
+    per_image = per_image or DEFAULT_SECONDS_PER_STEP * steps
     waiting = max(0, (position or 1) - 1)
     return round(per_image * images * (1 + waiting), 1)

@@ -9,6 +9,7 @@ from posegen.db import library as library_db
 from posegen.errors import NotFound
 from posegen.schemas.common import Page, PageQuery, Pagination
 from posegen.schemas.library import CategoryNode, CategoryRef, CategoryTree, PoseDetail, PoseSummary
+from posegen_gateway.context import GatewayContext
 
 
 def skeleton_url(base_url: str, pose_id: str) -> str:
@@ -35,6 +36,19 @@ def _summary_fields(row: dict, base_url: str) -> dict:
         "skeleton_url": skeleton_url(base_url, row["id"]),
         "created_at": row["created_at"],
     }
+
+
+def listing_key(filters: library_db.PoseFilter, page: PageQuery) -> tuple:
+    return (filters, page.page, page.capped_limit)
+
+
+def load_listing_json(*, ctx: GatewayContext, filters: library_db.PoseFilter, page: PageQuery) -> bytes:
+    """Query one page of the library as JSON and keep it in the context's short-lived cache."""
+    with ctx.pool.connection() as conn:
+        result = list_poses(conn=conn, filters=filters, page=page, base_url=ctx.settings.public_base_url)
+    body = result.model_dump_json(by_alias=True).encode()
+    ctx.library_cache.put(listing_key(filters, page), body)
+    return body
 
 
 def list_poses(
