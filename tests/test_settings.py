@@ -37,7 +37,7 @@ def test_defaults_match_spec():
     assert settings.generate_rate_limit == RateLimit(5, 60)
     assert settings.jwt_algorithm == "HS256"
     assert build(RelaySettings, jwt_secret=SECRET).relay_port == 3001
-    worker = build(WorkerSettings)
+    worker = build(WorkerSettings, jwt_secret=SECRET)
     assert worker.worker_metrics_port == 9100
     assert worker.torch_device == "auto"
 
@@ -69,9 +69,9 @@ def test_rate_limit_forms(text, expected):
         (GatewaySettings, {"jwt_secret": SECRET, "generate_rate_limit": "0/min"}, "GENERATE_RATE_LIMIT"),
         (GatewaySettings, {"jwt_secret": SECRET, "credits_per_pose": -1}, "CREDITS_PER_POSE"),
         (GatewaySettings, {"jwt_secret": SECRET, "public_base_url": "ftp://x"}, "PUBLIC_BASE_URL"),
-        (WorkerSettings, {"worker_batch_size": 0}, "WORKER_BATCH_SIZE"),
-        (WorkerSettings, {"torch_device": "tpu"}, "TORCH_DEVICE"),
-        (WorkerSettings, {"torch_dtype": "int8"}, "TORCH_DTYPE"),
+        (WorkerSettings, {"jwt_secret": SECRET, "worker_batch_size": 0}, "WORKER_BATCH_SIZE"),
+        (WorkerSettings, {"jwt_secret": SECRET, "torch_device": "tpu"}, "TORCH_DEVICE"),
+        (WorkerSettings, {"jwt_secret": SECRET, "torch_dtype": "int8"}, "TORCH_DTYPE"),
     ],
 )
 def test_bad_value_names_the_variable(cls, values, variable):
@@ -95,7 +95,7 @@ def test_process_stops_with_one_line_naming_the_variable(tmp_path):
 def test_empty_values_fall_back_to_defaults(monkeypatch):
     monkeypatch.setenv("WORKER_NAME", "")
     monkeypatch.setenv("MODEL_BASE", "")
-    settings = build(WorkerSettings)
+    settings = build(WorkerSettings, jwt_secret=SECRET)
     assert settings.worker_name
     assert settings.model_base == ""
 

@@ -143,7 +143,53 @@ def cmd_relay(_args: argparse.Namespace) -> int:
     return relay_main()
 
 
-RUN_SERVICES: tuple[str, ...] = ("gateway", "relay")
+def cmd_worker(_args: argparse.Namespace) -> int:
+    from posegen_worker.main import main as worker_main
+
+    return worker_main()
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from posegen.settings import ModelStoreSettings
+
+    settings = load_settings(ModelStoreSettings)
+    _setup(settings)
+    model_dir = Path(args.model_dir or settings.model_dir)
+    if args.models_command == "download":
+        return _download(model_dir, write_lock=args.write_lock)
+    from posegen.inference.architectures import SD15, TINY, build_pipeline
+    from posegen.inference.loading import TINY_FOLDER
+
+    if args.models_command == "build-tiny":
+        folder = build_pipeline(TINY, Path(args.output) if args.output else model_dir / TINY_FOLDER)
+    else:
+        if not args.full_size:
+            print("error: build-random needs --full-size (the tiny model is `models build-tiny`)", file=sys.stderr)
+            return 2
+        folder = build_pipeline(SD15, Path(args.output) if args.output else model_dir / "random-sd15-openpose")
+    print(f"built {folder}\nuse it with: MODEL_BASE={folder} MODEL_CONTROLNET={folder / 'controlnet'}")
+    return 0
+
+
+def _download(model_dir: Path, *, write_lock: bool) -> int:
+    from posegen.inference.download import download_models, load_manifest
+    from posegen.inference.download import write_lock as record_lock
+
+    specs = load_manifest()
+    try:
+        if write_lock:
+            record_lock(specs)
+            specs = load_manifest()
+        folders = download_models(model_dir, specs)
+    except Exception as error:  # noqa: BLE001 - report any hub/network failure in one line
+        wanted = ", ".join(f"{s.repo_id}@{s.revision}" for s in specs)
+        print(f"error: could not download {wanted}: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    print(f"downloaded; use them with: MODEL_BASE={folders['base']} MODEL_CONTROLNET={folders['controlnet']}")
+    return 0
+
+
+RUN_SERVICES: tuple[str, ...] = ("gateway", "relay", "worker")
 """The long-running services ``posegen run`` starts after migrating and seeding."""
 
 
@@ -165,6 +211,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("gateway", help="serve the REST API (uvicorn)").set_defaults(func=cmd_gateway)
     commands.add_parser("relay", help="serve the WebSocket relay").set_defaults(func=cmd_relay)
+
+    commands.add_parser("worker", help="run a GPU worker on the pose-generation queue").set_defaults(func=cmd_worker)
+
+    models = commands.add_parser("models", help="download or build the models the worker runs")
+    models_commands = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    download = models_commands.add_parser("download", help="fetch SD1.5 + the OpenPose ControlNet (needs network)")
+    download.add_argument("--write-lock", action="store_true", help="resolve and record the revisions' commits")
+    tiny = models_commands.add_parser("build-tiny", help="build the tiny offline model (random weights)")
+    random_full = models_commands.add_parser("build-random", help="SD1.5 + ControlNet architecture, random weights")
+    random_full.add_argument("--full-size", action="store_true", help="the real SD1.5 sizes (for speed tests)")
+    for sub_parser in (download, tiny, random_full):
+        sub_parser.add_argument("--model-dir", default=None, help="instead of MODEL_DIR")
+    for sub_parser in (tiny, random_full):
+        sub_parser.add_argument("--output", default=None, help="the folder to write")
+    models.set_defaults(func=cmd_models)
 
     run = commands.add_parser("run", help="migrate, seed and run every service locally")
     run.add_argument("--var-dir", default="var", help="where private PostgreSQL/Redis keep their data")

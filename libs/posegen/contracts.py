@@ -20,7 +20,7 @@ QUEUE_NAME = "pose-generation"
 """The RQ queue; its Redis list ``rq:queue:pose-generation`` is what the KEDA scaler reads."""
 
 QUEUE_LIST_KEY = f"rq:queue:{QUEUE_NAME}"
-JOB_FUNCTION = "posegen.worker.job.run_generation"
+JOB_FUNCTION = "posegen_worker.job.run_generation"
 """The job function as a dotted string, so that the gateway never imports the worker."""
 
 STREAM_MAXLEN = 2000

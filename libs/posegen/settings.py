@@ -157,13 +157,26 @@ def _default_worker_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-class WorkerSettings(CommonSettings):
+class ModelStoreSettings(CommonSettings):
+    """Where ``posegen models`` puts what it downloads or builds."""
+
+    model_dir: str = "var/models"
+
+
+class WorkerSettings(AuthSettings, ModelStoreSettings):
+    """The worker signs the image URLs of its events, so it shares ``JWT_SECRET`` with the gateway."""
+
     worker_name: str = Field(default_factory=_default_worker_name, min_length=1, max_length=200)
     worker_batch_size: int = Field(default=1, ge=1, le=64)
-    worker_metrics_port: Port = 9100
+    worker_metrics_host: str = "0.0.0.0"
+    worker_metrics_port: int = Field(default=9100, ge=0, le=65535, description="0 picks a free port")
+    worker_preview_every: int = Field(default=5, ge=0, le=1000)
+    worker_lease_seconds: int = Field(default=30, ge=2, le=3600)
+    worker_max_recoveries: int = Field(default=3, ge=0, le=100)
+    worker_torch_compile: bool = False
+    worker_channels_last: bool = False
     model_base: str = ""
     model_controlnet: str = ""
-    model_dir: str = "var/models"
     torch_device: TorchDevice = TorchDevice.auto
     torch_dtype: TorchDtype = TorchDtype.auto
     public_base_url: HttpUrl = "http://localhost:3000"

@@ -124,3 +124,69 @@ def mean_seconds_per_image(*, conn: Connection, sample: int = 200) -> float | No
         (sample,),
     ).fetchone()
     return float(row["s"]) if row and row["s"] is not None else None
+
+
+def claim(*, conn: Connection, generation_id: str, worker_name: str) -> dict | None:
+    """Move a queued (or re-run processing) generation to ``processing`` under this worker."""
+    return conn.execute(
+        f"UPDATE generations SET status = 'processing', started_at = coalesce(started_at, now()),"
+        f" worker_name = %s, updated_at = now() WHERE id = %s AND status IN ('queued', 'processing')"
+        f" RETURNING {_COLUMNS}",
+        (worker_name, generation_id),
+    ).fetchone()
+
+
+def insert_generated_pose(*, conn: Connection, row: dict) -> bool:
+    """Record one image (completed or failed) once; return False when its variation was recorded before."""
+    inserted = conn.execute(
+        "INSERT INTO generated_poses (id, generation_id, pose_id, variation_key, status, image_key, thumbnail_key,"
+        " seed, prompt_used, generation_seconds, error_message) VALUES (%(id)s, %(generation_id)s, %(pose_id)s,"
+        " %(variation_key)s, %(status)s, %(image_key)s, %(thumbnail_key)s, %(seed)s, %(prompt_used)s,"
+        " %(generation_seconds)s, %(error_message)s)"
+        " ON CONFLICT (generation_id, variation_key) DO NOTHING RETURNING id",
+        row,
+    ).fetchone()
+    return inserted is not None
+
+
+def refresh_counts(*, conn: Connection, generation_id: str) -> dict:
+    """Recount the generation's completed and failed images from its rows (exact after any re-run)."""
+    return conn.execute(
+        f"UPDATE generations g SET updated_at = now(),"
+        f" poses_completed = (SELECT count(*) FROM generated_poses p WHERE p.generation_id = g.id"
+        f"   AND p.status = 'completed'),"
+        f" poses_failed = (SELECT count(*) FROM generated_poses p WHERE p.generation_id = g.id AND p.status = 'failed')"
+        f" WHERE g.id = %s RETURNING {_COLUMNS}",
+        (generation_id,),
+    ).fetchone()
+
+
+def finish(*, conn: Connection, generation_id: str, status: str, error_message: str | None = None) -> dict | None:
+    """Set a terminal status on a processing generation."""
+    return conn.execute(
+        f"UPDATE generations SET status = %s, error_message = %s, completed_at = now(), updated_at = now()"
+        f" WHERE id = %s AND status = 'processing' RETURNING {_COLUMNS}",
+        (status, error_message, generation_id),
+    ).fetchone()
+
+
+def release_to_queue(*, conn: Connection, generation_id: str, recovered: bool = False) -> dict | None:
+    """Put a processing generation back to ``queued`` (a worker shutting down, or the reaper)."""
+    bump = ", recovery_attempts = recovery_attempts + 1" if recovered else ""
+    return conn.execute(
+        f"UPDATE generations SET status = 'queued', worker_name = NULL, updated_at = now(){bump}"
+        f" WHERE id = %s AND status = 'processing' RETURNING {_COLUMNS}",
+        (generation_id,),
+    ).fetchone()
+
+
+def processing_older_than(*, conn: Connection, seconds: float, limit: int = 100) -> list[dict]:
+    return conn.execute(
+        "SELECT id FROM generations WHERE status = 'processing' AND updated_at < now() - make_interval(secs => %s)"
+        " ORDER BY updated_at LIMIT %s",
+        (seconds, limit),
+    ).fetchall()
+
+
+def touch(*, conn: Connection, generation_id: str) -> None:
+    conn.execute("UPDATE generations SET updated_at = now() WHERE id = %s", (generation_id,))

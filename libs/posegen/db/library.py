@@ -122,3 +122,21 @@ def category_tree(*, conn: Connection) -> list[dict]:
     for root in roots:
         root["pose_count"] = root["own_count"] + sum(child["pose_count"] for child in root["children"])
     return roots
+
+
+def poses_by_id(*, conn: Connection, pose_ids: list[str]) -> dict[str, dict]:
+    rows = conn.execute("SELECT id, name, description, keypoints FROM poses WHERE id = ANY(%s)", (pose_ids,)).fetchall()
+    return {row["id"]: row for row in rows}
+
+
+def match_poses(*, conn: Connection, text: str, limit: int) -> list[dict]:
+    """Library poses that best match a free-text description (words found in name, tags and description),
+    featured poses first when nothing matches; used to give text-mode images a body pose to follow."""
+    words = [w for w in "".join(c.lower() if c.isalnum() else " " for c in text).split() if len(w) > 2]
+    return conn.execute(
+        "SELECT id, name, description, keypoints,"
+        " (SELECT count(*) FROM unnest(%(words)s::text[]) w WHERE p.name ILIKE '%%' || w || '%%'"
+        "   OR p.description ILIKE '%%' || w || '%%' OR w = ANY(p.tags)) AS score"
+        " FROM poses p ORDER BY score DESC, is_featured DESC, name LIMIT %(limit)s",
+        {"words": words, "limit": limit},
+    ).fetchall()

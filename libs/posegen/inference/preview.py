@@ -1,0 +1,27 @@
+"""A small JPEG preview straight from SD1.5 latents (no VAE decode): a fixed 4x3 projection to RGB."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+LATENT_RGB = (
+    (0.3512, 0.2297, 0.3227),
+    (0.3250, 0.4974, 0.2350),
+    (-0.2829, 0.1762, 0.2721),
+    (-0.2120, -0.2616, -0.7177),
+)
+
+
+def latents_to_jpeg_data_url(latents, *, index: int = 0, quality: int = 70) -> str:
+    """``latents`` is the (batch, 4, h, w) tensor of a denoising step; returns ``data:image/jpeg;base64,...``."""
+    import torch
+    from PIL import Image
+
+    matrix = torch.tensor(LATENT_RGB, dtype=torch.float32)
+    latent = latents[index].detach().to("cpu", torch.float32)
+    rgb = torch.einsum("chw,cr->hwr", latent, matrix)
+    pixels = ((rgb + 1) / 2).clamp(0, 1).mul(255).to(torch.uint8).numpy()
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=quality)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

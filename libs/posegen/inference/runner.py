@@ -1,0 +1,66 @@
+"""One pipeline call for a batch of images, each with its own prompt, control image and seed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PIL import Image
+
+StepHook = Callable[[int, object], bool]
+"""Called after each denoising step with the 1-based step and the latents; returning True stops the run."""
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    prompt: str
+    negative_prompt: str
+    control_image: Image.Image
+    seed: int
+
+
+@dataclass
+class BatchResult:
+    images: list[Image.Image]
+    interrupted: bool
+    steps_run: int
+
+
+def generate_batch(
+    pipe,
+    requests: list[ImageRequest],
+    *,
+    steps: int,
+    guidance_scale: float,
+    width: int,
+    height: int,
+    on_step: StepHook | None = None,
+) -> BatchResult:
+    """Denoise the batch in one call. Generators live on the CPU so a seed gives the same image on any
+    device; ``on_step`` may stop the run within the step it is called for."""
+    import torch
+
+    state = {"steps": 0, "interrupted": False}
+
+    def callback(pipeline, step_index: int, _timestep, callback_kwargs: dict) -> dict:
+        state["steps"] = step_index + 1
+        if on_step is not None and on_step(step_index + 1, callback_kwargs["latents"]):
+            state["interrupted"] = True
+            pipeline._interrupt = True
+        return callback_kwargs
+
+    with torch.inference_mode():
+        output = pipe(
+            prompt=[r.prompt for r in requests],
+            negative_prompt=[r.negative_prompt for r in requests],
+            image=[r.control_image for r in requests],
+            generator=[torch.Generator("cpu").manual_seed(r.seed) for r in requests],
+            num_inference_steps=steps,
+            guidance_scale=guidance_scale,
+            width=width,
+            height=height,
+            output_type="pil",
+            callback_on_step_end=callback,
+            callback_on_step_end_tensor_inputs=["latents"],
+        )
+    return BatchResult(images=list(output.images), interrupted=state["interrupted"], steps_run=state["steps"])

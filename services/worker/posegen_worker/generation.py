@@ -1,0 +1,241 @@
+"""Running one generation: claim it under a lease, denoise its unfinished images in batches with a
+progress event per step, hand each finished batch to the persister, and end it as completed, partial,
+failed or cancelled; or, when the worker is asked to stop, put it back on the queue after the batch."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+
+import redis
+
+from posegen import billing
+from posegen.contracts import (
+    CancelledEvent,
+    CompletedEvent,
+    FailedEvent,
+    ProgressEvent,
+    StartedEvent,
+    cancel_flag_key,
+)
+from posegen.db import generations as generations_db
+from posegen.inference.preview import latents_to_jpeg_data_url
+from posegen.inference.runner import ImageRequest, generate_batch
+from posegen_worker.persist import Persister, Work
+from posegen_worker.planning import plan_work
+from posegen_worker.recovery import Lease
+from posegen_worker.runtime import Runtime
+
+log = logging.getLogger("posegen.worker")
+
+
+class Outcome(enum.StrEnum):
+    finished = "finished"
+    cancelled = "cancelled"
+    requeued = "requeued"
+    lost = "lost"
+    skipped = "skipped"
+    failed = "failed"
+
+
+class GenerationRun:
+    def __init__(self, runtime: Runtime, generation_id: str) -> None:
+        self.rt = runtime
+        self.generation_id = generation_id
+        self.settings = runtime.settings
+        self.lease = Lease(runtime.redis, generation_id, self.settings.worker_name, self.settings.worker_lease_seconds)
+
+    def run(self) -> Outcome:
+        if not self.lease.acquire():
+            log.info("generation %s is held by another worker; skipping", self.generation_id)
+            return Outcome.skipped
+        started = time.perf_counter()
+        self.rt.metrics.busy.set(1)
+        try:
+            with self.lease.kept():
+                outcome = self._run_leased()
+        finally:
+            self.rt.metrics.busy.set(0)
+            self.rt.metrics.busy_seconds.inc(time.perf_counter() - started)
+            if self.lease.lost.is_set():
+                log.warning("lost the lease of generation %s to another worker", self.generation_id)
+            else:
+                self.lease.release()
+        self.rt.metrics.generations.labels(outcome.value).inc()
+        return outcome
+
+    def _run_leased(self) -> Outcome:
+        with self.rt.pool.connection() as conn:
+            generation = generations_db.claim(conn=conn, generation_id=self.generation_id,
+                                              worker_name=self.settings.worker_name)  # fmt: skip
+            if generation is None:
+                return Outcome.skipped
+            done = {
+                row["variation_key"]
+                for row in generations_db.generated_poses(conn=conn, generation_id=self.generation_id)
+            }
+            work = [item for item in plan_work(conn, generation) if item.variation_key not in done]
+        self.generation = generation
+        self.persister = Persister(self.rt, generation)
+        try:
+            return self._run_work(work, finished=len(done))
+        except Exception as error:
+            log.exception("generation %s failed", self.generation_id)
+            self._drain_quietly()
+            return self._fail(f"{type(error).__name__}: {error}")
+        finally:
+            self.persister.close()
+
+    def _run_work(self, work: list[Work], finished: int) -> Outcome:
+        if self._cancel_requested():
+            return self._cancel()
+        self.rt.events.publish(StartedEvent(generation_id=self.generation_id, user_id=self.generation["user_id"],
+                                            poses_total=self.generation["poses_total"],
+                                            worker=self.settings.worker_name))  # fmt: skip
+        self._percentage = 100.0 * finished / self.generation["poses_total"]
+        size = self.settings.worker_batch_size
+        for start in range(0, len(work), size):
+            if self.rt.stop_event.is_set():
+                return self._requeue()
+            if self.lease.lost.is_set():
+                self._drain_quietly()
+                return Outcome.lost
+            if self._cancel_requested():
+                return self._cancel()
+            batch = work[start : start + size]
+            if not self._denoise(batch, finished):
+                return self._cancel()
+            finished += len(batch)
+        self.persister.drain()
+        return self._finish()
+
+    def _denoise(self, batch: list[Work], finished: int) -> bool:
+        """Run one batch; False when it was cancelled mid-way (its images are dropped)."""
+        try:
+            result, seconds = self._call_pipeline(batch, finished)
+        except Exception as error:
+            if len(batch) == 1:
+                log.exception("image %s of %s failed", batch[0].variation_key, self.generation_id)
+                self.persister.failed_image(batch[0], f"{type(error).__name__}: {error}")
+                return True
+            log.warning("a batch of %s failed (%s); running its images one by one", len(batch), error)
+            return all(self._denoise([item], finished + i) for i, item in enumerate(batch))
+        if result.interrupted:
+            return False
+        for item, image in zip(batch, result.images, strict=True):
+            self.persister.completed_image(item, image, seconds / len(batch))
+        return True
+
+    def _call_pipeline(self, batch: list[Work], finished: int):
+        total, steps = self.generation["poses_total"], self.generation["steps"]
+        timing = {"start": time.perf_counter(), "last": time.perf_counter()}
+        preview_every = self.settings.worker_preview_every
+
+        def on_step(step: int, latents) -> bool:
+            now = time.perf_counter()
+            self.rt.metrics.step_seconds.observe(now - timing["last"])
+            timing["last"] = now
+            if self._cancel_requested():
+                return True
+            self._percentage = max(self._percentage, 100.0 * (finished + len(batch) * step / steps) / total)
+            per_step = (now - timing["start"]) / step
+            remaining_steps = (steps - step) + steps * (total - finished - len(batch)) / len(batch)
+            preview = None
+            if preview_every and (step % preview_every == 0 or step == steps):
+                preview = latents_to_jpeg_data_url(latents)
+            self.rt.events.publish(ProgressEvent(
+                generation_id=self.generation_id, user_id=self.generation["user_id"], pose_index=batch[0].index,
+                poses_total=total, poses_completed=self.persister.completed, poses_failed=self.persister.failed,
+                step=step, total_steps=steps, percentage=round(self._percentage, 2),
+                eta_seconds=round(per_step * remaining_steps, 2), preview=preview,
+            ))  # fmt: skip
+            return False
+
+        requests = [ImageRequest(w.prompt, w.negative_prompt, w.control_image, w.seed) for w in batch]
+        started = time.perf_counter()
+        result = generate_batch(
+            self.rt.pipeline.pipe, requests, steps=steps, guidance_scale=self.generation["guidance_scale"],
+            width=self.generation["width"], height=self.generation["height"], on_step=on_step,
+        )  # fmt: skip
+        seconds = time.perf_counter() - started
+        self.rt.metrics.pipeline_seconds.inc(seconds)
+        return result, seconds
+
+    def _cancel_requested(self) -> bool:
+        try:
+            return bool(self.rt.redis.exists(cancel_flag_key(self.generation_id)))
+        except redis.RedisError:
+            return False
+
+    def _finish(self) -> Outcome:
+        with self.rt.pool.connection() as conn, conn.transaction():
+            row = generations_db.refresh_counts(conn=conn, generation_id=self.generation_id)
+            if row["poses_completed"] == 0:
+                status, error = "failed", "no image could be generated"
+            else:
+                status, error = ("completed" if row["poses_failed"] == 0 else "partial"), None
+            ended = generations_db.finish(conn=conn, generation_id=self.generation_id, status=status,
+                                          error_message=error)  # fmt: skip
+        if ended is None:
+            return Outcome.skipped
+        user = self.generation["user_id"]
+        if status == "failed":
+            self.rt.events.publish(FailedEvent(generation_id=self.generation_id, user_id=user, error=error,
+                                               credit_refunded=ended["credit_refunded"]))  # fmt: skip
+            return Outcome.failed
+        self.rt.events.publish(CompletedEvent(
+            generation_id=self.generation_id, user_id=user, status=status, poses_completed=ended["poses_completed"],
+            poses_failed=ended["poses_failed"], poses_total=ended["poses_total"],
+            credit_refunded=ended["credit_refunded"],
+        ))  # fmt: skip
+        return Outcome.finished
+
+    def _cancel(self) -> Outcome:
+        self.persister.drain()
+        with self.rt.pool.connection() as conn, conn.transaction():
+            generations_db.refresh_counts(conn=conn, generation_id=self.generation_id)
+            row = generations_db.mark_cancelled(conn=conn, generation_id=self.generation_id,
+                                                from_statuses=("processing",))  # fmt: skip
+            if row is None:
+                return Outcome.skipped
+            refunded = billing.refund_unfinished(conn=conn, generation=row)
+        self.rt.events.publish(CancelledEvent(generation_id=self.generation_id, user_id=row["user_id"],
+                                              poses_completed=row["poses_completed"],
+                                              credit_refunded=row["credit_refunded"] + refunded))  # fmt: skip
+        self.rt.redis.delete(cancel_flag_key(self.generation_id))
+        return Outcome.cancelled
+
+    def _requeue(self) -> Outcome:
+        self.persister.drain()
+        with self.rt.pool.connection() as conn:
+            generations_db.refresh_counts(conn=conn, generation_id=self.generation_id)
+            released = generations_db.release_to_queue(conn=conn, generation_id=self.generation_id)
+        if released is not None:
+            self.rt.requeue.append(self.generation_id)
+        log.info("stopping: generation %s goes back to the front of the queue", self.generation_id)
+        return Outcome.requeued
+
+    def _fail(self, message: str) -> Outcome:
+        with self.rt.pool.connection() as conn, conn.transaction():
+            generations_db.refresh_counts(conn=conn, generation_id=self.generation_id)
+            row = generations_db.finish(conn=conn, generation_id=self.generation_id, status="failed",
+                                        error_message=message[:500])  # fmt: skip
+            if row is None:
+                return Outcome.skipped
+            refunded = billing.refund_unfinished(conn=conn, generation=row)
+        self.rt.events.publish(
+            FailedEvent(
+                generation_id=self.generation_id,
+                user_id=row["user_id"],
+                error=message[:500],
+                credit_refunded=row["credit_refunded"] + refunded,
+            )
+        )
+        return Outcome.failed
+
+    def _drain_quietly(self) -> None:
+        try:
+            self.persister.drain()
+        except Exception:
+            log.exception("saving images of %s failed", self.generation_id)

@@ -1,0 +1,51 @@
+"""Entry point: ``posegen worker``. Loads the pipeline once, serves metrics, runs the reaper, then works the
+``pose-generation`` queue until SIGTERM (finishing the current batch first)."""
+
+from __future__ import annotations
+
+import logging
+
+from rq.serializers import JSONSerializer
+
+from posegen.logs import configure_logging
+from posegen.queue import generation_queue
+from posegen.settings import WorkerSettings, load_settings
+from posegen_worker import runtime as runtime_module
+from posegen_worker.metrics import MetricsServer
+from posegen_worker.recovery import Reaper
+from posegen_worker.rqworker import GenerationWorker
+from posegen_worker.runtime import Runtime
+
+log = logging.getLogger("posegen.worker")
+
+
+def main() -> int:
+    settings = load_settings(WorkerSettings)
+    configure_logging(settings.log_format, settings.log_level)
+    runtime = Runtime.open(settings)
+    runtime_module.install(runtime)
+    server = MetricsServer(settings.worker_metrics_host, settings.worker_metrics_port, runtime.metrics,
+                           ready=lambda: _redis_answers(runtime))  # fmt: skip
+    server.start()
+    reaper = Reaper(runtime)
+    reaper.start()
+    worker = GenerationWorker(
+        [generation_queue(runtime.redis)], connection=runtime.redis, name=settings.worker_name,
+        serializer=JSONSerializer,
+    )  # fmt: skip
+    worker.runtime = runtime
+    log.info("worker %s ready on queue pose-generation (metrics on :%s)", settings.worker_name, server.port)
+    try:
+        worker.work(logging_level=settings.log_level, with_scheduler=False)
+    finally:
+        reaper.stop()
+        server.stop()
+        runtime.close()
+    return 0
+
+
+def _redis_answers(runtime: Runtime) -> bool:
+    try:
+        return bool(runtime.redis.ping())
+    except Exception:
+        return False

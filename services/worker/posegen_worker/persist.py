@@ -1,0 +1,115 @@
+"""Saving finished images off the GPU's critical path: PNG and thumbnail encoding, storage writes, the
+database rows and the ``pose_completed`` events of one batch happen in a thread while the next batch
+denoises. One thread, so rows and events keep their order."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from PIL import Image
+
+from posegen import billing, images
+from posegen.contracts import PoseCompletedEvent, PoseFailedEvent
+from posegen.db import generations as generations_db
+from posegen_worker.runtime import Runtime
+
+log = logging.getLogger("posegen.worker.persist")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+@dataclass(frozen=True)
+class Work:
+    """One planned image of a generation with everything needed to make it."""
+
+    index: int
+    variation_key: str
+    pose_id: str | None
+    seed: int
+    prompt: str
+    negative_prompt: str
+    control_image: Image.Image
+
+
+def image_keys(generation_id: str, variation_key: str) -> tuple[str, str]:
+    name = _UNSAFE.sub("_", variation_key)
+    return f"poses/{generation_id}/{name}.png", f"poses/{generation_id}/{name}.thumb.jpg"
+
+
+class Persister:
+    def __init__(self, runtime: Runtime, generation: dict) -> None:
+        self.runtime = runtime
+        self.generation = generation
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="persist")
+        self._futures: list[Future] = []
+        self._lock = threading.Lock()
+        self.completed = generation["poses_completed"]
+        self.failed = generation["poses_failed"]
+
+    def completed_image(self, work: Work, image: Image.Image, seconds: float) -> None:
+        self._futures.append(self._executor.submit(self._save, work, image, seconds))
+
+    def failed_image(self, work: Work, error: str) -> None:
+        self._futures.append(self._executor.submit(self._fail, work, error))
+
+    def drain(self) -> None:
+        """Wait for everything submitted; re-raise the first error."""
+        futures, self._futures = self._futures, []
+        for future in futures:
+            future.result()
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+    def _save(self, work: Work, image: Image.Image, seconds: float) -> None:
+        generation_id = self.generation["id"]
+        image_key, thumb_key = image_keys(generation_id, work.variation_key)
+        self.runtime.storage.write(image_key, images.encode_png(image, compress_level=1))
+        self.runtime.storage.write(thumb_key, images.thumbnail_jpeg(image))
+        row_id = str(uuid.uuid4())
+        with self.runtime.pool.connection() as conn, conn.transaction():
+            inserted = generations_db.insert_generated_pose(conn=conn, row={
+                "id": row_id, "generation_id": generation_id, "pose_id": work.pose_id,
+                "variation_key": work.variation_key, "status": "completed", "image_key": image_key,
+                "thumbnail_key": thumb_key, "seed": work.seed, "prompt_used": work.prompt,
+                "generation_seconds": round(seconds, 3), "error_message": None,
+            })  # fmt: skip
+            if inserted:
+                generations_db.refresh_counts(conn=conn, generation_id=generation_id)
+        if not inserted:
+            return
+        with self._lock:
+            self.completed += 1
+        self.runtime.metrics.images.labels("completed").inc()
+        self.runtime.metrics.image_seconds.observe(seconds)
+        self.runtime.events.publish(PoseCompletedEvent(
+            generation_id=generation_id, user_id=self.generation["user_id"], pose_index=work.index,
+            generated_pose_id=row_id, pose_id=work.pose_id, variation_key=work.variation_key,
+            image_url=self.runtime.signer.url(image_key), thumbnail_url=self.runtime.signer.url(thumb_key),
+            seed=work.seed, seconds=round(seconds, 3),
+        ))  # fmt: skip
+
+    def _fail(self, work: Work, error: str) -> None:
+        generation_id = self.generation["id"]
+        with self.runtime.pool.connection() as conn, conn.transaction():
+            inserted = generations_db.insert_generated_pose(conn=conn, row={
+                "id": str(uuid.uuid4()), "generation_id": generation_id, "pose_id": work.pose_id,
+                "variation_key": work.variation_key, "status": "failed", "image_key": None, "thumbnail_key": None,
+                "seed": work.seed, "prompt_used": work.prompt, "generation_seconds": None, "error_message": error[:500],
+            })  # fmt: skip
+            if inserted:
+                billing.refund_images(conn=conn, generation=self.generation, variation_keys=[work.variation_key])
+                generations_db.refresh_counts(conn=conn, generation_id=generation_id)
+        if not inserted:
+            return
+        with self._lock:
+            self.failed += 1
+        self.runtime.metrics.images.labels("failed").inc()
+        self.runtime.events.publish(PoseFailedEvent(
+            generation_id=generation_id, user_id=self.generation["user_id"], pose_index=work.index,
+            variation_key=work.variation_key, error=error[:500],
+        ))  # fmt: skip

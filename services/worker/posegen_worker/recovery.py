@@ -1,0 +1,139 @@
+"""Leases and the reaper: a running generation holds a lease in Redis that its worker renews; when the
+worker dies the lease expires and any worker's reaper puts the generation back on the queue (at most
+``WORKER_MAX_RECOVERIES`` times, then it fails and its unfinished images are refunded)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+
+import redis
+
+from posegen import billing
+from posegen.contracts import FailedEvent, generation_lease_key
+from posegen.db import generations as generations_db
+from posegen.queue import discard_job, enqueue_generation, job_is_live
+from posegen_worker.runtime import Runtime
+
+log = logging.getLogger("posegen.worker.recovery")
+REAPER_LOCK_KEY = "pose-generation:reaper-lock"
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class Lease:
+    """``pose-generation:lease:{generationId}`` = the worker's name, with a TTL that a thread renews."""
+
+    def __init__(self, connection: redis.Redis, generation_id: str, owner: str, ttl_seconds: int) -> None:
+        self.connection = connection
+        self.key = generation_lease_key(generation_id)
+        self.owner = owner
+        self.ttl = ttl_seconds
+        self.lost = threading.Event()
+        self._renew = connection.register_script(_RENEW)
+        self._release = connection.register_script(_RELEASE)
+
+    def acquire(self) -> bool:
+        if self.connection.set(self.key, self.owner, nx=True, ex=self.ttl):
+            return True
+        return bool(self._renew(keys=[self.key], args=[self.owner, self.ttl]))
+
+    def release(self) -> None:
+        with contextlib.suppress(redis.RedisError):
+            self._release(keys=[self.key], args=[self.owner])
+
+    @contextlib.contextmanager
+    def kept(self) -> Iterator[Lease]:
+        """Renew every third of the TTL while the block runs; ``lost`` is set if another worker took it."""
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(max(0.5, self.ttl / 3)):
+                try:
+                    if not self._renew(keys=[self.key], args=[self.owner, self.ttl]):
+                        self.lost.set()
+                        return
+                except redis.RedisError:
+                    log.warning("could not renew the lease %s; retrying", self.key)
+
+        thread = threading.Thread(target=renew, name="lease", daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+
+
+def reap(runtime: Runtime) -> list[str]:
+    """Recover every processing generation whose lease has expired; one reaper at a time (a Redis lock)."""
+    settings = runtime.settings
+    lock = runtime.redis.lock(REAPER_LOCK_KEY, timeout=max(10, settings.worker_lease_seconds), blocking=False)
+    if not lock.acquire(blocking=False):
+        return []
+    try:
+        with runtime.pool.connection() as conn:
+            candidates = generations_db.processing_older_than(conn=conn, seconds=1.0)
+        return [row["id"] for row in candidates if _recover(runtime, row["id"])]
+    finally:
+        with contextlib.suppress(redis.exceptions.LockError):
+            lock.release()
+
+
+def _recover(runtime: Runtime, generation_id: str) -> bool:
+    if runtime.redis.exists(generation_lease_key(generation_id)):
+        return False
+    settings = runtime.settings
+    failed_event = None
+    with runtime.pool.connection() as conn, conn.transaction():
+        row = generations_db.get_generation(conn=conn, generation_id=generation_id, for_update=True)
+        if row is None or row["status"] != "processing" or runtime.redis.exists(generation_lease_key(generation_id)):
+            return False
+        if row["recovery_attempts"] >= settings.worker_max_recoveries:
+            message = f"the worker running it stopped {row['recovery_attempts'] + 1} times"
+            generations_db.finish(conn=conn, generation_id=generation_id, status="failed", error_message=message)
+            refunded = billing.refund_unfinished(conn=conn, generation=row)
+            failed_event = FailedEvent(generation_id=generation_id, user_id=row["user_id"], error=message,
+                                       credit_refunded=row["credit_refunded"] + refunded)  # fmt: skip
+        else:
+            generations_db.release_to_queue(conn=conn, generation_id=generation_id, recovered=True)
+    if failed_event is not None:
+        runtime.events.publish(failed_event)
+        log.error("generation %s failed: %s", generation_id, failed_event.error)
+    else:
+        if not job_is_live(runtime.redis, generation_id):
+            discard_job(runtime.redis, generation_id)
+            enqueue_generation(runtime.redis, generation_id, at_front=True)
+        log.warning("re-queued generation %s whose worker stopped renewing its lease", generation_id)
+    runtime.metrics.recoveries.inc()
+    return True
+
+
+class Reaper:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.interval = max(1.0, runtime.settings.worker_lease_seconds / 2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="reaper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.interval + 5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                reap(self.runtime)
+            except Exception:
+                log.exception("reaper pass failed")

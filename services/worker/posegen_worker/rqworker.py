@@ -1,0 +1,31 @@
+"""RQ's ``SimpleWorker`` (no fork per job: the warm pipeline and a CUDA context cannot cross a fork), taught
+to stop a generation between batches on SIGTERM and to put it back at the front of the queue."""
+
+from __future__ import annotations
+
+import logging
+
+from rq import SimpleWorker
+from rq.job import Job
+from rq.queue import Queue
+
+from posegen.queue import discard_job, enqueue_generation
+from posegen_worker.runtime import Runtime
+
+log = logging.getLogger("posegen.worker")
+
+
+class GenerationWorker(SimpleWorker):
+    runtime: Runtime
+
+    def request_stop(self, signum, frame) -> None:
+        self.runtime.stop_event.set()
+        super().request_stop(signum, frame)
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        super().execute_job(job, queue)
+        while self.runtime.requeue:
+            generation_id = self.runtime.requeue.pop()
+            discard_job(self.connection, generation_id)
+            enqueue_generation(self.connection, generation_id, at_front=True)
+            log.info("generation %s is back at the front of the queue", generation_id)

@@ -1,0 +1,165 @@
+"""One generation through the worker's code, in this process, with the warm tiny pipeline."""
+
+import io
+import threading
+
+import numpy as np
+import torch
+from PIL import Image
+
+from posegen.contracts import cancel_flag_key
+from posegen.events import read_events
+from posegen.poses.render import render_skeleton
+from posegen.prompts import build_negative_prompt
+from posegen_worker.generation import GenerationRun
+
+
+def stored_image(runtime, key: str) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(runtime.storage.path(key).read_bytes())).convert("RGB"))
+
+
+def test_image_is_pixel_identical_to_a_direct_diffusers_call(make_runtime, scenario, warm_pipeline):
+    runtime = make_runtime()
+    generation_id = scenario.generation(poses=1, steps=4, seed=1234)
+    assert GenerationRun(runtime, generation_id).run() == "finished"
+    [image_row] = scenario.images(generation_id)
+    with scenario.connect() as conn:
+        keypoints = conn.execute("SELECT keypoints FROM poses WHERE id = %s", (image_row["pose_id"],)).fetchone()
+    control = Image.fromarray(render_skeleton(keypoints["keypoints"], 256, 256))
+    direct = warm_pipeline.pipe(
+        prompt=image_row["prompt_used"], negative_prompt=build_negative_prompt(None), image=control,
+        generator=torch.Generator("cpu").manual_seed(1234), num_inference_steps=4, guidance_scale=7.5,
+        width=256, height=256,
+    ).images[0]  # fmt: skip
+    assert image_row["seed"] == 1234
+    assert np.array_equal(stored_image(runtime, image_row["image_key"]), np.asarray(direct))
+
+
+def test_two_poses_eight_steps_give_sixteen_progress_events_then_completed(make_runtime, scenario, events,
+                                                                           redis_client):  # fmt: skip
+    runtime = make_runtime(worker_batch_size=1)
+    generation_id = scenario.generation(poses=2, steps=8)
+    assert GenerationRun(runtime, generation_id).run() == "finished"
+    events.wait_for(lambda e: e.type == "completed")
+    live = [e for e in events.events if e.generation_id == generation_id]
+    types = [e.type for e in live]
+    assert types[0] == "started" and types[-1] == "completed"
+    progress = [e for e in live if e.type == "progress"]
+    assert len(progress) == 16
+    assert [(e.pose_index, e.step) for e in progress] == [(p, s) for p in (0, 1) for s in range(1, 9)]
+    percentages = [e.percentage for e in progress]
+    assert percentages == sorted(percentages) and percentages[-1] == 100.0
+    assert all(e.total_steps == 8 and e.poses_total == 2 for e in progress)
+    assert [e.step for e in progress if e.preview] == [4, 8, 4, 8]
+    assert progress[3].preview.startswith("data:image/jpeg;base64,")
+    assert types.count("pose_completed") == 2
+    completed = live[-1]
+    assert (completed.status, completed.poses_completed, completed.poses_failed, completed.credit_refunded) == (
+        "completed",
+        2,
+        0,
+        0,
+    )
+    stream = read_events(redis_client, generation_id)
+    assert [(e.id, e.type) for e in stream] == [(e.id, e.type) for e in live]
+
+
+def test_batches_of_one_three_and_four_give_five_distinct_correct_images(make_runtime, scenario):
+    made = {}
+    for batch_size in (1, 3, 4):
+        runtime = make_runtime(worker_batch_size=batch_size)
+        generation_id = scenario.generation(poses=5, steps=4, seed=99)
+        assert GenerationRun(runtime, generation_id).run() == "finished"
+        rows = sorted(scenario.images(generation_id), key=lambda r: r["seed"])
+        assert [r["seed"] for r in rows] == [99, 100, 101, 102, 103]
+        made[batch_size] = [stored_image(runtime, r["image_key"]).astype(int) for r in rows]
+        assert len({image.tobytes() for image in made[batch_size]}) == 5, "five distinct images"
+    for batch_size in (3, 4):
+        for alone, batched in zip(made[1], made[batch_size], strict=True):
+            # Batched kernels may round differently: an image made in a batch can differ by 1 in a value.
+            assert np.abs(alone - batched).max() <= 2
+
+
+def test_cancel_mid_run_refunds_what_was_not_made(make_runtime, scenario, events, redis_client):
+    runtime = make_runtime(worker_batch_size=1)
+    generation_id = scenario.generation(poses=3, steps=10)
+    outcome = {}
+    thread = threading.Thread(target=lambda: outcome.setdefault("v", GenerationRun(runtime, generation_id).run()))
+    thread.start()
+    events.wait_for(lambda e: e.type == "pose_completed" and e.generation_id == generation_id)
+    events.wait_for(lambda e: e.type == "progress" and e.pose_index >= 1 and e.step >= 2)
+    progress_before = sum(e.type == "progress" for e in events.events)
+    redis_client.set(cancel_flag_key(generation_id), "1")
+    thread.join(timeout=60)
+    assert outcome["v"] == "cancelled"
+    cancelled = events.wait_for(lambda e: e.type == "cancelled")
+    progress_after = sum(e.type == "progress" for e in events.events) - progress_before
+    assert progress_after <= 1, "the pipeline stops within one step of the flag"
+    row = scenario.row(generation_id)
+    images = scenario.images(generation_id)
+    completed = [r for r in images if r["status"] == "completed"]
+    assert row["status"] == "cancelled" and row["poses_completed"] == len(completed) >= 1
+    assert cancelled.poses_completed == len(completed) and cancelled.credit_refunded == 30 * (3 - len(completed))
+    assert scenario.balance() == scenario.granted - 30 * len(completed)
+    files = sorted(p.name for p in runtime.storage.path(f"poses/{generation_id}").iterdir())
+    assert len(files) == 2 * len(completed)
+    assert not redis_client.exists(cancel_flag_key(generation_id))
+
+
+def test_a_rerun_generates_stores_charges_and_refunds_nothing_twice(make_runtime, scenario):
+    runtime = make_runtime()
+    generation_id = scenario.generation(poses=2, steps=3)
+    assert GenerationRun(runtime, generation_id).run() == "finished"
+    before = (scenario.images(generation_id), scenario.balance(), scenario.refunds())
+    with scenario.connect() as conn:
+        conn.execute("UPDATE generations SET status = 'queued' WHERE id = %s", (generation_id,))
+    assert GenerationRun(runtime, generation_id).run() == "finished"
+    assert (scenario.images(generation_id), scenario.balance(), scenario.refunds()) == before
+    assert scenario.row(generation_id)["poses_completed"] == 2
+
+
+class FailingPipe:
+    """The real pipeline, except for prompts that name one pose: those raise, as an out-of-memory would."""
+
+    def __init__(self, pipe, poison: str) -> None:
+        self.pipe, self.poison = pipe, poison
+
+    def __call__(self, **kwargs):
+        if any(self.poison in prompt for prompt in kwargs["prompt"]):
+            raise RuntimeError("CUDA out of memory (simulated)")
+        return self.pipe(**kwargs)
+
+
+def test_one_failing_image_is_recorded_refunded_and_reported(make_runtime, scenario, events, warm_pipeline):
+    runtime = make_runtime(worker_batch_size=3)
+    generation_id = scenario.generation(poses=3, steps=3)
+    with scenario.connect() as conn:
+        name = conn.execute("SELECT name FROM poses WHERE id = %s", (scenario.pose_ids[1],)).fetchone()["name"]
+    runtime.pipeline = type(warm_pipeline)(**{**vars(warm_pipeline), "pipe": FailingPipe(warm_pipeline.pipe,
+                                                                                         name.lower())})  # fmt: skip
+    assert GenerationRun(runtime, generation_id).run() == "finished"
+    row = scenario.row(generation_id)
+    assert (row["status"], row["poses_completed"], row["poses_failed"], row["credit_refunded"]) == ("partial", 2, 1, 30)
+    failed = events.wait_for(lambda e: e.type == "pose_failed")
+    assert failed.variation_key == f"{scenario.pose_ids[1]}:0" and "out of memory" in failed.error
+    completed = events.wait_for(lambda e: e.type == "completed")
+    assert (completed.status, completed.credit_refunded) == ("partial", 30)
+    assert scenario.balance() == scenario.granted - 60
+
+
+def test_text_mode_follows_a_matching_library_pose(make_runtime, scenario):
+    runtime = make_runtime()
+    generation_id = scenario.generation(text="a runner sprinting on a track", variations=2, steps=2)
+    assert GenerationRun(runtime, generation_id).run() == "finished"
+    rows = scenario.images(generation_id)
+    assert len(rows) == 2 and all(r["pose_id"] is None for r in rows)
+    assert all(r["prompt_used"].startswith("a runner sprinting") for r in rows)
+
+
+def test_a_cancelled_generation_is_not_run(make_runtime, scenario):
+    runtime = make_runtime()
+    generation_id = scenario.generation(poses=1, steps=2)
+    with scenario.connect() as conn:
+        conn.execute("UPDATE generations SET status = 'cancelled' WHERE id = %s", (generation_id,))
+    assert GenerationRun(runtime, generation_id).run() == "skipped"
+    assert scenario.images(generation_id) == []
