@@ -17,7 +17,8 @@ JOB_TIMEOUT_SECONDS = 3 * 3600
 RESULT_TTL_SECONDS = 24 * 3600
 FAILURE_TTL_SECONDS = 7 * 24 * 3600
 RETRY = Retry(max=2, interval=[10, 60])
-_LIVE_STATES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+_WAITING_STATES = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+_LIVE_STATES = _WAITING_STATES | {JobStatus.STARTED}
 
 
 def generation_queue(connection: redis.Redis) -> Queue:
@@ -54,13 +55,15 @@ def waiting_count(connection: redis.Redis) -> int:
     return generation_queue(connection).count
 
 
-def job_is_live(connection: redis.Redis, generation_id: str) -> bool:
-    """Whether a job for the generation is waiting, running, scheduled or deferred."""
+def job_is_live(connection: redis.Redis, generation_id: str, *, running_counts: bool = True) -> bool:
+    """Whether a job for the generation is waiting (queued, scheduled, deferred) or, unless
+    ``running_counts`` is False, started. The reaper passes False: a started job whose lease expired has no
+    worker left to finish it."""
     try:
         job = Job.fetch(job_id(generation_id), connection=connection, serializer=JSONSerializer)
     except NoSuchJobError:
         return False
-    return job.get_status(refresh=False) in _LIVE_STATES
+    return job.get_status(refresh=False) in (_LIVE_STATES if running_counts else _WAITING_STATES)
 
 
 def discard_job(connection: redis.Redis, generation_id: str) -> None:

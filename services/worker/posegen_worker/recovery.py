@@ -109,7 +109,7 @@ def _recover(runtime: Runtime, generation_id: str) -> bool:
         runtime.events.publish(failed_event)
         log.error("generation %s failed: %s", generation_id, failed_event.error)
     else:
-        if not job_is_live(runtime.redis, generation_id):
+        if not job_is_live(runtime.redis, generation_id, running_counts=False):
             discard_job(runtime.redis, generation_id)
             enqueue_generation(runtime.redis, generation_id, at_front=True)
         log.warning("re-queued generation %s whose worker stopped renewing its lease", generation_id)
