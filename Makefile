@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_VERBOSITY ?= error
 export HF_HUB_DISABLE_PROGRESS_BARS ?= 1
 
-.PHONY: install run test lint format migrate seed bench bench-gateway clean
+.PHONY: install run test lint format migrate seed models bench bench-gateway bench-worker bench-gpu clean
 
 install: $(STAMP)
 
@@ -33,11 +33,24 @@ format: install
 	$(BIN)/ruff check --fix libs services tests
 
 # Benchmarks write their figures under docs/benchmarks/ (never timed assertions in tests).
-bench: bench-gateway
+bench: bench-gateway bench-worker
 
 bench-gateway: install
 	@command -v wrk >/dev/null || { echo "bench-gateway needs wrk: apt-get install wrk"; exit 1; }
 	$(BIN)/python bench/gateway.py
+
+bench-worker: install
+	$(BIN)/python bench/worker.py
+
+# On a CUDA machine whose Python has torch: fetches the wheels it lacks into .whl/, then runs the benchmark
+# there when a GPU is visible here; otherwise carry .whl/ to the GPU machine and run bench/gpu_run.sh.
+bench-gpu:
+	bash bench/gpu_wheels.sh
+	@if python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then \
+		bash bench/gpu_run.sh; else echo "no CUDA device here: run bench/gpu_run.sh on the GPU machine"; fi
+
+models: install
+	$(BIN)/posegen models build-tiny
 
 migrate: install
 	$(BIN)/posegen migrate

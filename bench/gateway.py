@@ -193,7 +193,7 @@ def write_report(path: Path, args, runs: dict, *, balance: int, generations: int
 Made by `make bench-gateway` (`python bench/gateway.py --seconds {args.seconds} --connections {args.connections}
 --workers {args.workers}`) on {datetime.now(UTC):%Y-%m-%d}: {os.cpu_count()} cores, {platform.platform()},
 Python {platform.python_version()}. The gateway runs under uvicorn with {args.workers} worker process(es) against
-the local PostgreSQL and Redis; wrk (`{runs['GET /library']['command']}`) drives it from a second process
+the local PostgreSQL and Redis; wrk (`{runs["GET /library"]["command"]}`) drives it from a second process
 on the same machine, so the load generator competes for the same cores. No worker runs. Figures move by
 about 10-15% between runs on this shared machine.
 

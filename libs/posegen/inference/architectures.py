@@ -114,6 +114,15 @@ def write_byte_level_tokenizer(folder: Path) -> None:
 def build_pipeline(architecture: Architecture, folder: Path, *, seed: int = 0) -> Path:
     """Build the pipeline with random weights (seeded, so a rebuild gives the same model) and save it with
     ``save_pretrained``: ``folder`` is the base model and ``folder/controlnet`` the ControlNet."""
+    folder = Path(folder)
+    pipeline = assemble_pipeline(architecture, folder / "tokenizer", seed=seed)
+    pipeline.save_pretrained(folder, safe_serialization=True)
+    (folder / MARKER_FILE).write_text(json.dumps({"kind": architecture.name, "seed": seed}), encoding="utf-8")
+    return folder
+
+
+def assemble_pipeline(architecture: Architecture, tokenizer_dir: Path, *, seed: int = 0):
+    """The pipeline in memory with random weights (its byte-level tokenizer is written to ``tokenizer_dir``)."""
     import torch
     from diffusers import (
         AutoencoderKL,
@@ -124,9 +133,7 @@ def build_pipeline(architecture: Architecture, folder: Path, *, seed: int = 0) -
     )
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-    folder = Path(folder)
-    tokenizer_dir = folder / "tokenizer"
-    write_byte_level_tokenizer(tokenizer_dir)
+    write_byte_level_tokenizer(Path(tokenizer_dir))
     tokenizer = CLIPTokenizer.from_pretrained(tokenizer_dir, model_max_length=TOKENIZER_MAX_LENGTH)
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(**architecture.unet)
@@ -140,7 +147,7 @@ def build_pipeline(architecture: Architecture, folder: Path, *, seed: int = 0) -
         pad_token_id=tokenizer.pad_token_id,
         **architecture.text,
     )
-    pipeline = StableDiffusionControlNetPipeline(
+    return StableDiffusionControlNetPipeline(
         vae=vae,
         text_encoder=CLIPTextModel(text_config),
         tokenizer=tokenizer,
@@ -151,9 +158,6 @@ def build_pipeline(architecture: Architecture, folder: Path, *, seed: int = 0) -
         feature_extractor=None,
         requires_safety_checker=False,
     )
-    pipeline.save_pretrained(folder, safe_serialization=True)
-    (folder / MARKER_FILE).write_text(json.dumps({"kind": architecture.name, "seed": seed}), encoding="utf-8")
-    return folder
 
 
 def built_kind(folder: str | Path) -> str | None:

@@ -56,8 +56,8 @@ class GenerationRun:
             with self.lease.kept():
                 outcome = self._run_leased()
         finally:
-            self.rt.metrics.busy.set(0)
             self.rt.metrics.busy_seconds.inc(time.perf_counter() - started)
+            self.rt.metrics.busy.set(0)
             if self.lease.lost.is_set():
                 log.warning("lost the lease of generation %s to another worker", self.generation_id)
             else:

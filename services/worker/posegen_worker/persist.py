@@ -5,6 +5,7 @@ denoises. One thread, so rows and events keep their order."""
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import uuid
@@ -35,6 +36,14 @@ class Work:
     control_image: Image.Image
 
 
+def _lower_priority() -> None:
+    """On Linux a thread has its own nice value: saving yields the CPU to the denoising threads."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass
+
+
 def image_keys(generation_id: str, variation_key: str) -> tuple[str, str]:
     name = _UNSAFE.sub("_", variation_key)
     return f"poses/{generation_id}/{name}.png", f"poses/{generation_id}/{name}.thumb.jpg"
@@ -44,7 +53,7 @@ class Persister:
     def __init__(self, runtime: Runtime, generation: dict) -> None:
         self.runtime = runtime
         self.generation = generation
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="persist")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="persist", initializer=_lower_priority)
         self._futures: list[Future] = []
         self._lock = threading.Lock()
         self.completed = generation["poses_completed"]
