@@ -4,6 +4,7 @@ denoises. One thread, so rows and events keep their order."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -38,10 +39,8 @@ class Work:
 
 def _lower_priority() -> None:
     """On Linux a thread has its own nice value: saving yields the CPU to the denoising threads."""
-    try:
+    with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-    except (AttributeError, OSError):
-        pass
 
 
 def image_keys(generation_id: str, variation_key: str) -> tuple[str, str]:
