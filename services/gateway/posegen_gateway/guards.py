@@ -8,7 +8,8 @@ from posegen_gateway.errors import envelope
 
 
 class RejectNulMiddleware:
-    """A NUL byte in the path or query string is a 400, not a database error deep in a handler."""
+    """A NUL byte in the path or query string is a 422 (like any other invalid parameter), not a database
+    error deep in a handler."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -17,7 +18,7 @@ class RejectNulMiddleware:
         if scope["type"] == "http":
             target = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
             if b"\x00" in target or b"%00" in target or "\x00" in scope.get("path", ""):
-                response = envelope(400, "the request path or query contains a NUL character", "bad_request")
+                response = envelope(422, "the request path or query contains a NUL character", "validation_error")
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
