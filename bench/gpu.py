@@ -18,14 +18,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 STEPS, SIZE = 20, 512
+DEVICE = "cuda"
 
 
-def build(dtype):
-    from posegen.inference.architectures import SD15, assemble_pipeline
+def build(dtype, *, tiny: bool = False):
+    from posegen.inference.architectures import SD15, TINY, assemble_pipeline
 
-    pipe = assemble_pipeline(SD15, Path(tempfile.mkdtemp()) / "tokenizer")
+    pipe = assemble_pipeline(TINY if tiny else SD15, Path(tempfile.mkdtemp()) / "tokenizer")
     pipe.set_progress_bar_config(disable=True)
-    return pipe.to("cuda", dtype)
+    return pipe.to(DEVICE, dtype)
+
+
+def synchronize() -> None:
+    import torch
+
+    if DEVICE == "cuda":
+        synchronize()
 
 
 def images_per_second(pipe, batch: int, repeats: int) -> float:
@@ -38,11 +46,11 @@ def images_per_second(pipe, batch: int, repeats: int) -> float:
     requests = [ImageRequest("a person standing", "blurry", control, seed) for seed in range(batch)]
     generate_batch(pipe, requests, steps=3, guidance_scale=7.5, width=SIZE, height=SIZE)  # warm-up / compile
     generate_batch(pipe, requests, steps=3, guidance_scale=7.5, width=SIZE, height=SIZE)
-    torch.cuda.synchronize()
+    synchronize()
     started = time.perf_counter()
     for _ in range(repeats):
         generate_batch(pipe, requests, steps=STEPS, guidance_scale=7.5, width=SIZE, height=SIZE)
-    torch.cuda.synchronize()
+    synchronize()
     return batch * repeats / (time.perf_counter() - started)
 
 
@@ -65,7 +73,7 @@ def step_events(pipe) -> dict:
     started = time.perf_counter()
     result = generate_batch(pipe, [request], steps=STEPS, guidance_scale=7.5, width=SIZE, height=SIZE,
                             on_step=on_step)  # fmt: skip
-    torch.cuda.synchronize()
+    synchronize()
     gaps = [b - a for a, b in zip([started, *stamps], stamps, strict=False)]
     return {"callbacks": len(stamps), "steps": result.steps_run, "mean_step_ms": 1000 * sum(gaps[1:]) / len(gaps[1:]),
             "previews": len(previews), "preview_bytes": previews[:1]}  # fmt: skip
@@ -79,12 +87,16 @@ def main() -> int:
     parser.add_argument("--batches", default="1,4,8")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument("--smoke", action="store_true", help="the tiny model on the CPU, to check the script")
     args = parser.parse_args()
-    if not torch.cuda.is_available():
+    global DEVICE, STEPS, SIZE
+    if args.smoke:
+        DEVICE, STEPS, SIZE = "cpu", 2, 64
+    elif not torch.cuda.is_available():
         raise SystemExit("no CUDA device")
     torch.backends.cuda.matmul.allow_tf32 = True
     batches = [int(b) for b in args.batches.split(",")]
-    pipe = build(torch.float16)
+    pipe = build(torch.float32 if args.smoke else torch.float16, tiny=args.smoke)
     results = {"eager": {b: images_per_second(pipe, b, args.repeats) for b in batches}}
     events = step_events(pipe)
     print(json.dumps({"eager": results["eager"], "events": events}), flush=True)
@@ -94,12 +106,13 @@ def main() -> int:
         pipe.controlnet = torch.compile(pipe.controlnet)
         results["compiled"] = {b: images_per_second(pipe, b, args.repeats) for b in batches}
         results["compile_seconds"] = time.perf_counter() - started
-    write(Path(args.out), results, events, batches, torch)
+    write(Path(args.out), results, events, batches, torch, device=torch.cuda.get_device_name() if DEVICE == "cuda"
+          else "CPU (smoke run: tiny model, not a measurement)")  # fmt: skip
     print(Path(args.out).read_text())
     return 0
 
 
-def write(path: Path, results: dict, events: dict, batches: list[int], torch) -> None:
+def write(path: Path, results: dict, events: dict, batches: list[int], torch, *, device: str) -> None:
     import diffusers
 
     rows = "\n".join(
@@ -111,7 +124,7 @@ def write(path: Path, results: dict, events: dict, batches: list[int], torch) ->
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"""# GPU benchmark
 
-Made by `bench/gpu_run.sh` (`python3 bench/gpu.py`) on {datetime.now(UTC):%Y-%m-%d}: {torch.cuda.get_device_name()},
+Made by `bench/gpu_run.sh` (`python3 bench/gpu.py`) on {datetime.now(UTC):%Y-%m-%d}: {device},
 torch {torch.__version__}, diffusers {diffusers.__version__}, Python {platform.python_version()}.
 Full-size SD1.5 + OpenPose ControlNet with random weights (same cost as the real weights), fp16, SDPA,
 {SIZE}x{SIZE}, {STEPS} UniPC steps, guidance 7.5 (batch doubled by classifier-free guidance).
