@@ -30,14 +30,12 @@ def build(dtype, *, tiny: bool = False):
 
 
 def synchronize() -> None:
-    import torch
 
     if DEVICE == "cuda":
         synchronize()
 
 
 def images_per_second(pipe, batch: int, repeats: int) -> float:
-    import torch
     from PIL import Image
 
     from posegen.inference.runner import ImageRequest, generate_batch
@@ -55,7 +53,6 @@ def images_per_second(pipe, batch: int, repeats: int) -> float:
 
 
 def step_events(pipe) -> dict:
-    import torch
     from PIL import Image
 
     from posegen.inference.preview import latents_to_jpeg_data_url
