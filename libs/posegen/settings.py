@@ -151,6 +151,19 @@ class GatewaySettings(AuthSettings):
 class RelaySettings(AuthSettings):
     relay_host: str = "0.0.0.0"
     relay_port: Port = 3001
+    cors_origin: str = "*"
+    relay_max_connections: int = Field(default=10_000, ge=1)
+    relay_max_connections_per_user: int = Field(default=20, ge=1)
+    relay_max_message_bytes: int = Field(default=65_536, ge=1024)
+    relay_queue_size: int = Field(default=256, ge=8)
+    relay_ping_interval: float = Field(default=20.0, gt=0)
+    relay_ping_timeout: float = Field(default=20.0, gt=0)
+
+    @property
+    def allowed_origins(self) -> list[str] | None:
+        """Browser origins the relay accepts (None: any); clients that send no Origin are always accepted."""
+        origins = [o.strip() for o in self.cors_origin.split(",") if o.strip()]
+        return None if not origins or "*" in origins else origins
 
 
 def _default_worker_name() -> str:

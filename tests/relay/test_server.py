@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import socket
 import time
 import urllib.request
 
@@ -14,50 +13,17 @@ from websockets.exceptions import ConnectionClosed
 
 from posegen.auth import mint_token
 from posegen.contracts import QueuedEvent, user_channel
-from posegen.settings import RelaySettings
-from posegen_relay.server import run
 
-SECRET = "relay-secret-" + "z" * 40
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def relay_port(redis_url):
-    """A relay running in a thread of its own on a free port."""
-    import threading
-
-    port = free_port()
-    settings = RelaySettings(
-        _env_file=None, redis_url=redis_url, jwt_secret=SECRET, relay_host="127.0.0.1", relay_port=port
-    )
-    loop = asyncio.new_event_loop()
-    ready, stop = asyncio.Event(), asyncio.Event()
-    thread = threading.Thread(target=loop.run_until_complete, args=(run(settings, ready=ready, stop=stop),))
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not ready.is_set() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield port
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(timeout=10)
-    loop.close()
-
-
-def token(user_id="alice", **kwargs) -> str:
-    return mint_token(user_id=user_id, secret=SECRET, algorithm="HS256", **kwargs)
+from .conftest import SECRET, recv_json, token
 
 
 def url(port: int, query: str = "") -> str:
     return f"ws://127.0.0.1:{port}/pose-generator-ws{query}"
 
 
-async def recv_json(ws) -> dict:
-    return json.loads(await asyncio.wait_for(ws.recv(), 5))
+@pytest.fixture
+def relay_port(relay) -> int:
+    return relay.port
 
 
 def test_header_auth_greets_and_forwards_only_the_users_events(relay_port, redis_url):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -41,6 +42,19 @@ def _now() -> str:
 
 def envelope(event: str, data: dict) -> str:
     return json.dumps({"event": event, "data": data}, separators=(",", ":"))
+
+
+_EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+
+
+def valid_event_id(value: str) -> bool:
+    """A Redis stream entry id, ``<milliseconds>-<sequence>``."""
+    return bool(_EVENT_ID.match(value))
+
+
+def subscribed(generation_id: str) -> str:
+    """Sent after a replay: everything stored has been queued; live events follow."""
+    return envelope("subscribed", {"generationId": generation_id})
 
 
 def connected(user_id: str) -> str:

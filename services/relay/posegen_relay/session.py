@@ -1,0 +1,181 @@
+"""One client connection: its bounded outgoing queue, the task that drains it, and resumable replay.
+
+Everything here runs on the relay's event loop, so no locks are needed. The hub offers every event of the
+user's generations; a slow client's queue sheds its oldest ``progress`` events first and never a
+``pose_completed`` or a final event; events are de-duplicated by their stream id, so a replay and the live
+feed can overlap without the client seeing an event twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from datetime import datetime
+
+import redis.asyncio as aioredis
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from posegen.auth import Principal
+from posegen.contracts import event_stream_key
+from posegen_relay import protocol
+from posegen_relay.metrics import RelayMetrics
+
+REPLAY_PAGE = 500
+TRACKED_GENERATIONS = 64
+_EMPTY_ID_PREFIX = '{"id":""'
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """An event as it travels: the JSON exactly as published, plus what routing needs from it."""
+
+    id: str
+    type: str
+    generation_id: str
+    user_id: str
+    timestamp: float
+    raw: str
+
+    @classmethod
+    def parse(cls, raw: str) -> Envelope:
+        data = json.loads(raw)
+        return cls(data.get("id", ""), data["type"], data["generationId"], data["userId"],
+                   _epoch(data.get("timestamp")), raw)  # fmt: skip
+
+    @classmethod
+    def from_stream(cls, entry_id: bytes | str, fields: dict) -> Envelope:
+        entry = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+        payload = fields.get(b"e") or fields.get("e")
+        payload = payload.decode() if isinstance(payload, bytes) else payload
+        return cls.parse(f'{{"id":"{entry}"' + payload[len(_EMPTY_ID_PREFIX) :])
+
+    @property
+    def droppable(self) -> bool:
+        return self.type == "progress"
+
+
+def _epoch(value: str | None) -> float:
+    try:
+        return datetime.fromisoformat(value).timestamp() if value else time.time()
+    except ValueError:
+        return time.time()
+
+
+class Session:
+    def __init__(self, connection: ServerConnection, principal: Principal, *, queue_size: int,
+                 metrics: RelayMetrics) -> None:  # fmt: skip
+        self.connection = connection
+        self.principal = principal
+        self.queue_size = queue_size
+        self.metrics = metrics
+        self._queue: deque[Envelope | str] = deque()
+        self._wake = asyncio.Event()
+        self._room = asyncio.Event()
+        self.closed = False
+        self._delivered: OrderedDict[str, set[str]] = OrderedDict()
+        self._replaying: dict[str, list[Envelope]] = {}
+
+    @property
+    def user_id(self) -> str:
+        return self.principal.user_id
+
+    def offer(self, event: Envelope) -> None:
+        """An event from the live feed (called by the hub)."""
+        buffer = self._replaying.get(event.generation_id)
+        if buffer is not None:
+            buffer.append(event)
+        else:
+            self._enqueue(event)
+
+    def say(self, message: str) -> None:
+        """A protocol message of our own (pong, error); never dropped."""
+        self._queue.append(message)
+        self._wake.set()
+
+    def _enqueue(self, event: Envelope) -> None:
+        if event.id:
+            seen = self._delivered.setdefault(event.generation_id, set())
+            self._delivered.move_to_end(event.generation_id)
+            if event.id in seen:
+                return
+            seen.add(event.id)
+            while len(self._delivered) > TRACKED_GENERATIONS:
+                self._delivered.popitem(last=False)
+        if len(self._queue) >= self.queue_size and not self._make_room(event):
+            self.metrics.dropped.labels(event.type).inc()
+            return
+        self._queue.append(event)
+        self._wake.set()
+
+    def _make_room(self, incoming: Envelope) -> bool:
+        """Drop the oldest progress event (of the same generation first); False when the incoming event is
+        the one to drop. Events that may not be dropped are queued even past the bound."""
+        for same_generation in (True, False):
+            for index, queued in enumerate(self._queue):
+                if (
+                    isinstance(queued, Envelope)
+                    and queued.droppable
+                    and (not same_generation or queued.generation_id == incoming.generation_id)
+                ):
+                    del self._queue[index]
+                    self.metrics.dropped.labels(queued.type).inc()
+                    return True
+        return not incoming.droppable
+
+    async def replay(self, client: aioredis.Redis, generation_id: str, last_event_id: str | None) -> bool:
+        """Send the generation's stored events after ``last_event_id``, then resume live delivery; events
+        that arrive meanwhile wait and are de-duplicated. False when the generation is not the user's."""
+        self._replaying[generation_id] = []
+        try:
+            key = event_stream_key(generation_id)
+            first = await client.xrange(key, "-", "+", count=1)
+            if not first or Envelope.from_stream(*first[0]).user_id != self.user_id:
+                return False
+            start = f"({last_event_id}" if last_event_id else "-"
+            while True:
+                entries = await client.xrange(key, start, "+", count=REPLAY_PAGE)
+                for entry_id, fields in entries:
+                    if not await self._wait_for_room():
+                        return True
+                    self._enqueue(Envelope.from_stream(entry_id, fields))
+                if len(entries) < REPLAY_PAGE:
+                    return True
+                last = entries[-1][0]
+                start = "(" + (last.decode() if isinstance(last, bytes) else last)
+        finally:
+            for event in self._replaying.pop(generation_id, []):
+                self._enqueue(event)
+
+    async def _wait_for_room(self) -> bool:
+        """A replay is paced by the client instead of shedding: it waits while the queue is full. False once
+        the connection is gone."""
+        while len(self._queue) >= self.queue_size and not self.closed:
+            self._room.clear()
+            await self._room.wait()
+        return not self.closed
+
+    async def send_forever(self) -> None:
+        """Drain the queue to the socket; a slow client only ever blocks this task."""
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._queue:
+                    item = self._queue.popleft()
+                    if len(self._queue) < self.queue_size:
+                        self._room.set()
+                    if isinstance(item, str):
+                        await self.connection.send(item)
+                        continue
+                    await self.connection.send(protocol.update(item.raw))
+                    self.metrics.relayed.labels(item.type).inc()
+                    self.metrics.lag.observe(max(0.0, time.time() - item.timestamp))
+        except ConnectionClosed:
+            pass
+        finally:
+            self.closed = True
+            self._room.set()

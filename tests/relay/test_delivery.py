@@ -1,0 +1,192 @@
+"""Fan-in, back-pressure, Redis outages, limits and shutdown, with real clients and a real Redis."""
+
+import asyncio
+import base64
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+import redis
+from prometheus_client.parser import text_string_to_metric_families
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from posegen.events import EventPublisher
+
+from .conftest import bearer, free_port, recv_json, recv_until
+from .test_resume import completed, progress, updates
+
+PREVIEW = "data:image/jpeg;base64," + base64.b64encode(os.urandom(48_000)).decode()  # incompressible
+
+
+def small_window_socket(port: int) -> socket.socket:
+    """A client socket with a tiny receive buffer, so that not reading fills the path quickly."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    return sock
+
+
+def status_of(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return 0
+
+
+def test_a_client_that_stops_reading_does_not_hold_back_another(start_relay, redis_url):
+    relay = start_relay(relay_queue_size=16)
+    publisher = EventPublisher(redis.Redis.from_url(redis_url))
+    total = 400
+
+    async def scenario():
+        async with connect(relay.url, additional_headers=bearer(), max_queue=4,
+                           sock=small_window_socket(relay.port)) as stalled, \
+                connect(relay.url, additional_headers=bearer(), max_queue=None) as reader:  # fmt: skip
+            await recv_json(stalled)
+            await recv_json(reader)
+            loop = asyncio.get_running_loop()
+
+            def publish_all() -> None:
+                for step in range(1, total + 1):
+                    event = progress("g-slow", step).model_copy(update={"preview": PREVIEW})
+                    publisher.publish(event)
+                publisher.publish(completed("g-slow"))
+
+            publishing = loop.run_in_executor(None, publish_all)
+            received = await recv_until(reader, lambda m: m["data"].get("type") == "completed", timeout=60)
+            await publishing
+            assert len(updates(received)) == total + 1, "the reading client lost nothing"
+            late = await recv_until(stalled, lambda m: m["data"].get("type") == "completed", timeout=60)
+            return updates(late)
+
+    late = asyncio.run(scenario())
+    assert late[-1]["type"] == "completed", "the final event reaches the slow client"
+    assert len(late) < total + 1, "the slow client's older progress events were dropped"
+    steps = [e["step"] for e in late if e["type"] == "progress"]
+    assert steps == sorted(steps)
+    metrics = urllib.request.urlopen(relay.http("/metrics"), timeout=5).read().decode()
+    dropped = {s.labels["type"]: s.value for f in text_string_to_metric_families(metrics)
+               if f.name == "posegen_relay_events_dropped" for s in f.samples if s.name.endswith("_total")}  # fmt: skip
+    assert dropped.get("progress", 0) > 0 and "completed" not in dropped
+
+
+@pytest.mark.skipif(not shutil.which("redis-server"), reason="needs redis-server to start a private Redis")
+def test_the_relay_survives_a_redis_restart(start_relay, tmp_path):
+    port = free_port()
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+               "--dir", str(tmp_path)]  # fmt: skip
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    private_url = f"redis://127.0.0.1:{port}/0"
+    try:
+        _wait(lambda: _pings(private_url))
+        relay = start_relay(redis_url=private_url)
+        _wait(lambda: status_of(relay.http("/ready")) == 200)
+
+        async def scenario():
+            async with connect(relay.url, additional_headers=bearer()) as ws:
+                await recv_json(ws)
+                server.terminate()
+                server.wait(timeout=10)
+                await asyncio.to_thread(_wait, lambda: status_of(relay.http("/ready")) == 503)
+                restarted = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+                try:
+                    await asyncio.to_thread(_wait, lambda: status_of(relay.http("/ready")) == 200, 30)
+                    event_id = EventPublisher(redis.Redis.from_url(private_url)).publish(completed("g-outage"))
+                    message = await recv_json(ws, timeout=10)
+                    assert message["data"]["id"] == event_id
+                finally:
+                    restarted.terminate()
+                    restarted.wait(timeout=10)
+
+        asyncio.run(scenario())
+    finally:
+        if server.poll() is None:
+            server.terminate()
+
+
+def _pings(url: str) -> bool:
+    try:
+        return redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
+    except redis.RedisError:
+        return False
+
+
+def _wait(condition, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.1)
+
+
+def test_connection_limits_message_size_and_origin(start_relay):
+    relay = start_relay(relay_max_connections_per_user=2, relay_max_message_bytes=2048,
+                        cors_origin="https://app.example")  # fmt: skip
+
+    async def scenario():
+        async with connect(relay.url, additional_headers=bearer()) as one, \
+                connect(relay.url, additional_headers=bearer()) as two:  # fmt: skip
+            await recv_json(one)
+            await recv_json(two)
+            async with connect(relay.url, additional_headers=bearer()) as three:
+                assert (await recv_json(three))["data"]["code"] == "too_many_connections"
+                with pytest.raises(ConnectionClosed) as closed:
+                    await recv_json(three)
+                assert closed.value.rcvd.code == 4429
+            async with connect(relay.url, additional_headers=bearer("bob")) as other_user:
+                assert (await recv_json(other_user))["event"] == "connected"
+            await one.send('{"type": "ping", "padding": "' + "x" * 5000 + '"}')
+            with pytest.raises(ConnectionClosed) as closed:
+                await recv_json(one)
+            assert closed.value.rcvd.code == 1009
+        with pytest.raises(InvalidStatus):
+            async with connect(relay.url, additional_headers=bearer(), origin="https://evil.example"):
+                pass
+        async with connect(relay.url, additional_headers=bearer(), origin="https://app.example") as browser:
+            assert (await recv_json(browser))["event"] == "connected"
+
+    asyncio.run(scenario())
+
+
+def test_shutdown_closes_clients_with_1001(start_relay):
+    relay = start_relay()
+
+    async def scenario():
+        async with connect(relay.url, additional_headers=bearer()) as ws:
+            await recv_json(ws)
+            await asyncio.to_thread(relay.stop)
+            with pytest.raises(ConnectionClosed) as closed:
+                await recv_json(ws, timeout=10)
+            assert closed.value.rcvd.code == 1001
+
+    asyncio.run(scenario())
+
+
+def test_metrics_count_connections_users_and_events(relay, redis_url):
+    publisher = EventPublisher(redis.Redis.from_url(redis_url))
+
+    async def scenario():
+        async with connect(relay.url, additional_headers=bearer("carol")) as ws:
+            await recv_json(ws)
+            publisher.publish(progress("g-m", 1, "carol"))
+            await recv_json(ws)
+            return urllib.request.urlopen(relay.http("/metrics"), timeout=5).read().decode()
+
+    text = asyncio.run(scenario())
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    assert families["posegen_relay_connections"].samples[0].value == 1
+    assert families["posegen_relay_users"].samples[0].value == 1
+    relayed = {s.labels["type"]: s.value for s in families["posegen_relay_events_relayed"].samples
+               if s.name.endswith("_total")}  # fmt: skip
+    assert relayed["progress"] == 1
+    assert families["posegen_relay_delivery_lag_seconds"].samples
+    assert families["posegen_relay_redis_up"].samples[0].value == 1
