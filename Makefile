@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_VERBOSITY ?= error
 export HF_HUB_DISABLE_PROGRESS_BARS ?= 1
 
-.PHONY: install run test lint format migrate seed models bench bench-gateway bench-worker bench-gpu clean
+.PHONY: install run test lint format migrate seed models bench bench-gateway bench-worker bench-relay bench-gpu clean
 
 install: $(STAMP)
 
@@ -33,7 +33,7 @@ format: install
 	$(BIN)/ruff check --fix libs services tests
 
 # Benchmarks write their figures under docs/benchmarks/ (never timed assertions in tests).
-bench: bench-gateway bench-worker
+bench: bench-gateway bench-worker bench-relay
 
 bench-gateway: install
 	@command -v wrk >/dev/null || { echo "bench-gateway needs wrk: apt-get install wrk"; exit 1; }
@@ -41,6 +41,9 @@ bench-gateway: install
 
 bench-worker: install
 	$(BIN)/python bench/worker.py
+
+bench-relay: install
+	$(BIN)/python bench/relay.py
 
 # On a CUDA machine whose Python has torch: fetches the wheels it lacks into .whl/, then runs the benchmark
 # there when a GPU is visible here; otherwise carry .whl/ to the GPU machine and run bench/gpu_run.sh.

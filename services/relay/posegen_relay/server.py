@@ -171,7 +171,7 @@ async def run(
     try:
         async with serve(
             relay.handle, settings.relay_host, settings.relay_port, process_request=relay.process_request,
-            origins=_origins(settings), max_size=settings.relay_max_message_bytes,
+            origins=_origins(settings), max_size=settings.relay_max_message_bytes, compression=None,
             ping_interval=settings.relay_ping_interval, ping_timeout=settings.relay_ping_timeout,
         ) as server:  # fmt: skip
             log.info("relay listening on %s:%s%s", settings.relay_host, settings.relay_port, protocol.WS_PATH)
