@@ -190,3 +190,22 @@ def test_metrics_count_connections_users_and_events(relay, redis_url):
     assert relayed["progress"] == 1
     assert families["posegen_relay_delivery_lag_seconds"].samples
     assert families["posegen_relay_redis_up"].samples[0].value == 1
+
+
+def test_one_pubsub_connection_per_relay_subscribed_to_exactly_the_connected_users(relay, redis_client):
+    async def scenario():
+        async with connect(relay.url, additional_headers=bearer("u1")) as a, \
+                connect(relay.url, additional_headers=bearer("u1")) as b, \
+                connect(relay.url, additional_headers=bearer("u2")) as c:  # fmt: skip
+            for ws in (a, b, c):
+                await recv_json(ws)
+            numsub = dict(redis_client.pubsub_numsub("pose-generation:u1", "pose-generation:u2"))
+            db = str(redis_client.connection_pool.connection_kwargs.get("db", 0))
+            pubsub_clients = [c for c in redis_client.client_list(_type="pubsub") if c.get("db") == db]
+            assert numsub == {b"pose-generation:u1": 1, b"pose-generation:u2": 1}
+            assert len(pubsub_clients) == 1, "one pub/sub connection for all clients"
+            await c.close()
+            await asyncio.to_thread(_wait, lambda: dict(redis_client.pubsub_numsub("pose-generation:u2"))
+                                    == {b"pose-generation:u2": 0})  # fmt: skip
+
+    asyncio.run(scenario())
