@@ -65,18 +65,37 @@ def conn(database_url: str) -> Iterator[psycopg.Connection]:
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """An empty Redis database (rq's way: find one that holds nothing, claim it, flush it after)."""
-    for index in range(15, 0, -1):
-        url = f"{REDIS_SERVER_URL}/{index}"
-        client = redis.Redis.from_url(url)
-        if client.dbsize() == 0 and client.set("posegen:test:claim", os.getpid(), nx=True):
-            yield url
-            client.flushdb()
+def claim_redis_db() -> Iterator[callable]:
+    """A factory of empty Redis databases (rq's way: find one that holds nothing, claim it, flush it after)."""
+    claimed: list[redis.Redis] = []
+
+    def claim() -> str:
+        for index in range(15, 0, -1):
+            url = f"{REDIS_SERVER_URL}/{index}"
+            client = redis.Redis.from_url(url)
+            if client.dbsize() == 0 and client.set("posegen:test:claim", os.getpid(), nx=True):
+                claimed.append(client)
+                return url
             client.close()
-            return
+        pytest.fail("no empty Redis database (1..15) is free for the tests")
+
+    yield claim
+    for client in claimed:
+        client.flushdb()
         client.close()
-    pytest.fail("no empty Redis database (1..15) is free for the tests")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """The tiny SD1.5-architecture model, built once for the session."""
+    from posegen.inference.architectures import TINY, build_pipeline
+
+    return build_pipeline(TINY, tmp_path_factory.mktemp("models") / "tiny")
+
+
+@pytest.fixture(scope="session")
+def redis_url(claim_redis_db) -> str:
+    return claim_redis_db()
 
 
 @pytest.fixture

@@ -55,11 +55,42 @@ def seed_database(database_url: str) -> None:
     )
 
 
+def ensure_model() -> None:
+    """Without real weights configured, build the tiny model once, before the worker starts."""
+    from posegen.settings import WorkerSettings
+
+    settings = load_settings(WorkerSettings)
+    if settings.model_base:
+        return
+    from posegen.inference.loading import resolve_models
+
+    print("no MODEL_BASE configured: using the tiny offline model (it draws noise; see `posegen models download`)")
+    resolve_models(settings, build_missing=True)
+
+
+DEV_USER = "dev-user"
+DEV_CREDITS = 100_000
+
+
+def grant_dev_credits(database_url: str) -> None:
+    """The local cluster's development user starts with credits (once), so the web page can generate."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    from posegen.db import credits
+    from posegen.db.users import ensure_user
+
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+        ensure_user(conn=conn, user_id=DEV_USER, role="admin", email=None, starting_credits=0)
+        credits.grant(conn=conn, user_id=DEV_USER, amount=DEV_CREDITS, reference_type="dev", reference_id=DEV_USER,
+                      description="posegen run")  # fmt: skip
+
+
 def print_welcome(settings: GatewaySettings, relay_port: int) -> None:
     from posegen.auth import mint_token
 
     token = mint_token(
-        user_id="dev-user",
+        user_id=DEV_USER,
         role="admin",
         ttl_seconds=12 * 3600,
         secret=settings.jwt_secret.get_secret_value(),
@@ -67,9 +98,10 @@ def print_welcome(settings: GatewaySettings, relay_port: int) -> None:
     )
     print(
         "\nPose Generator cluster starting (Ctrl-C stops it):\n"
-        f"  gateway  http://localhost:{settings.gateway_port}/docs\n"
-        f"  relay    ws://localhost:{relay_port}/pose-generator-ws\n"
-        f"  a 12-hour admin token for 'dev-user':\n  {token}\n",
+        f"  web page  http://localhost:{settings.gateway_port}/#token={token}\n"
+        f"  API docs  http://localhost:{settings.gateway_port}/docs\n"
+        f"  relay     ws://localhost:{relay_port}/pose-generator-ws\n"
+        f"  a 12-hour admin token for 'dev-user' (the link above carries it):\n  {token}\n",
         flush=True,
     )
 
@@ -123,6 +155,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             seed_database(settings.database_url)
             if args.no_services:
                 return 0
+            ensure_model()
+            grant_dev_credits(settings.database_url)
             print_welcome(settings, relay_port)
             services = [localrun.ServiceSpec(name, localrun.service_command(name)) for name in RUN_SERVICES]
             return localrun.supervise(services)
@@ -193,6 +227,15 @@ RUN_SERVICES: tuple[str, ...] = ("gateway", "relay", "worker")
 """The long-running services ``posegen run`` starts after migrating and seeding."""
 
 
+def _client(name: str):
+    def command(args: argparse.Namespace) -> int:
+        from posegen import client
+
+        return getattr(client, name)(args)
+
+    return command
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="posegen", description="Pose Generator cluster")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -226,6 +269,26 @@ def build_parser() -> argparse.ArgumentParser:
     for sub_parser in (tiny, random_full):
         sub_parser.add_argument("--output", default=None, help="the folder to write")
     models.set_defaults(func=cmd_models)
+
+    generate = commands.add_parser("generate", help="submit a generation through the gateway")
+    generate.add_argument("--project", default=None, help="project id (default: a new project)")
+    generate.add_argument("--poses", required=True, help="comma-separated library pose ids")
+    generate.add_argument("--variations", type=int, default=1)
+    generate.add_argument("--steps", type=int, default=20)
+    generate.add_argument("--size", type=int, default=512)
+    generate.add_argument("--prompt", default=None)
+    generate.add_argument("--seed", type=int, default=None)
+    generate.add_argument("--watch", action="store_true", help="follow it live with a progress bar per image")
+    library = commands.add_parser("library", help="list library poses")
+    library.add_argument("--search", default=None)
+    library.add_argument("--category", default=None)
+    library.add_argument("--limit", type=int, default=20)
+    library.add_argument("--json", action="store_true", help="one JSON object per line")
+    status = commands.add_parser("status", help="show a generation")
+    status.add_argument("generation_id")
+    for client_command, function in ((generate, "generate"), (library, "library"), (status, "status")):
+        client_command.add_argument("--token", default=None, help="a JWT (default: POSEGEN_TOKEN, or a dev token)")
+        client_command.set_defaults(func=_client(function))
 
     run = commands.add_parser("run", help="migrate, seed and run every service locally")
     run.add_argument("--var-dir", default="var", help="where private PostgreSQL/Redis keep their data")

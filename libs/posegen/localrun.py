@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -199,11 +200,27 @@ class ServiceSpec:
     argv: Sequence[str]
 
 
+def _relay_output(name: str, stream, width: int) -> None:
+    """Copy a child's output line by line, each line prefixed with the service's name."""
+    prefix = f"{name:<{width}} | "
+    for line in iter(stream.readline, ""):
+        sys.stdout.write(prefix + line)
+        sys.stdout.flush()
+    stream.close()
+
+
 def supervise(services: Sequence[ServiceSpec]) -> int:
-    """Run the services as child processes until one exits or a signal arrives; then stop them all."""
+    """Run the services as child processes (their output prefixed with their names) until one exits or a
+    signal arrives; then stop them all."""
     if not services:
         return 0
-    children = {spec.name: subprocess.Popen(list(spec.argv)) for spec in services}
+    width = max(len(spec.name) for spec in services)
+    children = {}
+    for spec in services:
+        child = subprocess.Popen(list(spec.argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                 bufsize=1, env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
+        threading.Thread(target=_relay_output, args=(spec.name, child.stdout, width), daemon=True).start()
+        children[spec.name] = child
     stopping = False
 
     def on_signal(signum: int, _frame: object) -> None:

@@ -141,6 +141,7 @@ class GatewaySettings(AuthSettings):
     starting_credits: int = Field(default=0, ge=0)
     generate_rate_limit: Annotated[RateLimit, NoDecode, BeforeValidator(RateLimit.parse)] = RateLimit(5, 60)
     avatar_url_hosts: str = ""
+    relay_public_url: str = ""
 
     @property
     def avatar_hosts(self) -> tuple[str, ...]:

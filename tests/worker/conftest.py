@@ -12,7 +12,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -30,18 +29,24 @@ CREDITS_PER_IMAGE = 30
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory) -> Path:
-    from posegen.inference.architectures import TINY, build_pipeline
+def worker_redis_url(claim_redis_db) -> str:
+    """The worker tests' own Redis database: their queue holds only the jobs they enqueue."""
+    return claim_redis_db()
 
-    return build_pipeline(TINY, tmp_path_factory.mktemp("models") / "tiny")
+
+@pytest.fixture
+def redis_client(worker_redis_url) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(worker_redis_url)
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="session")
-def worker_env(database_url, redis_url, tiny_model, tmp_path_factory) -> dict[str, str]:
+def worker_env(database_url, worker_redis_url, tiny_model, tmp_path_factory) -> dict[str, str]:
     """Settings of a worker on the test databases (as environment variables)."""
     return {
         "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
+        "REDIS_URL": worker_redis_url,
         "JWT_SECRET": SECRET,
         "STORAGE_DIR": str(tmp_path_factory.mktemp("storage")),
         "MODEL_BASE": str(tiny_model),
@@ -149,8 +154,8 @@ class Scenario:
 
 
 @pytest.fixture
-def scenario(database_url, redis_url) -> Scenario:
-    return Scenario(database_url, redis_url)
+def scenario(database_url, worker_redis_url) -> Scenario:
+    return Scenario(database_url, worker_redis_url)
 
 
 class EventLog:
@@ -188,8 +193,8 @@ class EventLog:
 
 
 @pytest.fixture
-def events(redis_url, scenario) -> Iterator[EventLog]:
-    log = EventLog(redis_url, scenario.user_id)
+def events(worker_redis_url, scenario) -> Iterator[EventLog]:
+    log = EventLog(worker_redis_url, scenario.user_id)
     time.sleep(0.1)
     yield log
     log.close()

@@ -18,6 +18,7 @@ from posegen_gateway.errors import install_error_handlers
 from posegen_gateway.guards import RejectNulMiddleware
 from posegen_gateway.metrics import MetricsMiddleware
 from posegen_gateway.routers import credits, files, generations, library, projects
+from posegen_gateway.web import install_web
 
 DESCRIPTION = """Turns a person's avatar and a library of body poses into images (Stable Diffusion 1.5 with an
 OpenPose ControlNet). Every route but the health routes and signed file URLs needs
@@ -56,6 +57,7 @@ def create_app(settings: GatewaySettings, *, run_reconciler: bool = True) -> Fas
     app.include_router(health.router)
     for module in (library, projects, generations, credits, files):
         app.include_router(module.router)
+    install_web(app)
 
     @app.get("/metrics", tags=["health"], summary="Prometheus exposition", response_class=Response,
              responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})  # fmt: skip

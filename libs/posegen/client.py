@@ -1,0 +1,154 @@
+"""``posegen generate``, ``posegen library`` and ``posegen status``: the gateway's API from the terminal, with
+live progress from the relay drawn as one rich progress bar per image."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from posegen.contracts import API_PREFIX, TERMINAL_EVENT_TYPES
+
+console = Console()
+
+
+class ClientSettings(BaseSettings):
+    """Where the cluster is, as the client sees it (``POSEGEN_API_URL``, ``POSEGEN_RELAY_URL``,
+    ``POSEGEN_TOKEN``); without a token, a development token is minted when ``JWT_SECRET`` is known."""
+
+    model_config = SettingsConfigDict(env_prefix="POSEGEN_", env_file=".env", extra="ignore", env_ignore_empty=True)
+
+    api_url: str = "http://localhost:3000"
+    relay_url: str = "ws://localhost:3001/pose-generator-ws"
+    token: str = ""
+
+
+def resolve_token(settings: ClientSettings, explicit: str | None) -> str:
+    if explicit or settings.token:
+        return explicit or settings.token
+    from posegen.auth import mint_token
+    from posegen.settings import AuthSettings, load_settings
+
+    auth = load_settings(AuthSettings)
+    return mint_token(user_id="dev-user", role="admin", secret=auth.jwt_secret.get_secret_value(),
+                      algorithm=auth.jwt_algorithm)  # fmt: skip
+
+
+class Api:
+    def __init__(self, settings: ClientSettings, token: str) -> None:
+        self.settings = settings
+        self.token = token
+        self.http = httpx.Client(base_url=settings.api_url + API_PREFIX, timeout=30,
+                                 headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+
+    def call(self, method: str, path: str, **kwargs) -> dict:
+        response = self.http.request(method, path, **kwargs)
+        body = response.json() if response.content else {}
+        if response.status_code >= 400:
+            message = body.get("error", {}).get("message", response.text) if isinstance(body, dict) else response.text
+            raise SystemExit(f"error: {response.status_code} {message}")
+        return body
+
+
+def library(args) -> int:
+    settings = ClientSettings()
+    api = Api(settings, resolve_token(settings, args.token))
+    params = {"limit": args.limit, **({"search": args.search} if args.search else {}),
+              **({"category": args.category} if args.category else {})}  # fmt: skip
+    result = api.call("GET", "/library", params=params)
+    if args.json:
+        for pose in result["items"]:
+            print(
+                json.dumps(
+                    {k: pose[k] for k in ("id", "name", "difficulty", "tags")} | {"category": pose["category"]["slug"]}
+                )
+            )
+        return 0
+    table = Table(title=f"{result['pagination']['total']} poses")
+    table.add_column("id", no_wrap=True)
+    for column in ("name", "category", "difficulty", "tags"):
+        table.add_column(column)
+    for pose in result["items"]:
+        table.add_row(pose["id"], pose["name"], pose["category"]["name"], pose["difficulty"], ", ".join(pose["tags"]))
+    console.print(table)
+    return 0
+
+
+def status(args) -> int:
+    settings = ClientSettings()
+    api = Api(settings, resolve_token(settings, args.token))
+    generation = api.call("GET", f"/generations/{args.generation_id}")
+    progress = generation["progress"]
+    console.print(
+        f"[bold]{generation['id']}[/]: {generation['status']}, {progress['percentage']:.0f}% "
+        f"({progress['posesCompleted']}/{progress['posesTotal']} images, {progress['posesFailed']} failed)"
+    )
+    for pose in generation["poses"]:
+        print(f"  {pose['variationKey']}: {pose['status']} {pose['imageUrl'] or pose['errorMessage'] or ''}")
+    return 0
+
+
+def generate(args) -> int:
+    settings = ClientSettings()
+    token = resolve_token(settings, args.token)
+    api = Api(settings, token)
+    project = args.project or api.call("POST", "/projects", json={"projectName": "CLI generations"})["id"]
+    body = {
+        "projectId": project,
+        "selectedPoseIds": [p for p in args.poses.split(",") if p],
+        "variationsPerPose": args.variations,
+        "steps": args.steps,
+        "width": args.size,
+        "height": args.size,
+    }
+    if args.prompt:
+        body["prompt"] = args.prompt
+    if args.seed is not None:
+        body["seed"] = args.seed
+    if not args.watch:
+        accepted = api.call("POST", "/generate", json=body)
+        console.print(f"queued {accepted['generationId']} ({accepted['posesTotal']} images)")
+        return 0
+    return asyncio.run(_watch(settings, api, token, body))
+
+
+async def _watch(settings: ClientSettings, api: Api, token: str, body: dict) -> int:
+    from websockets.asyncio.client import connect
+
+    async with connect(settings.relay_url) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": token}))
+        greeting = json.loads(await ws.recv())
+        if greeting.get("event") != "connected":
+            raise SystemExit(f"error: the relay refused the token: {greeting}")
+        accepted = await asyncio.to_thread(api.call, "POST", "/generate", json=body)
+        generation_id = accepted["generationId"]
+        console.print(
+            f"generation {generation_id}: {accepted['posesTotal']} images, {accepted['creditCharged']} credits"
+        )
+        columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=console) as bars:
+            tasks = {i: bars.add_task(f"image {i + 1}", total=body["steps"]) for i in range(accepted["posesTotal"])}
+            async for raw in ws:
+                message = json.loads(raw)
+                event = message.get("data", {})
+                if message.get("event") != "pose-generation-update" or event.get("generationId") != generation_id:
+                    continue
+                if event["type"] == "progress":
+                    bars.update(tasks[event["poseIndex"]], completed=event["step"])
+                elif event["type"] == "pose_completed":
+                    bars.update(tasks[event["poseIndex"]], completed=body["steps"],
+                                description=f"image {event['poseIndex'] + 1} ✓")  # fmt: skip
+                elif event["type"] == "pose_failed":
+                    bars.update(tasks[event["poseIndex"]], description=f"image {event['poseIndex'] + 1} failed")
+                if event["type"] in TERMINAL_EVENT_TYPES:
+                    break
+    console.print(f"{event['type']}")
+    results = api.call("GET", f"/generations/{generation_id}/results")["results"]
+    for result in results:
+        print(f"  {result['variationKey']}: {result['imageUrl']}")  # plain: a URL must not be wrapped
+    return 0 if event["type"] == "completed" else 1
