@@ -1,4 +1,5 @@
 from posegen.contracts import QUEUE_LIST_KEY, generation_lease_key, job_id
+from posegen.queue import enqueue_generation
 from posegen_worker.recovery import Lease, reap
 
 
@@ -13,12 +14,15 @@ def make_processing(scenario, generation_id: str, *, attempts: int) -> None:
 
 def test_an_expired_lease_is_requeued_at_the_front(make_runtime, scenario, redis_client):
     runtime = make_runtime()
+    waiting = scenario.generation(poses=1, steps=2)
+    enqueue_generation(redis_client, waiting)
     generation_id = scenario.generation(poses=2, steps=2)
     make_processing(scenario, generation_id, attempts=0)
     assert generation_id in reap(runtime)
     row = scenario.row(generation_id)
     assert (row["status"], row["recovery_attempts"]) == ("queued", 1)
-    assert redis_client.lindex(QUEUE_LIST_KEY, 0) == job_id(generation_id).encode()
+    queue = redis_client.lrange(QUEUE_LIST_KEY, 0, -1)
+    assert queue.index(job_id(generation_id).encode()) < queue.index(job_id(waiting).encode()), "ahead of the line"
 
 
 def test_a_live_lease_is_left_alone(make_runtime, scenario, redis_client):
