@@ -67,6 +67,7 @@ def cluster(fresh_database_url, claim_redis_db, tiny_model, tmp_path_factory) ->
         "GATEWAY_HOST": "127.0.0.1", "RELAY_PORT": str(relay_port), "RELAY_HOST": "127.0.0.1",
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{gateway_port}", "WORKER_METRICS_PORT": "0", "WORKER_NAME": "e2e",
         "GENERATE_RATE_LIMIT": "100/min", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1",
+        "RELAY_PUBLIC_URL": f"ws://127.0.0.1:{relay_port}/pose-generator-ws",
     }  # fmt: skip
     cluster = Cluster(f"http://127.0.0.1:{gateway_port}", f"ws://127.0.0.1:{relay_port}/pose-generator-ws",
                       database_url, folder / "storage")  # fmt: skip

@@ -1,0 +1,56 @@
+"""The web page in a real browser (Debian's Chromium driven by Playwright; no browser download): select two
+poses, start a generation, watch the progress bar move and two images appear."""
+
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .test_cluster import token
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs/screenshots/generation.png"
+FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is installed by .ci/run")
+
+
+def test_a_generation_from_the_web_page(cluster):
+    from playwright.sync_api import sync_playwright
+
+    httpx.post(
+        f"{cluster.api}/admin/users/browser-user/credits",
+        json={"amount": 1000},
+        headers={"Authorization": f"Bearer {token('browser-admin', 'admin')}"},
+        timeout=10,
+    ).raise_for_status()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1100, "height": 1500})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{cluster.gateway}/#token={token('browser-user')}")
+        page.wait_for_selector(".pose img[src^='blob:']")
+        page.wait_for_function("document.getElementById('whoami').textContent.includes('browser-user')")
+        page.get_by_label("New project").fill("Browser shoot")
+        page.get_by_role("button", name="Create").click()
+        page.wait_for_function("document.getElementById('project').options.length > 0")
+        boxes = page.locator(".pose input[type=checkbox]")
+        boxes.nth(0).check()
+        boxes.nth(1).check()
+        page.get_by_label("Size").select_option("256")
+        page.get_by_label("Steps").fill("8")
+        page.get_by_role("button", name="Start generation").click()
+        page.wait_for_function("document.getElementById('overall').value > 0", timeout=120_000)
+        page.wait_for_function("document.querySelectorAll('.job.done img[src*=\"/files/\"]').length === 2",
+                               timeout=120_000)  # fmt: skip
+        page.wait_for_function("document.getElementById('status').textContent.startsWith('Done')")
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
+        downloads = page.locator(".job.done a[download]")
+        assert downloads.count() == 2
+        assert httpx.get(downloads.nth(0).get_attribute("href"), timeout=10).status_code == 200
+        browser.close()
+    assert errors == []
