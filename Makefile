@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_VERBOSITY ?= error
 export HF_HUB_DISABLE_PROGRESS_BARS ?= 1
 
-.PHONY: install run test lint format migrate seed models bench bench-gateway bench-worker bench-relay bench-gpu clean
+.PHONY: install run demo test lint format migrate seed models bench bench-gateway bench-worker bench-relay bench-gpu clean
 
 install: $(STAMP)
 
@@ -20,6 +20,10 @@ $(STAMP): pyproject.toml
 
 run: install
 	$(BIN)/posegen run
+
+# The cluster, one generation followed live with a progress bar, its images, then everything stops.
+demo: install
+	$(BIN)/posegen run --demo
 
 test: install
 	$(BIN)/pytest

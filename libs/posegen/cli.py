@@ -86,6 +86,38 @@ def grant_dev_credits(database_url: str) -> None:
                       description="posegen run")  # fmt: skip
 
 
+def run_demo(settings: GatewaySettings, relay_port: int) -> int:
+    """Wait until the cluster is healthy (a worker registered), then generate two images and follow them."""
+    import time
+
+    import httpx
+
+    from posegen import client
+
+    health = f"http://127.0.0.1:{settings.gateway_port}/api/apps/pose-generator/health"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(health, timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    else:
+        print("demo: the cluster did not become healthy in 3 minutes", file=sys.stderr)
+        return 1
+    api_settings = client.ClientSettings(
+        api_url=f"http://127.0.0.1:{settings.gateway_port}", relay_url=f"ws://127.0.0.1:{relay_port}/pose-generator-ws"
+    )
+    api = client.Api(api_settings, client.resolve_token(api_settings, None))
+    poses = ",".join(p["id"] for p in api.call("GET", "/library", params={"limit": 2, "featured": "true"})["items"])
+    args = argparse.Namespace(token=None, project=None, poses=poses, variations=1, steps=12, size=256, prompt=None,
+                              seed=7, watch=True)  # fmt: skip
+    code = client.generate(args)
+    print(f"demo: the images are stored under {settings.storage_dir}/poses/ and served by the signed URLs above")
+    return code
+
+
 def print_welcome(settings: GatewaySettings, relay_port: int) -> None:
     from posegen.auth import mint_token
 
@@ -159,7 +191,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             grant_dev_credits(settings.database_url)
             print_welcome(settings, relay_port)
             services = [localrun.ServiceSpec(name, localrun.service_command(name)) for name in RUN_SERVICES]
-            return localrun.supervise(services)
+            task = (lambda: run_demo(settings, relay_port)) if args.demo else None
+            return localrun.supervise(services, task=task)
     except localrun.DependencyError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -293,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="migrate, seed and run every service locally")
     run.add_argument("--var-dir", default="var", help="where private PostgreSQL/Redis keep their data")
     run.add_argument("--no-services", action="store_true", help="only start dependencies, migrate and seed")
+    run.add_argument("--demo", action="store_true", help="submit one generation, follow it, print its images, stop")
     run.set_defaults(func=cmd_run)
     return parser
 

@@ -209,9 +209,9 @@ def _relay_output(name: str, stream, width: int) -> None:
     stream.close()
 
 
-def supervise(services: Sequence[ServiceSpec]) -> int:
-    """Run the services as child processes (their output prefixed with their names) until one exits or a
-    signal arrives; then stop them all."""
+def supervise(services: Sequence[ServiceSpec], *, task: Callable[[], int] | None = None) -> int:
+    """Run the services as child processes (their output prefixed with their names) until one exits, a
+    signal arrives or ``task`` (run in a thread once they are started) returns; then stop them all."""
     if not services:
         return 0
     width = max(len(spec.name) for spec in services)
@@ -229,8 +229,14 @@ def supervise(services: Sequence[ServiceSpec]) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     exit_code = 0
+    outcome: dict[str, int] = {}
+    if task is not None:
+        threading.Thread(target=lambda: outcome.setdefault("code", task()), daemon=True).start()
     try:
         while not stopping:
+            if "code" in outcome:
+                exit_code, stopping = outcome["code"], True
+                break
             for name, child in children.items():
                 if child.poll() is not None:
                     log.error("%s exited with code %s; stopping the cluster", name, child.returncode)
