@@ -52,5 +52,8 @@ def test_a_generation_from_the_web_page(cluster):
         downloads = page.locator(".job.done a[download]")
         assert downloads.count() == 2
         assert httpx.get(downloads.nth(0).get_attribute("href"), timeout=10).status_code == 200
+        page.set_viewport_size({"width": 390, "height": 844})
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling on a phone"
+        page.screenshot(path=str(SCREENSHOT.with_name("phone.png")))
         browser.close()
     assert errors == []
