@@ -42,6 +42,7 @@ class Cluster:
     relay: str
     database_url: str
     storage: Path
+    ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @property
@@ -59,25 +60,27 @@ def cluster(fresh_database_url, claim_redis_db, tiny_model, tmp_path_factory) ->
     with psycopg.connect(database_url) as conn:
         seed_library(conn=conn)
     folder = tmp_path_factory.mktemp("cluster")
-    gateway_port, relay_port = free_port(), free_port()
+    gateway_port, relay_port, worker_port = free_port(), free_port(), free_port()
     env = {
         **os.environ, "DATABASE_URL": database_url, "REDIS_URL": claim_redis_db(), "JWT_SECRET": SECRET,
         "STORAGE_DIR": str(folder / "storage"), "MODEL_BASE": str(tiny_model),
         "MODEL_CONTROLNET": str(tiny_model / "controlnet"), "TORCH_DEVICE": "cpu", "GATEWAY_PORT": str(gateway_port),
         "GATEWAY_HOST": "127.0.0.1", "RELAY_PORT": str(relay_port), "RELAY_HOST": "127.0.0.1",
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{gateway_port}", "WORKER_METRICS_PORT": "0", "WORKER_NAME": "e2e",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{gateway_port}", "WORKER_METRICS_PORT": str(worker_port), "WORKER_NAME": "e2e",
         "GENERATE_RATE_LIMIT": "100/min", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1",
         "RELAY_PUBLIC_URL": f"ws://127.0.0.1:{relay_port}/pose-generator-ws",
     }  # fmt: skip
     cluster = Cluster(f"http://127.0.0.1:{gateway_port}", f"ws://127.0.0.1:{relay_port}/pose-generator-ws",
-                      database_url, folder / "storage")  # fmt: skip
+                      database_url, folder / "storage",
+                      {"gateway": gateway_port, "relay": relay_port, "worker": worker_port})  # fmt: skip
     for name in ("gateway", "relay", "worker"):
         log = open(folder / f"{name}.log", "w")  # noqa: SIM115 - closed when the process ends
         cluster.processes[name] = subprocess.Popen([sys.executable, "-m", "posegen.cli", name], env=env, cwd=folder,
                                                    stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     try:
         deadline = time.monotonic() + 120
-        while http_status(f"{cluster.api}/health") != 200 or http_status(f"http://127.0.0.1:{relay_port}/ready") != 200:
+        relay_ready = f"http://127.0.0.1:{relay_port}/ready"
+        while http_status(f"{cluster.api}/health") != 200 or http_status(relay_ready) != 200:
             if time.monotonic() > deadline:
                 logs = {n: (folder / f"{n}.log").read_text()[-2000:] for n in cluster.processes}
                 pytest.fail(f"the cluster did not become healthy: {logs}")

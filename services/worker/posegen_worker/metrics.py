@@ -15,6 +15,8 @@ IMAGE_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 
 class CudaMemoryCollector(Collector):
+    NAMES = ("posegen_worker_gpu_memory_allocated_bytes", "posegen_worker_gpu_memory_reserved_bytes")
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
         import torch
 

@@ -1,0 +1,162 @@
+"""Every compose file and Kubernetes manifest, validated offline against its schema, and cross-checked
+against what the code really uses: queue name, ports, probe paths, settings names and metric names."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from posegen import contracts
+from posegen.settings import GatewaySettings, RelaySettings, WorkerSettings
+
+from .kustomize import containers, find, pod_specs, render
+
+REPO = Path(__file__).resolve().parents[2]
+OVERLAYS = ["dev", "gpu"]
+KUBERNETES_VERSION = "1.30"
+CUSTOM_KINDS = {"ScaledObject", "ServiceMonitor", "PrometheusRule"}
+NOT_SETTINGS = {"REDIS_ADDRESS"}  # read by KEDA's redis trigger, not by the services
+SETTINGS = {name.upper() for cls in (GatewaySettings, RelaySettings, WorkerSettings) for name in cls.model_fields}
+PORTS = {"posegen-gateway": 3000, "posegen-relay": 3001, "posegen-worker": 9100}
+
+
+@pytest.fixture(scope="module", params=OVERLAYS)
+def rendered(request) -> list[dict]:
+    return render(REPO / "k8s/overlays" / request.param)
+
+
+def test_compose_file_matches_the_compose_specification():
+    checker = Path(sys.executable).with_name("check-jsonschema")
+    result = subprocess.run([str(checker), "--builtin-schema", "vendor.compose-spec",
+                             str(REPO / "compose/docker-compose.yml")], capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_uses_real_settings_and_routes_the_relay_path():
+    compose = yaml.safe_load((REPO / "compose/docker-compose.yml").read_text())
+    for name, service in compose["services"].items():
+        for variable in service.get("environment", {}) if name not in ("postgres", "redis") else {}:
+            assert variable in SETTINGS, f"{name} sets {variable}, which no service reads"
+    nginx = (REPO / "compose/nginx.conf").read_text()
+    assert f"location {contracts.RELAY_PATH}" in nginx and "proxy_pass http://relay:3001" in nginx
+    assert "proxy_pass http://gateway:3000" in nginx
+    assert "--appendonly" in compose["services"]["redis"]["command"]
+    assert compose["services"]["worker"]["deploy"]["resources"]["reservations"]["devices"][0]["capabilities"] == ["gpu"]
+
+
+def test_every_standard_resource_validates_against_the_kubernetes_schema(rendered):
+    kinds = set()
+    for document in rendered:
+        kinds.add(document["kind"])
+        if document["kind"] in CUSTOM_KINDS:
+            continue
+        kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+    assert {"Namespace", "ConfigMap", "Deployment", "Service", "HorizontalPodAutoscaler", "Job", "Ingress",
+            "PodDisruptionBudget", "NetworkPolicy", "PersistentVolumeClaim"} <= kinds  # fmt: skip
+    assert kinds >= CUSTOM_KINDS
+
+
+def test_keda_scales_workers_on_the_real_queue(rendered):
+    scaled = find(rendered, "ScaledObject", "posegen-worker")
+    assert scaled["apiVersion"] == "keda.sh/v1alpha1"
+    assert find(rendered, "Deployment", scaled["spec"]["scaleTargetRef"]["name"])
+    triggers = {t["type"]: t["metadata"] for t in scaled["spec"]["triggers"]}
+    assert triggers["redis"]["listName"] == contracts.QUEUE_LIST_KEY
+    assert int(triggers["redis"]["listLength"]) >= 1
+    config = find(rendered, "ConfigMap", "posegen-config")["data"]
+    assert triggers["redis"]["addressFromEnv"] in config, "the redis address reaches the scale target's env"
+    assert "posegen_queue_jobs" in triggers["prometheus"]["query"]
+    spec = scaled["spec"]
+    assert 1 <= spec["minReplicaCount"] <= spec["maxReplicaCount"] and spec["fallback"]["replicas"] >= 1
+    assert spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] > 0
+
+
+def test_workers_drain_and_reach_their_gpu(rendered):
+    worker = find(rendered, "Deployment", "posegen-worker")["spec"]["template"]["spec"]
+    assert worker["terminationGracePeriodSeconds"] >= 60
+    container = worker["containers"][0]
+    assert container["lifecycle"]["preStop"]
+    gpu = "nvidia.com/gpu" in container["resources"]["limits"]
+    gpu_overlay = find(rendered, "ConfigMap", "posegen-config") and any(
+        e["name"] == "TORCH_DEVICE" and e["value"] == "cuda" for e in container["env"]
+    )
+    assert gpu == gpu_overlay
+    if gpu:
+        assert worker["tolerations"] and worker["nodeSelector"] and worker["initContainers"]
+
+
+def test_ports_probes_and_settings_names_are_the_codes(rendered):
+    for spec, document in zip(pod_specs(rendered), [d for d in rendered if d["kind"] in ("Deployment", "Job")],
+                              strict=True):  # fmt: skip
+        name = document["metadata"]["name"]
+        for container in spec["containers"]:
+            for variable in container.get("env", []):
+                assert variable["name"] in SETTINGS, f"{name}: {variable['name']} is not a setting"
+            if name in PORTS:
+                assert container["ports"][0]["containerPort"] == PORTS[name]
+                for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+                    assert container[probe]["httpGet"]["path"] in ("/health", "/ready")
+    config = find(rendered, "ConfigMap", "posegen-config")["data"]
+    assert set(config) - NOT_SETTINGS <= SETTINGS
+    assert GatewaySettings.model_fields["gateway_port"].default == PORTS["posegen-gateway"]
+    assert RelaySettings.model_fields["relay_port"].default == PORTS["posegen-relay"]
+    assert WorkerSettings.model_fields["worker_metrics_port"].default == PORTS["posegen-worker"]
+    assert all(c["image"].startswith("ghcr.io/posegen/") for c in containers(rendered))
+
+
+def test_ingress_routes_the_relay_path_to_the_relay(rendered):
+    ingress = find(rendered, "Ingress", "posegen")
+    paths = {p["path"]: p["backend"]["service"]["name"] for p in ingress["spec"]["rules"][0]["http"]["paths"]}
+    assert paths == {contracts.RELAY_PATH: "posegen-relay", "/": "posegen-gateway"}
+
+
+def test_network_policies_keep_workers_and_edge_apart(rendered):
+    policies = {d["metadata"]["name"]: d["spec"] for d in rendered if d["kind"] == "NetworkPolicy"}
+    assert policies["default-deny-ingress"]["podSelector"] == {}
+    worker_egress_ports = {p["port"] for rule in policies["worker-egress"]["egress"] for p in rule["ports"]}
+    assert {6379, 5432} <= worker_egress_ports and 3000 not in worker_egress_ports
+
+
+def test_prometheus_rule_carries_the_same_alerts_as_the_rules_file(rendered):
+    rule = find(rendered, "PrometheusRule", "posegen")
+    assert rule["spec"] == yaml.safe_load((REPO / "deploy/prometheus/alerts.yml").read_text())
+
+
+def exposed_metric_names(redis_client) -> set[str]:
+    from posegen_gateway.metrics import GatewayMetrics
+    from posegen_relay.metrics import RelayMetrics
+    from posegen_worker.metrics import CudaMemoryCollector, WorkerMetrics
+
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
+    names = set(CudaMemoryCollector.NAMES)
+    for registry in (GatewayMetrics(redis_client).registry, RelayMetrics().registry, WorkerMetrics().registry):
+        for family in registry.collect():
+            names |= {family.name + suffix for suffix in suffixes.get(family.type, ("",))}
+    return names
+
+
+def metric_names_in(text: str) -> set[str]:
+    return set(re.findall(r"\b(posegen_[a-z_]+)", text))
+
+
+def test_alerts_and_dashboard_use_metrics_the_services_expose(redis_client):
+    exposed = exposed_metric_names(redis_client)
+    alerts = (REPO / "deploy/prometheus/alerts.yml").read_text()
+    dashboard = (REPO / "docs/grafana-dashboard.json").read_text()
+    for text in (alerts, dashboard):
+        for name in metric_names_in(text):
+            base = re.sub(r"_(bucket|count|sum)$", "", name)
+            assert name in exposed or base in exposed, f"{name} is not exposed by any service"
+
+
+def test_alert_rules_pass_promtool():
+    promtool = Path("/usr/bin/promtool")
+    if not promtool.exists():
+        pytest.skip("promtool is installed by .ci/run (Debian's prometheus package)")
+    result = subprocess.run([str(promtool), "check", "rules", str(REPO / "deploy/prometheus/alerts.yml")],
+                            capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
