@@ -66,7 +66,8 @@ def cluster(fresh_database_url, claim_redis_db, tiny_model, tmp_path_factory) ->
         "STORAGE_DIR": str(folder / "storage"), "MODEL_BASE": str(tiny_model),
         "MODEL_CONTROLNET": str(tiny_model / "controlnet"), "TORCH_DEVICE": "cpu", "GATEWAY_PORT": str(gateway_port),
         "GATEWAY_HOST": "127.0.0.1", "RELAY_PORT": str(relay_port), "RELAY_HOST": "127.0.0.1",
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{gateway_port}", "WORKER_METRICS_PORT": str(worker_port), "WORKER_NAME": "e2e",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{gateway_port}", "WORKER_METRICS_PORT": str(worker_port),
+        "WORKER_NAME": "e2e",
         "GENERATE_RATE_LIMIT": "100/min", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1",
         "RELAY_PUBLIC_URL": f"ws://127.0.0.1:{relay_port}/pose-generator-ws",
     }  # fmt: skip
