@@ -21,9 +21,9 @@ SECRET = "gateway-test-secret-" + "q" * 40
 PREFIX = "/api/apps/pose-generator"
 
 
-def gateway_settings(database_url: str, default_redis_url: str, tmp_path, **overrides) -> GatewaySettings:
+def gateway_settings(default_database_url: str, default_redis_url: str, tmp_path, **overrides) -> GatewaySettings:
     values = dict(
-        database_url=database_url,
+        database_url=default_database_url,
         redis_url=default_redis_url,
         jwt_secret=SECRET,
         storage_dir=str(tmp_path / "storage"),

@@ -10,11 +10,21 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 
-def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 10, name: str = "posegen") -> ConnectionPool:
+def create_pool(
+    database_url: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    name: str = "posegen",
+    wait: bool = True,
+    timeout: float = 30.0,
+) -> ConnectionPool:
     """An opened pool of autocommit connections returning dict rows; close it with ``pool.close()``.
 
     Autocommit means a read never leaves a transaction open; writes that belong together use
-    ``with conn.transaction():``, which commits at the end of the block.
+    ``with conn.transaction():``, which commits at the end of the block. With ``wait=False`` the pool opens
+    even while PostgreSQL is down (a server that must start and report itself unready); a request then waits
+    at most ``timeout`` seconds for a connection.
     """
     pool = ConnectionPool(
         database_url,
@@ -23,8 +33,9 @@ def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 10, nam
         name=name,
         kwargs={"row_factory": dict_row, "autocommit": True},
         open=False,
+        timeout=timeout,
     )
-    pool.open(wait=True, timeout=10)
+    pool.open(wait=wait, timeout=10)
     return pool
 
 

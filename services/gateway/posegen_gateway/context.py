@@ -84,7 +84,9 @@ class GatewayContext:
     def open(cls, settings: GatewaySettings) -> GatewayContext:
         from posegen.db.pool import create_pool
 
-        pool = create_pool(settings.database_url, max_size=settings.database_pool_size, name="gateway")
+        pool = create_pool(
+            settings.database_url, max_size=settings.database_pool_size, name="gateway", wait=False, timeout=5.0
+        )
         client = redis.Redis.from_url(
             settings.redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30
         )

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolClosed, PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from posegen.errors import ApiError
@@ -73,6 +75,14 @@ async def on_http_error(_request: Request, error: StarletteHTTPException) -> JSO
                     headers=getattr(error, "headers", None))  # fmt: skip
 
 
+async def on_dependency_down(request: Request, error: Exception) -> JSONResponse:
+    """PostgreSQL unreachable (or the pool exhausted): 503, and nothing half-written, since every write
+    that belongs together is one transaction."""
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
+    return envelope(503, "the database is unavailable; nothing was changed, try again shortly",
+                    "service_unavailable", headers={"Retry-After": "5"})  # fmt: skip
+
+
 async def on_unexpected_error(request: Request, error: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return envelope(500, "internal server error", "internal_error")
@@ -82,6 +92,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+    for dependency_error in (psycopg.OperationalError, psycopg.errors.AdminShutdown, PoolTimeout, PoolClosed):
+        app.add_exception_handler(dependency_error, on_dependency_down)
     app.add_exception_handler(Exception, on_unexpected_error)
 
 
@@ -91,6 +103,7 @@ ERROR_RESPONSES = {
         401: "missing, malformed, expired or wrongly signed token",
         404: "not found, or not the caller's",
         422: "the request does not validate",
+        503: "PostgreSQL or Redis is unavailable; nothing was changed",
     }.items()
 }
 
@@ -100,7 +113,6 @@ def error_responses(*statuses: int, auth: bool = True) -> dict:
     descriptions = {
         400: "bad request", 402: "not enough credits", 403: "needs role admin", 409: "conflicts with the state",
         413: "upload too large", 415: "not an accepted image type", 429: "rate limit exceeded",
-        503: "a dependency is unavailable",
     }  # fmt: skip
     responses = {k: v for k, v in ERROR_RESPONSES.items() if auth or k != 401}
     for status in statuses:

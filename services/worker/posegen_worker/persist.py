@@ -9,11 +9,14 @@ import logging
 import os
 import re
 import threading
+import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+import psycopg
 from PIL import Image
+from psycopg_pool import PoolTimeout
 
 from posegen import billing, images
 from posegen.contracts import PoseCompletedEvent, PoseFailedEvent
@@ -41,6 +44,24 @@ def _lower_priority() -> None:
     """On Linux a thread has its own nice value: saving yields the CPU to the denoising threads."""
     with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+
+
+DATABASE_RETRY_SECONDS = 120.0
+
+
+def with_database_retry(write, *, what: str):
+    """Run a database write, retrying with backoff while PostgreSQL is unreachable, so a finished image is
+    not lost to a short outage (the write is idempotent: rows are unique per variation)."""
+    delay, deadline = 0.5, time.monotonic() + DATABASE_RETRY_SECONDS
+    while True:
+        try:
+            return write()
+        except (psycopg.OperationalError, PoolTimeout) as error:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("saving %s failed (%s); retrying in %.1fs", what, error, delay)
+            time.sleep(delay)
+            delay = min(10.0, delay * 2)
 
 
 def image_keys(generation_id: str, variation_key: str) -> tuple[str, str]:
@@ -79,15 +100,8 @@ class Persister:
         self.runtime.storage.write(image_key, images.encode_png(image, compress_level=1))
         self.runtime.storage.write(thumb_key, images.thumbnail_jpeg(image))
         row_id = str(uuid.uuid4())
-        with self.runtime.pool.connection() as conn, conn.transaction():
-            inserted = generations_db.insert_generated_pose(conn=conn, row={
-                "id": row_id, "generation_id": generation_id, "pose_id": work.pose_id,
-                "variation_key": work.variation_key, "status": "completed", "image_key": image_key,
-                "thumbnail_key": thumb_key, "seed": work.seed, "prompt_used": work.prompt,
-                "generation_seconds": round(seconds, 3), "error_message": None,
-            })  # fmt: skip
-            if inserted:
-                generations_db.refresh_counts(conn=conn, generation_id=generation_id)
+        inserted = with_database_retry(lambda: self._record_completed(work, row_id, image_key, thumb_key, seconds),
+                                       what=work.variation_key)  # fmt: skip
         if not inserted:
             return
         with self._lock:
@@ -101,7 +115,33 @@ class Persister:
             seed=work.seed, seconds=round(seconds, 3),
         ))  # fmt: skip
 
+    def _record_completed(self, work: Work, row_id: str, image_key: str, thumb_key: str, seconds: float) -> bool:
+        generation_id = self.generation["id"]
+        with self.runtime.pool.connection() as conn, conn.transaction():
+            inserted = generations_db.insert_generated_pose(conn=conn, row={
+                "id": row_id, "generation_id": generation_id, "pose_id": work.pose_id,
+                "variation_key": work.variation_key, "status": "completed", "image_key": image_key,
+                "thumbnail_key": thumb_key, "seed": work.seed, "prompt_used": work.prompt,
+                "generation_seconds": round(seconds, 3), "error_message": None,
+            })  # fmt: skip
+            if inserted:
+                generations_db.refresh_counts(conn=conn, generation_id=generation_id)
+        return inserted
+
     def _fail(self, work: Work, error: str) -> None:
+        generation_id = self.generation["id"]
+        inserted = with_database_retry(lambda: self._record_failed(work, error), what=work.variation_key)
+        if not inserted:
+            return
+        with self._lock:
+            self.failed += 1
+        self.runtime.metrics.images.labels("failed").inc()
+        self.runtime.events.publish(PoseFailedEvent(
+            generation_id=generation_id, user_id=self.generation["user_id"], pose_index=work.index,
+            variation_key=work.variation_key, error=error[:500],
+        ))  # fmt: skip
+
+    def _record_failed(self, work: Work, error: str) -> bool:
         generation_id = self.generation["id"]
         with self.runtime.pool.connection() as conn, conn.transaction():
             inserted = generations_db.insert_generated_pose(conn=conn, row={
@@ -112,12 +152,4 @@ class Persister:
             if inserted:
                 billing.refund_images(conn=conn, generation=self.generation, variation_keys=[work.variation_key])
                 generations_db.refresh_counts(conn=conn, generation_id=generation_id)
-        if not inserted:
-            return
-        with self._lock:
-            self.failed += 1
-        self.runtime.metrics.images.labels("failed").inc()
-        self.runtime.events.publish(PoseFailedEvent(
-            generation_id=generation_id, user_id=self.generation["user_id"], pose_index=work.index,
-            variation_key=work.variation_key, error=error[:500],
-        ))  # fmt: skip
+        return inserted
