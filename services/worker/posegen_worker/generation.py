@@ -90,7 +90,7 @@ class GenerationRun:
     def _run_work(self, work: list[Work], finished: int) -> Outcome:
         if self._cancel_requested():
             return self._cancel()
-        self.rt.events.publish(StartedEvent(generation_id=self.generation_id, user_id=self.generation["user_id"],
+        self.rt.publish(StartedEvent(generation_id=self.generation_id, user_id=self.generation["user_id"],
                                             poses_total=self.generation["poses_total"],
                                             worker=self.settings.worker_name))  # fmt: skip
         self._percentage = 100.0 * finished / self.generation["poses_total"]
@@ -144,7 +144,7 @@ class GenerationRun:
             preview = None
             if preview_every and (step % preview_every == 0 or step == steps):
                 preview = latents_to_jpeg_data_url(latents)
-            self.rt.events.publish(ProgressEvent(
+            self.rt.publish(ProgressEvent(
                 generation_id=self.generation_id, user_id=self.generation["user_id"], pose_index=batch[0].index,
                 poses_total=total, poses_completed=self.persister.completed, poses_failed=self.persister.failed,
                 step=step, total_steps=steps, percentage=round(self._percentage, 2),
@@ -163,9 +163,12 @@ class GenerationRun:
         return result, seconds
 
     def _cancel_requested(self) -> bool:
+        if not self.rt.redis_usable():
+            return False
         try:
             return bool(self.rt.redis.exists(cancel_flag_key(self.generation_id)))
         except redis.RedisError:
+            self.rt.redis_failed()
             return False
 
     def _finish(self) -> Outcome:
@@ -181,10 +184,10 @@ class GenerationRun:
             return Outcome.skipped
         user = self.generation["user_id"]
         if status == "failed":
-            self.rt.events.publish(FailedEvent(generation_id=self.generation_id, user_id=user, error=error,
+            self.rt.publish(FailedEvent(generation_id=self.generation_id, user_id=user, error=error,
                                                credit_refunded=ended["credit_refunded"]))  # fmt: skip
             return Outcome.failed
-        self.rt.events.publish(CompletedEvent(
+        self.rt.publish(CompletedEvent(
             generation_id=self.generation_id, user_id=user, status=status, poses_completed=ended["poses_completed"],
             poses_failed=ended["poses_failed"], poses_total=ended["poses_total"],
             credit_refunded=ended["credit_refunded"],
@@ -200,7 +203,7 @@ class GenerationRun:
             if row is None:
                 return Outcome.skipped
             refunded = billing.refund_unfinished(conn=conn, generation=row)
-        self.rt.events.publish(CancelledEvent(generation_id=self.generation_id, user_id=row["user_id"],
+        self.rt.publish(CancelledEvent(generation_id=self.generation_id, user_id=row["user_id"],
                                               poses_completed=row["poses_completed"],
                                               credit_refunded=row["credit_refunded"] + refunded))  # fmt: skip
         self.rt.redis.delete(cancel_flag_key(self.generation_id))
@@ -224,7 +227,7 @@ class GenerationRun:
             if row is None:
                 return Outcome.skipped
             refunded = billing.refund_unfinished(conn=conn, generation=row)
-        self.rt.events.publish(
+        self.rt.publish(
             FailedEvent(
                 generation_id=self.generation_id,
                 user_id=row["user_id"],

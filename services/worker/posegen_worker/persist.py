@@ -108,7 +108,7 @@ class Persister:
             self.completed += 1
         self.runtime.metrics.images.labels("completed").inc()
         self.runtime.metrics.image_seconds.observe(seconds)
-        self.runtime.events.publish(PoseCompletedEvent(
+        self.runtime.publish(PoseCompletedEvent(
             generation_id=generation_id, user_id=self.generation["user_id"], pose_index=work.index,
             generated_pose_id=row_id, pose_id=work.pose_id, variation_key=work.variation_key,
             image_url=self.runtime.signer.url(image_key), thumbnail_url=self.runtime.signer.url(thumb_key),
@@ -136,7 +136,7 @@ class Persister:
         with self._lock:
             self.failed += 1
         self.runtime.metrics.images.labels("failed").inc()
-        self.runtime.events.publish(PoseFailedEvent(
+        self.runtime.publish(PoseFailedEvent(
             generation_id=generation_id, user_id=self.generation["user_id"], pose_index=work.index,
             variation_key=work.variation_key, error=error[:500],
         ))  # fmt: skip

@@ -19,8 +19,11 @@ from posegen_worker.runtime import Runtime
 
 log = logging.getLogger("posegen.worker.recovery")
 REAPER_LOCK_KEY = "pose-generation:reaper-lock"
+# Renew our lease; take it again if it vanished (Redis restarted without persistence) and nobody else holds it.
 _RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+if not holder then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) return 1 end
 return 0
 """
 _RELEASE = """
@@ -106,7 +109,7 @@ def _recover(runtime: Runtime, generation_id: str) -> bool:
         else:
             generations_db.release_to_queue(conn=conn, generation_id=generation_id, recovered=True)
     if failed_event is not None:
-        runtime.events.publish(failed_event)
+        runtime.publish(failed_event)
         log.error("generation %s failed: %s", generation_id, failed_event.error)
     else:
         if not job_is_live(runtime.redis, generation_id, running_counts=False):

@@ -6,7 +6,9 @@ It is built once when ``posegen worker`` starts and installed as the process's r
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from dataclasses import dataclass, field
 
 import redis
@@ -15,6 +17,10 @@ from psycopg_pool import ConnectionPool
 from posegen.events import EventPublisher
 from posegen.storage import Storage, UrlSigner, signing_key
 from posegen_worker.metrics import WorkerMetrics
+
+log = logging.getLogger("posegen.worker")
+PUBLISH_RETRY_SECONDS = 120.0
+REDIS_BACKOFF_SECONDS = 2.0
 
 
 @dataclass
@@ -29,6 +35,7 @@ class Runtime:
     metrics: WorkerMetrics
     stop_event: threading.Event = field(default_factory=threading.Event)
     requeue: list[str] = field(default_factory=list)
+    redis_down_until: float = 0.0
 
     @classmethod
     def open(cls, settings, *, pipeline=None) -> Runtime:
@@ -36,7 +43,7 @@ class Runtime:
         from posegen.inference.loading import load_pipeline
 
         loaded = pipeline if pipeline is not None else load_pipeline(settings)
-        client = redis.Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=5)
+        client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=1)
         metrics = WorkerMetrics(with_cuda=loaded.device == "cuda")
         metrics.model_load_seconds.set(loaded.load_seconds)
         return cls(
@@ -49,6 +56,32 @@ class Runtime:
             pipeline=loaded,
             metrics=metrics,
         )
+
+    def publish(self, event) -> None:
+        """Publish an event without letting Redis trouble fail the generation: a ``progress`` event is tried
+        once (the next step brings a fresher one), any other is retried with backoff for a while (the
+        database keeps the truth either way, and clients can replay what reached the stream)."""
+        if event.type == "progress" and not self.redis_usable():
+            return
+        delay, deadline = 0.2, time.monotonic() + PUBLISH_RETRY_SECONDS
+        while True:
+            try:
+                self.events.publish(event)
+                return
+            except redis.RedisError as error:
+                self.redis_failed()
+                if event.type == "progress" or time.monotonic() + delay > deadline:
+                    log.warning("could not publish %s of %s: %s", event.type, event.generation_id, error)
+                    return
+                time.sleep(delay)
+                delay = min(5.0, delay * 2)
+
+    def redis_usable(self) -> bool:
+        """False for a short while after a Redis error, so the denoising loop does not wait on timeouts."""
+        return time.monotonic() >= self.redis_down_until
+
+    def redis_failed(self) -> None:
+        self.redis_down_until = time.monotonic() + REDIS_BACKOFF_SECONDS
 
     def close(self) -> None:
         self.redis.close()
