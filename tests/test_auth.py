@@ -1,3 +1,7 @@
+import base64
+import hashlib
+import hmac
+import json
 import time
 
 import jwt
@@ -87,3 +91,24 @@ def test_bearer_header_parsing():
 def test_mint_rejects_bad_user_id():
     with pytest.raises(ValueError):
         mint_token(user_id="bad id", secret=SECRET, algorithm=ALG)
+
+
+def test_hs_rs_confusion_is_refused():
+    """A token 'signed' with HS256 using a public key as the secret must not pass as RS256, nor the reverse:
+    the algorithm is pinned, so anything but HS256 is refused before the key is used."""
+    public_key = b"-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----"
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    signing_input = (
+        b64(b'{"alg":"HS256","typ":"JWT"}')
+        + "."
+        + b64(json.dumps({"userId": "u", "exp": int(time.time()) + 60}).encode())
+    )
+    signature = b64(hmac.new(public_key, signing_input.encode(), hashlib.sha256).digest())
+    forged = f"{signing_input}.{signature}"
+    assert reason(forged) == "invalid token signature"
+    header_rs = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9"
+    body = forged.split(".")[1]
+    assert reason(f"{header_rs}.{body}.c2ln") in {"token algorithm not allowed", "malformed token"}

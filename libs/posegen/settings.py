@@ -156,6 +156,7 @@ class RelaySettings(AuthSettings):
     relay_max_connections: int = Field(default=10_000, ge=1)
     relay_max_connections_per_user: int = Field(default=20, ge=1)
     relay_max_message_bytes: int = Field(default=65_536, ge=1024)
+    relay_max_messages_per_second: float = Field(default=10.0, gt=0)
     relay_queue_size: int = Field(default=256, ge=8)
     relay_ping_interval: float = Field(default=20.0, gt=0)
     relay_ping_timeout: float = Field(default=20.0, gt=0)

@@ -76,3 +76,11 @@ def test_category_tree_counts_children(client, gw, headers):
     assert sum(len(root["children"]) for root in tree) == 22
     for root in tree:
         assert root["poseCount"] == sum(child["poseCount"] for child in root["children"]) > 0
+
+
+def test_sql_metacharacters_in_filters_are_just_text(client, gw, headers):
+    for hostile in ("'; DROP TABLE poses; --", "\\", "%_%", "' OR '1'='1", "$$", '"quoted"'):
+        for key in ("search", "category"):
+            response = client.get(f"{gw.prefix}/library", params={key: hostile}, headers=headers)
+            assert response.status_code == 200 and response.json()["pagination"]["total"] == 0, (key, hostile)
+    assert client.get(f"{gw.prefix}/library", headers=headers).json()["pagination"]["total"] >= 84

@@ -209,3 +209,22 @@ def test_one_pubsub_connection_per_relay_subscribed_to_exactly_the_connected_use
                                     == {b"pose-generation:u2": 0})  # fmt: skip
 
     asyncio.run(scenario())
+
+
+def test_a_message_flood_closes_the_connection_with_1008(start_relay):
+    relay = start_relay(relay_max_messages_per_second=5)
+
+    async def scenario():
+        async with connect(relay.url, additional_headers=bearer()) as ws:
+            await recv_json(ws)
+            for _ in range(50):
+                await ws.send('{"type": "ping"}')
+            replies = []
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    replies.append(await recv_json(ws, timeout=15))
+            assert closed.value.rcvd.code == 1008
+            assert replies[-1]["data"]["code"] == "rate_limited"
+            assert sum(r["event"] == "pong" for r in replies) <= 10
+
+    asyncio.run(scenario())

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
@@ -27,6 +28,26 @@ from posegen_relay.session import Session
 
 log = logging.getLogger("posegen.relay")
 CLOSE_TRY_AGAIN = 1013
+CLOSE_POLICY_VIOLATION = 1008
+
+
+class TokenBucket:
+    """``rate`` messages a second on average, bursts of twice that."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate, self.capacity = rate, 2 * rate
+        self.tokens, self.updated = self.capacity, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
 CLOSE_TOO_MANY = 4429
 
 
@@ -81,8 +102,13 @@ class Relay:
         self.metrics.connections.inc()
         sender = asyncio.create_task(session.send_forever())
         session.say(protocol.connected(principal.user_id))
+        bucket = TokenBucket(self.settings.relay_max_messages_per_second)
+        flooded = False
         try:
             async for raw in connection:
+                if not bucket.take():
+                    flooded = True
+                    break
                 await self._on_message(session, raw)
         except ConnectionClosed:
             pass
@@ -92,6 +118,9 @@ class Relay:
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
+        if flooded:
+            self.metrics.refused.labels("message_flood").inc()
+            await _refuse(connection, "too many messages; slow down", "rate_limited", CLOSE_POLICY_VIOLATION)
 
     async def _authenticated(self, connection: ServerConnection) -> Principal | None:
         query = parse_qs(urlsplit(connection.request.path).query)
@@ -172,7 +201,7 @@ async def run(
         async with serve(
             relay.handle, settings.relay_host, settings.relay_port, process_request=relay.process_request,
             origins=_origins(settings), max_size=settings.relay_max_message_bytes, compression=None,
-            ping_interval=settings.relay_ping_interval, ping_timeout=settings.relay_ping_timeout,
+            ping_interval=settings.relay_ping_interval, ping_timeout=settings.relay_ping_timeout, close_timeout=3,
         ) as server:  # fmt: skip
             log.info("relay listening on %s:%s%s", settings.relay_host, settings.relay_port, protocol.WS_PATH)
             if ready is not None:
