@@ -6,8 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_VERBOSITY ?= error
 export HF_HUB_DISABLE_PROGRESS_BARS ?= 1
-
-.PHONY: install run demo test lint format migrate seed models bench bench-gateway bench-worker bench-relay bench-gpu clean
+.PHONY: install run demo test test-load lint format migrate seed models bench bench-gateway bench-worker bench-relay bench-gpu clean
 
 install: $(STAMP)
 
@@ -27,6 +26,10 @@ demo: install
 
 test: install
 	$(BIN)/pytest
+
+# Not part of `make test`: 10 users, 50 generations, 200 watching clients on the real cluster; nothing lost.
+test-load: install
+	$(BIN)/python bench/load.py
 
 lint: install
 	$(BIN)/ruff check libs services tests
