@@ -50,8 +50,59 @@ class Cluster:
         return f"{self.gateway}/api/apps/pose-generator"
 
 
-@pytest.fixture(scope="session")
-def cluster(fresh_database_url, claim_redis_db, tiny_model, tmp_path_factory) -> Iterator[Cluster]:
+class ClusterRunner:
+    """Starts (and restarts) the three services of one cluster as processes with the same settings."""
+
+    def __init__(self, database_url: str, redis_url: str, model: Path, folder: Path) -> None:
+        ports = {"gateway": free_port(), "relay": free_port(), "worker": free_port()}
+        self.folder = folder
+        self.env = {
+            **os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "JWT_SECRET": SECRET,
+            "STORAGE_DIR": str(folder / "storage"), "MODEL_BASE": str(model),
+            "MODEL_CONTROLNET": str(model / "controlnet"), "TORCH_DEVICE": "cpu",
+            "GATEWAY_PORT": str(ports["gateway"]), "GATEWAY_HOST": "127.0.0.1", "RELAY_PORT": str(ports["relay"]),
+            "RELAY_HOST": "127.0.0.1", "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['gateway']}",
+            "WORKER_METRICS_PORT": str(ports["worker"]), "WORKER_NAME": f"e2e-{ports['worker']}",
+            "GENERATE_RATE_LIMIT": "100/min", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1",
+            "RELAY_PUBLIC_URL": f"ws://127.0.0.1:{ports['relay']}/pose-generator-ws",
+        }  # fmt: skip
+        self.cluster = Cluster(f"http://127.0.0.1:{ports['gateway']}",
+                               f"ws://127.0.0.1:{ports['relay']}/pose-generator-ws", database_url,
+                               folder / "storage", ports)  # fmt: skip
+
+    def start(self) -> Cluster:
+        for name in ("gateway", "relay", "worker"):
+            log = open(self.folder / f"{name}.log", "a")  # noqa: SIM115 - closed when the process ends
+            self.cluster.processes[name] = subprocess.Popen(
+                [sys.executable, "-m", "posegen.cli", name], env=self.env, cwd=self.folder, stdout=log,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + 120
+        relay_ready = f"http://127.0.0.1:{self.cluster.ports['relay']}/ready"
+        while http_status(f"{self.cluster.api}/health") != 200 or http_status(relay_ready) != 200:
+            if time.monotonic() > deadline:
+                logs = {n: (self.folder / f"{n}.log").read_text()[-2000:] for n in self.cluster.processes}
+                pytest.fail(f"the cluster did not become healthy: {logs}")
+            time.sleep(0.3)
+        return self.cluster
+
+    def stop(self, sig=None) -> dict[str, int]:
+        import signal
+
+        for process in self.cluster.processes.values():
+            if process.poll() is None:
+                process.send_signal(sig or signal.SIGTERM)
+        codes = {}
+        for name, process in self.cluster.processes.items():
+            try:
+                codes[name] = process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                codes[name] = process.wait()
+        return codes
+
+
+def fresh_cluster_database(fresh_database_url) -> str:
     from posegen.db.migrate import apply_migrations
     from posegen.poses.seed import seed_library
 
@@ -59,39 +110,14 @@ def cluster(fresh_database_url, claim_redis_db, tiny_model, tmp_path_factory) ->
     apply_migrations(database_url)
     with psycopg.connect(database_url) as conn:
         seed_library(conn=conn)
-    folder = tmp_path_factory.mktemp("cluster")
-    gateway_port, relay_port, worker_port = free_port(), free_port(), free_port()
-    env = {
-        **os.environ, "DATABASE_URL": database_url, "REDIS_URL": claim_redis_db(), "JWT_SECRET": SECRET,
-        "STORAGE_DIR": str(folder / "storage"), "MODEL_BASE": str(tiny_model),
-        "MODEL_CONTROLNET": str(tiny_model / "controlnet"), "TORCH_DEVICE": "cpu", "GATEWAY_PORT": str(gateway_port),
-        "GATEWAY_HOST": "127.0.0.1", "RELAY_PORT": str(relay_port), "RELAY_HOST": "127.0.0.1",
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{gateway_port}", "WORKER_METRICS_PORT": str(worker_port),
-        "WORKER_NAME": "e2e",
-        "GENERATE_RATE_LIMIT": "100/min", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1",
-        "RELAY_PUBLIC_URL": f"ws://127.0.0.1:{relay_port}/pose-generator-ws",
-    }  # fmt: skip
-    cluster = Cluster(f"http://127.0.0.1:{gateway_port}", f"ws://127.0.0.1:{relay_port}/pose-generator-ws",
-                      database_url, folder / "storage",
-                      {"gateway": gateway_port, "relay": relay_port, "worker": worker_port})  # fmt: skip
-    for name in ("gateway", "relay", "worker"):
-        log = open(folder / f"{name}.log", "w")  # noqa: SIM115 - closed when the process ends
-        cluster.processes[name] = subprocess.Popen([sys.executable, "-m", "posegen.cli", name], env=env, cwd=folder,
-                                                   stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    return database_url
+
+
+@pytest.fixture(scope="session")
+def cluster(fresh_database_url, claim_redis_db, tiny_model, tmp_path_factory) -> Iterator[Cluster]:
+    runner = ClusterRunner(fresh_cluster_database(fresh_database_url), claim_redis_db(), tiny_model,
+                           tmp_path_factory.mktemp("cluster"))  # fmt: skip
     try:
-        deadline = time.monotonic() + 120
-        relay_ready = f"http://127.0.0.1:{relay_port}/ready"
-        while http_status(f"{cluster.api}/health") != 200 or http_status(relay_ready) != 200:
-            if time.monotonic() > deadline:
-                logs = {n: (folder / f"{n}.log").read_text()[-2000:] for n in cluster.processes}
-                pytest.fail(f"the cluster did not become healthy: {logs}")
-            time.sleep(0.3)
-        yield cluster
+        yield runner.start()
     finally:
-        for process in cluster.processes.values():
-            process.terminate()
-        for process in cluster.processes.values():
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        runner.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import uvicorn
 from fastapi import FastAPI
 
@@ -20,6 +22,10 @@ def app_factory() -> FastAPI:
 def main() -> int:
     settings = load_settings(GatewaySettings)
     configure_logging(settings.log_format, settings.log_level)
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT and then re-raises the signal to the previous handler:
+    # this one turns it into a clean exit 0 instead of death by signal.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_cleanly)
     uvicorn.run(
         "posegen_gateway.main:app_factory",
         factory=True,
@@ -30,3 +36,7 @@ def main() -> int:
         access_log=False,
     )
     return 0
+
+
+def _exit_cleanly(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
