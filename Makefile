@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_VERBOSITY ?= error
 export HF_HUB_DISABLE_PROGRESS_BARS ?= 1
-.PHONY: install run demo test test-load lint format migrate seed models bench bench-gateway bench-worker bench-relay bench-gpu clean
+.PHONY: install run demo test test-load test-chaos lint format migrate seed models bench bench-gateway bench-worker bench-relay bench-gpu clean
 
 install: $(STAMP)
 
@@ -29,6 +29,12 @@ test: install
 
 # Not part of `make test`: 10 users, 50 generations, 200 watching clients on the real cluster; nothing lost.
 test-load: install
+	$(BIN)/python bench/load.py
+
+# The fault tests (also in `make test`) and the load test, for a run focused on reliability.
+test-chaos: install
+	$(BIN)/pytest tests/e2e/test_redis_restart.py tests/e2e/test_shutdown.py tests/gateway/test_database_outage.py \
+		tests/worker/test_redis_outage.py tests/worker/test_lifecycle.py tests/relay/test_delivery.py
 	$(BIN)/python bench/load.py
 
 lint: install
