@@ -34,7 +34,8 @@ test-load: install
 # The fault tests (also in `make test`) and the load test, for a run focused on reliability.
 test-chaos: install
 	$(BIN)/pytest tests/e2e/test_redis_restart.py tests/e2e/test_shutdown.py tests/gateway/test_database_outage.py \
-		tests/worker/test_redis_outage.py tests/worker/test_lifecycle.py tests/relay/test_delivery.py
+		tests/worker/test_redis_outage.py tests/worker/test_database_outage.py tests/worker/test_lifecycle.py \
+		tests/relay/test_delivery.py
 	$(BIN)/python bench/load.py
 
 lint: install

@@ -117,3 +117,37 @@ def service_env(database_url: str, redis_url: str, tmp_path: Path) -> dict[str, 
         HF_HUB_OFFLINE="1",
     )
     return env
+
+
+@pytest.fixture
+def private_postgres():
+    """A PostgreSQL of the test's own (local binaries), migrated and seeded; yields (url, stop, restart)."""
+    import shutil
+    import socket
+    import tempfile
+
+    from posegen import localrun
+    from posegen.db.migrate import apply_migrations
+    from posegen.db.pool import ensure_database
+    from posegen.poses.seed import seed_library
+
+    if not localrun.find_binary("initdb"):
+        pytest.skip("needs PostgreSQL's initdb and pg_ctl")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    folder = Path(tempfile.mkdtemp(prefix="posegen-pg-"))
+    folder.chmod(0o755)
+    url = f"postgresql://postgres@127.0.0.1:{port}/posegen_outage"
+    control = {"stop": localrun.start_private_postgres(url, folder)}
+    ensure_database(url)
+    apply_migrations(url)
+    with psycopg.connect(url) as conn:
+        seed_library(conn=conn)
+
+    def restart() -> None:
+        control["stop"] = localrun.start_private_postgres(url, folder)
+
+    yield url, lambda: control["stop"](), restart
+    control["stop"]()
+    shutil.rmtree(folder, ignore_errors=True)

@@ -1,21 +1,12 @@
 """PostgreSQL going away: the gateway answers 503 with the envelope (never a 500, never half a write) and
 recovers by itself when the database is back. A private PostgreSQL is started and stopped for the test."""
 
-import shutil
 import socket
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
-import psycopg
-import pytest
 from fastapi.testclient import TestClient
 
-from posegen import localrun
-from posegen.db.migrate import apply_migrations
-from posegen.db.pool import ensure_database
-from posegen.poses.seed import seed_library
 from posegen_gateway.app import create_app
 
 
@@ -32,27 +23,6 @@ def test_gateway_starts_and_answers_503_without_a_database(make_client, gw, head
     assert client.get("/api/health").status_code == 503
     response = client.get(f"{gw.prefix}/credits", headers=headers)
     assert response.status_code == 503 and response.json()["error"]["code"] == "service_unavailable"
-
-
-@pytest.fixture
-def private_postgres():
-    if not localrun.find_binary("initdb"):
-        pytest.skip("needs PostgreSQL's initdb and pg_ctl")
-    folder = Path(tempfile.mkdtemp(prefix="posegen-pg-"))
-    folder.chmod(0o755)
-    url = f"postgresql://postgres@127.0.0.1:{free_port()}/posegen_outage"
-    control = {"stop": localrun.start_private_postgres(url, folder)}
-    ensure_database(url)
-    apply_migrations(url)
-    with psycopg.connect(url) as conn:
-        seed_library(conn=conn)
-
-    def restart() -> None:
-        control["stop"] = localrun.start_private_postgres(url, folder)
-
-    yield url, lambda: control["stop"](), restart
-    control["stop"]()
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_a_database_outage_is_503_then_recovers(private_postgres, make_settings, gw):

@@ -110,3 +110,36 @@ def test_http_health_and_ready(relay_port):
     for path in ("/health", "/ready"):
         with urllib.request.urlopen(f"http://127.0.0.1:{relay_port}{path}", timeout=5) as response:
             assert response.status == 200
+
+
+def test_a_malformed_frame_closes_only_that_connection(relay_port):
+    """A client that completes the handshake and then sends bytes that are no WebSocket frame is dropped;
+    the relay keeps serving everyone else."""
+    import base64
+    import os
+    import socket
+
+    with socket.create_connection(("127.0.0.1", relay_port), timeout=5) as raw:
+        key = base64.b64encode(os.urandom(16)).decode()
+        raw.sendall(
+            f"GET /pose-generator-ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer {token()}\r\n\r\n".encode()
+        )
+        assert b"101 Switching Protocols" in raw.recv(4096)
+        raw.sendall(b"\xff\xff\x00garbage that is not a frame" * 10)
+        raw.settimeout(5)
+        received = b""
+        while True:
+            chunk = raw.recv(4096)
+            if not chunk:
+                break
+            received += chunk
+        assert received, "the relay answered (a close frame) before dropping the connection"
+
+    async def healthy_client():
+        async with connect(url(relay_port), additional_headers={"Authorization": f"Bearer {token('other')}"}) as ws:
+            assert (await recv_json(ws))["event"] == "connected"
+
+    asyncio.run(healthy_client())
+    with urllib.request.urlopen(f"http://127.0.0.1:{relay_port}/health", timeout=5) as response:
+        assert response.status == 200
