@@ -14,7 +14,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ import redis
 from posegen.auth import mint_token
 from posegen.db.migrate import apply_migrations
 from posegen.db.pool import drop_database, ensure_database
+from posegen.localrun import free_port
 from posegen.poses.seed import seed_library
 
 PREFIX = "/api/apps/pose-generator"
@@ -59,12 +59,6 @@ USERS = 64
 
 def lua_string(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(url: str, timeout: float = 30) -> None:

@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,17 +27,12 @@ from posegen.auth import mint_token
 from posegen.db.migrate import apply_migrations
 from posegen.db.pool import drop_database, ensure_database
 from posegen.inference.architectures import TINY, build_pipeline
+from posegen.localrun import free_port
 from posegen.poses.seed import seed_library
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "load-secret-" + "l" * 40
 TERMINAL = {"completed", "failed", "cancelled"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_cluster(database_url: str, redis_url: str, workdir: Path) -> tuple[dict, list[subprocess.Popen]]:

@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,16 +26,11 @@ import redis
 from posegen.auth import mint_token
 from posegen.contracts import CompletedEvent, PoseCompletedEvent, ProgressEvent, user_channel
 from posegen.events import EventPublisher
+from posegen.localrun import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "bench-relay-" + "r" * 40
 GPUS, STEPS_PER_SECOND, STEPS_PER_IMAGE, IMAGES_PER_GENERATION = 50, 20, 20, 4
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def publish_load(publisher: EventPublisher, users: list[str], seconds: float) -> dict[str, dict[str, set]]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,18 +33,13 @@ from posegen.db import generations as generations_db
 from posegen.db.migrate import apply_migrations
 from posegen.db.pool import drop_database, ensure_database
 from posegen.db.users import ensure_user
+from posegen.localrun import free_port
 from posegen.poses.seed import seed_library
 from posegen.queue import enqueue_generation
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-" + "w" * 40
 POSES, STEPS, SIZE = 8, 20, 256
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Bench:

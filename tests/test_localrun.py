@@ -1,6 +1,5 @@
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -9,12 +8,7 @@ from pathlib import Path
 import pytest
 
 from posegen import localrun
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from posegen.localrun import free_port
 
 
 @pytest.fixture

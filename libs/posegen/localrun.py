@@ -43,6 +43,13 @@ def reachable(host: str, port: int, timeout: float = 1.0) -> bool:
         return False
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (for private instances and tests)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def wait_until_reachable(host: str, port: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not reachable(host, port, 0.5):

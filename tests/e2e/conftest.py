@@ -4,7 +4,6 @@ database and a Redis database of their own, driven only from outside (HTTP and W
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,13 +16,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from posegen.localrun import free_port
+
 SECRET = "e2e-secret-" + "e" * 40
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def http_status(url: str) -> int:

@@ -1,19 +1,13 @@
 """PostgreSQL going away: the gateway answers 503 with the envelope (never a 500, never half a write) and
 recovers by itself when the database is back. A private PostgreSQL is started and stopped for the test."""
 
-import socket
 import time
 import uuid
 
 from fastapi.testclient import TestClient
 
+from posegen.localrun import free_port
 from posegen_gateway.app import create_app
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_gateway_starts_and_answers_503_without_a_database(make_client, gw, headers):

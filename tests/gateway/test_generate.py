@@ -1,5 +1,4 @@
 import json
-import socket
 import threading
 import time
 import zlib
@@ -13,6 +12,7 @@ from rq.serializers import JSONSerializer
 
 from posegen.contracts import JOB_FUNCTION, QUEUE_LIST_KEY, event_stream_key
 from posegen.events import EventPublisher, read_events
+from posegen.localrun import free_port
 from posegen.reconcile import Reconciler
 from posegen_gateway.app import create_app
 
@@ -134,12 +134,6 @@ def test_rate_limit_answers_429_with_headers(make_client, gw, headers, user_id, 
     assert gw.balance(user_id) == 940
     other = generate(client, gw, gw.auth("someone-else"), project_id, selectedPoseIds=pose_ids[:1])
     assert other.status_code != 429, "the limit is per user"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

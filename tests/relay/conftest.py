@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,16 +12,11 @@ from dataclasses import dataclass
 import pytest
 
 from posegen.auth import mint_token
+from posegen.localrun import free_port
 from posegen.settings import RelaySettings
 from posegen_relay.server import run
 
 SECRET = "relay-secret-" + "z" * 40
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

@@ -2,7 +2,6 @@
 the final events reach the stream once Redis is back. A private Redis is started for the test."""
 
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -11,15 +10,10 @@ import pytest
 import redis
 
 from posegen.events import read_events
+from posegen.localrun import free_port
 from posegen_worker.generation import GenerationRun
 
 pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="needs redis-server")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_a_redis_restart_mid_run_loses_no_image_and_no_final_event(make_runtime, scenario, tmp_path):
