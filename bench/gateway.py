@@ -26,10 +26,8 @@ import psycopg
 import redis
 
 from posegen.auth import mint_token
-from posegen.db.migrate import apply_migrations
-from posegen.db.pool import drop_database, ensure_database
+from posegen.db.bootstrap import bootstrap_database
 from posegen.localrun import free_port
-from posegen.poses.seed import seed_library
 
 PREFIX = "/api/apps/pose-generator"
 SECRET = "bench-secret-" + "b" * 40
@@ -103,11 +101,7 @@ def main() -> int:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
 
-    drop_database(args.postgres)
-    ensure_database(args.postgres)
-    apply_migrations(args.postgres)
-    with psycopg.connect(args.postgres) as conn:
-        seed_library(conn=conn)
+    bootstrap_database(args.postgres, reset=True)
     redis.Redis.from_url(args.redis).flushdb()
 
     port = free_port()

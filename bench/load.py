@@ -24,11 +24,9 @@ import redis
 from websockets.asyncio.client import connect
 
 from posegen.auth import mint_token
-from posegen.db.migrate import apply_migrations
-from posegen.db.pool import drop_database, ensure_database
+from posegen.db.bootstrap import bootstrap_database
 from posegen.inference.architectures import TINY, build_pipeline
 from posegen.localrun import free_port
-from posegen.poses.seed import seed_library
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "load-secret-" + "l" * 40
@@ -171,11 +169,7 @@ def main() -> int:
     parser.add_argument("--out", default=str(REPO / "docs/benchmarks/load.md"))
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    drop_database(args.postgres)
-    ensure_database(args.postgres)
-    apply_migrations(args.postgres)
-    with psycopg.connect(args.postgres) as conn:
-        seed_library(conn=conn)
+    bootstrap_database(args.postgres, reset=True)
     redis.Redis.from_url(args.redis).flushdb()
     workdir = Path(tempfile.mkdtemp(prefix="posegen-load-"))
     ports, processes = start_cluster(args.postgres, args.redis, workdir)

@@ -30,11 +30,9 @@ from psycopg.rows import dict_row
 from posegen.contracts import parse_event, user_channel
 from posegen.db import credits, projects
 from posegen.db import generations as generations_db
-from posegen.db.migrate import apply_migrations
-from posegen.db.pool import drop_database, ensure_database
+from posegen.db.bootstrap import bootstrap_database
 from posegen.db.users import ensure_user
 from posegen.localrun import free_port
-from posegen.poses.seed import seed_library
 from posegen.queue import enqueue_generation
 
 REPO = Path(__file__).resolve().parent.parent
@@ -200,11 +198,7 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-    drop_database(args.postgres)
-    ensure_database(args.postgres)
-    apply_migrations(args.postgres)
-    with psycopg.connect(args.postgres) as conn:
-        seed_library(conn=conn)
+    bootstrap_database(args.postgres, reset=True)
     redis.Redis.from_url(args.redis).flushdb()
     from posegen.inference.architectures import TINY, build_pipeline
 

@@ -48,13 +48,10 @@ def fresh_database_url() -> Iterator[callable]:
 @pytest.fixture(scope="session")
 def database_url(fresh_database_url) -> str:
     """A migrated and seeded database shared by the session."""
-    from posegen.db.migrate import apply_migrations
-    from posegen.poses.seed import seed_library
+    from posegen.db.bootstrap import bootstrap_database
 
     url = fresh_database_url()
-    apply_migrations(url)
-    with psycopg.connect(url) as conn:
-        seed_library(conn=conn)
+    bootstrap_database(url)
     return url
 
 
@@ -127,9 +124,7 @@ def private_postgres():
     import tempfile
 
     from posegen import localrun
-    from posegen.db.migrate import apply_migrations
-    from posegen.db.pool import ensure_database
-    from posegen.poses.seed import seed_library
+    from posegen.db.bootstrap import bootstrap_database
 
     if not localrun.find_binary("initdb"):
         pytest.skip("needs PostgreSQL's initdb and pg_ctl")
@@ -140,10 +135,7 @@ def private_postgres():
     folder.chmod(0o755)
     url = f"postgresql://postgres@127.0.0.1:{port}/posegen_outage"
     control = {"stop": localrun.start_private_postgres(url, folder)}
-    ensure_database(url)
-    apply_migrations(url)
-    with psycopg.connect(url) as conn:
-        seed_library(conn=conn)
+    bootstrap_database(url)
 
     def restart() -> None:
         control["stop"] = localrun.start_private_postgres(url, folder)

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from posegen.localrun import free_port
@@ -98,13 +97,10 @@ class ClusterRunner:
 
 
 def fresh_cluster_database(fresh_database_url) -> str:
-    from posegen.db.migrate import apply_migrations
-    from posegen.poses.seed import seed_library
+    from posegen.db.bootstrap import bootstrap_database
 
     database_url = fresh_database_url()
-    apply_migrations(database_url)
-    with psycopg.connect(database_url) as conn:
-        seed_library(conn=conn)
+    bootstrap_database(database_url)
     return database_url
 
 
