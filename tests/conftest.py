@@ -143,3 +143,42 @@ def private_postgres():
     yield url, lambda: control["stop"](), restart
     control["stop"]()
     shutil.rmtree(folder, ignore_errors=True)
+
+
+class PrivateRedis:
+    """A redis-server of the test's own (``posegen.localrun``'s), which the test may stop and restart."""
+
+    def __init__(self, folder: Path, *, append_only: bool) -> None:
+        from posegen import localrun
+
+        self._localrun = localrun
+        self.folder, self.append_only = folder, append_only
+        self.url = f"redis://127.0.0.1:{localrun.free_port()}/0"
+        self._stop = None
+        self.start()
+
+    def start(self) -> None:
+        self._stop = self._localrun.start_private_redis(self.url, self.folder, append_only=self.append_only)
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._stop()
+            self._stop = None
+
+
+@pytest.fixture
+def private_redis(tmp_path) -> Iterator[callable]:
+    """A factory of private Redis servers, all stopped at the end of the test."""
+    import shutil
+
+    if not shutil.which("redis-server"):
+        pytest.skip("needs redis-server")
+    servers: list[PrivateRedis] = []
+
+    def make(*, append_only: bool = False) -> PrivateRedis:
+        servers.append(PrivateRedis(tmp_path / f"redis-{len(servers)}", append_only=append_only))
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        server.stop()

@@ -48,13 +48,18 @@ class EventPublisher:
         return result.decode() if isinstance(result, bytes) else result
 
 
-def event_from_entry(entry_id: bytes | str, fields: dict) -> Event:
-    """Rebuild an event from a stream entry (the stored JSON has an empty id)."""
+def entry_json(entry_id: bytes | str, fields: dict) -> str:
+    """The event JSON of a stream entry, with its id filled in (the stored JSON has an empty one)."""
     entry = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
     payload = fields.get(b"e") or fields.get("e")
     if isinstance(payload, bytes):
         payload = payload.decode()
-    return parse_event(f'{{"id":"{entry}"' + payload[len(_EMPTY_ID_PREFIX) :])
+    return f'{{"id":"{entry}"' + payload[len(_EMPTY_ID_PREFIX) :]
+
+
+def event_from_entry(entry_id: bytes | str, fields: dict) -> Event:
+    """Rebuild an event from a stream entry."""
+    return parse_event(entry_json(entry_id, fields))
 
 
 def read_events(connection: redis.Redis, generation_id: str, *, after: str | None = None, count: int = 1000):

@@ -144,7 +144,7 @@ def start_private_postgres(database_url: str, var_dir: Path) -> Callable[[], Non
     return stop
 
 
-def start_private_redis(redis_url: str, var_dir: Path) -> Callable[[], None]:
+def start_private_redis(redis_url: str, var_dir: Path, *, append_only: bool = False) -> Callable[[], None]:
     parts = urlsplit(redis_url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 6379
     server = shutil.which("redis-server")
@@ -167,7 +167,7 @@ def start_private_redis(redis_url: str, var_dir: Path) -> Callable[[], None]:
             "--save",
             "",
             "--appendonly",
-            "no",
+            "yes" if append_only else "no",
             "--logfile",
             str(folder / "redis.log"),
         ],

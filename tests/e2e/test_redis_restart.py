@@ -4,20 +4,14 @@ final event (live, or by replay after its reconnect). Redis runs as production r
 
 import asyncio
 import json
-import shutil
-import subprocess
 import time
 
 import httpx
-import pytest
-import redis
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from .conftest import ClusterRunner, free_port, fresh_cluster_database, http_status
+from .conftest import ClusterRunner, fresh_cluster_database, http_status
 from .test_cluster import token
-
-pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="needs redis-server")
 
 
 def wait(condition, timeout: float, what: str) -> None:
@@ -58,14 +52,9 @@ async def final_events(relay_url: str, user_token: str, generation_ids: list[str
     return finals
 
 
-def test_redis_restart_under_the_cluster_loses_nothing(fresh_database_url, tiny_model, tmp_path):
-    port = free_port()
-    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
-               "--dir", str(tmp_path)]  # fmt: skip
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    redis_url = f"redis://127.0.0.1:{port}/0"
-    wait(lambda: _pings(redis_url), 10, "private Redis did not start")
-    runner = ClusterRunner(fresh_cluster_database(fresh_database_url), redis_url, tiny_model, tmp_path / "cluster")
+def test_redis_restart_under_the_cluster_loses_nothing(fresh_database_url, tiny_model, tmp_path, private_redis):
+    server = private_redis(append_only=True)
+    runner = ClusterRunner(fresh_cluster_database(fresh_database_url), server.url, tiny_model, tmp_path / "cluster")
     (tmp_path / "cluster").mkdir()
     cluster = runner.start()
     user_token = token("outage-user")
@@ -87,11 +76,10 @@ def test_redis_restart_under_the_cluster_loses_nothing(fresh_database_url, tiny_
             return httpx.get(f"{cluster.api}/generations/{generation_id}", headers=user, timeout=10).json()
 
         wait(lambda: detail(generation_ids[0])["posesCompleted"] >= 1, 120, "nothing ran before the outage")
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()
         wait(lambda: http_status(f"{cluster.gateway}/ready") == 503, 30, "gateway readiness did not fail")
         time.sleep(2)
-        server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        server.start()
         wait(lambda: http_status(f"{cluster.gateway}/ready") == 200, 60, "gateway readiness did not recover")
         finals = asyncio.run(final_events(cluster.relay, user_token, generation_ids, stop_after=240))
         assert finals == dict.fromkeys(generation_ids, "completed"), finals
@@ -101,12 +89,3 @@ def test_redis_restart_under_the_cluster_loses_nothing(fresh_database_url, tiny_
         assert httpx.get(f"{cluster.api}/credits", headers=user).json()["balance"] == 1000 - 3 * 60
     finally:
         runner.stop()
-        server.terminate()
-        server.wait(timeout=10)
-
-
-def _pings(url: str) -> bool:
-    try:
-        return redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
-    except redis.RedisError:
-        return False

@@ -21,12 +21,12 @@ from websockets.exceptions import ConnectionClosed
 
 from posegen.auth import Principal
 from posegen.contracts import event_stream_key
+from posegen.events import entry_json
 from posegen_relay import protocol
 from posegen_relay.metrics import RelayMetrics
 
 REPLAY_PAGE = 500
 TRACKED_GENERATIONS = 64
-_EMPTY_ID_PREFIX = '{"id":""'
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +48,7 @@ class Envelope:
 
     @classmethod
     def from_stream(cls, entry_id: bytes | str, fields: dict) -> Envelope:
-        entry = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-        payload = fields.get(b"e") or fields.get("e")
-        payload = payload.decode() if isinstance(payload, bytes) else payload
-        return cls.parse(f'{{"id":"{entry}"' + payload[len(_EMPTY_ID_PREFIX) :])
+        return cls.parse(entry_json(entry_id, fields))
 
     @property
     def droppable(self) -> bool:
