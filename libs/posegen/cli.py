@@ -252,7 +252,12 @@ def _download(model_dir: Path, *, write_lock: bool) -> int:
         wanted = ", ".join(f"{s.repo_id}@{s.revision}" for s in specs)
         print(f"error: could not download {wanted}: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
-    print(f"downloaded; use them with: MODEL_BASE={folders['base']} MODEL_CONTROLNET={folders['controlnet']}")
+    print(
+        "downloaded; use them with:\n"
+        f"  MODEL_BASE={folders['base']}\n  MODEL_CONTROLNET={folders['controlnet']}\n"
+        f"  IP_ADAPTER={folders['ip_adapter']}\n  IP_ADAPTER_SUBFOLDER=models\n"
+        "  IP_ADAPTER_WEIGHT_NAME=ip-adapter-plus-face_sd15.safetensors"
+    )
     return 0
 
 
@@ -292,7 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = commands.add_parser("models", help="download or build the models the worker runs")
     models_commands = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
-    download = models_commands.add_parser("download", help="fetch SD1.5 + the OpenPose ControlNet (needs network)")
+    download = models_commands.add_parser(
+        "download", help="fetch SD1.5, the OpenPose ControlNet and the identity adapter (needs network)"
+    )
     download.add_argument("--write-lock", action="store_true", help="resolve and record the revisions' commits")
     tiny = models_commands.add_parser("build-tiny", help="build the tiny offline model (random weights)")
     random_full = models_commands.add_parser("build-random", help="SD1.5 + ControlNet architecture, random weights")
@@ -311,6 +318,12 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--size", type=int, default=512)
     generate.add_argument("--prompt", default=None)
     generate.add_argument("--seed", type=int, default=None)
+    generate.add_argument(
+        "--identity-strength",
+        type=float,
+        default=None,
+        help="0..1: how strongly the project's avatar shapes the images (default: the server's, 0 without avatar)",
+    )
     generate.add_argument("--watch", action="store_true", help="follow it live with a progress bar per image")
     library = commands.add_parser("library", help="list library poses")
     library.add_argument("--search", default=None)
