@@ -279,6 +279,19 @@ def _verify(model_dir: Path) -> int:
     return 0
 
 
+def cmd_volumes(args: argparse.Namespace) -> int:
+    from posegen.volumes import VolumeError, parse_owner, prepare_volume
+
+    uid, gid = parse_owner(args.owner)
+    try:
+        for path in args.paths:
+            print(f"{path}: {prepare_volume(path=Path(path), uid=uid, gid=gid)} for {uid}:{gid}")
+    except (VolumeError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 RUN_SERVICES: tuple[str, ...] = ("gateway", "relay", "worker")
 """The long-running services ``posegen run`` starts after migrating and seeding."""
 
@@ -326,6 +339,13 @@ def build_parser() -> argparse.ArgumentParser:
     for sub_parser in (tiny, random_full):
         sub_parser.add_argument("--output", default=None, help="the folder to write")
     models.set_defaults(func=cmd_models)
+
+    volumes = commands.add_parser("volumes", help="prepare shared volumes (an init container, as root)")
+    volumes_commands = volumes.add_subparsers(dest="volumes_command", required=True, metavar="ACTION")
+    prepare = volumes_commands.add_parser("prepare", help="give each volume's top folder to the services' user")
+    prepare.add_argument("--owner", default="10001:10001", help="uid:gid that must be able to write (10001:10001)")
+    prepare.add_argument("paths", nargs="+", help="the volumes' mount paths")
+    volumes.set_defaults(func=cmd_volumes)
 
     generate = commands.add_parser("generate", help="submit a generation through the gateway")
     generate.add_argument("--project", default=None, help="project id (default: a new project)")
