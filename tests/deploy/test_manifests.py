@@ -17,7 +17,7 @@ from .kustomize import containers, find, pod_specs
 
 REPO = Path(__file__).resolve().parents[2]
 KUBERNETES_VERSION = "1.30"
-CUSTOM_KINDS = {"ScaledObject", "ServiceMonitor", "PrometheusRule"}
+CUSTOM_KINDS = {"ScaledObject", "TriggerAuthentication", "ServiceMonitor", "PrometheusRule"}
 NOT_SETTINGS = {"REDIS_ADDRESS"}  # read by KEDA's redis trigger, not by the services
 LIBRARY_ENV = {"TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR"}  # read by torch.compile (Inductor, Triton)
 SETTINGS = {name.upper() for cls in (GatewaySettings, RelaySettings, WorkerSettings) for name in cls.model_fields}
