@@ -227,3 +227,40 @@ def test_models_download_into_a_folder_it_cannot_write_says_so(tmp_path, monkeyp
     monkeypatch.setenv("POSEGEN_MODELS_MANIFEST", str(write_manifest(tmp_path)))
     assert cli.main(["models", "download", "--model-dir", str(tmp_path / "models")]) == 1
     assert "MODEL_DIR must be writable by this user" in capsys.readouterr().err
+
+
+def test_the_real_hub_client_maps_huggingface_hub_metadata(tmp_path, specs, monkeypatch):
+    """HubClient over huggingface_hub's own ModelInfo (built from the API's JSON shape) and a stand-in
+    snapshot_download: the commit is pinned, only the manifest's files are asked for, hashes are checked."""
+    import huggingface_hub
+    from huggingface_hub.hf_api import ModelInfo
+
+    from posegen.inference.download import HubClient
+
+    from .fake_hub import remote_file
+
+    def model_info(self, repo_id, *, revision, files_metadata):
+        role = repo_id.split("/")[1]
+        siblings = [{"rfilename": "README.md", "size": 10, "blobId": "0" * 40}]
+        for name, content in CONTENTS[role].items():
+            remote = remote_file(name, content)
+            sibling = {"rfilename": name, "size": remote.size, "blobId": remote.blob_id or "f" * 40}
+            if remote.sha256:
+                sibling["lfs"] = {"size": remote.size, "sha256": remote.sha256, "pointerSize": 134}
+            siblings.append(sibling)
+        assert files_metadata and revision == "main"
+        return ModelInfo(id=repo_id, sha="9" * 40, siblings=siblings)
+
+    fetched = []
+
+    def snapshot_download(*, repo_id, revision, allow_patterns, local_dir):
+        fetched.append((repo_id, revision, sorted(allow_patterns)))
+        for name, content in CONTENTS[repo_id.split("/")[1]].items():
+            (Path(local_dir) / name).parent.mkdir(parents=True, exist_ok=True)
+            (Path(local_dir) / name).write_bytes(content)
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "model_info", model_info)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
+    folders, _ = download(tmp_path / "models", specs, HubClient())
+    assert fetched == [(f"example/{role}", "9" * 40, sorted(CONTENTS[role])) for role in ("base", "controlnet")]
+    assert json.loads((folders["base"] / MARKER).read_text())["commit"] == "9" * 40

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from posegen.fslock import exclusive_lock
-from posegen.inference.modelcheck import Snapshot, folder_problems, remote_mismatches, write_marker
+from posegen.inference.modelcheck import RemoteFile, Snapshot, folder_problems, remote_mismatches, write_marker
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 LOCK_FILE = "manifest.lock.json"
@@ -51,8 +51,6 @@ class HubClient:
 
     def resolve(self, spec: ModelSpec) -> Snapshot:
         from huggingface_hub import HfApi
-
-        from posegen.inference.modelcheck import RemoteFile
 
         info = HfApi().model_info(spec.repo_id, revision=spec.revision, files_metadata=True)
         siblings = {sibling.rfilename: sibling for sibling in info.siblings or []}
