@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from posegen import localrun
-from posegen.localrun import free_port
+from posegen_cli import localrun
+from posegen_cli.localrun import free_port
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_run_starts_private_dependencies_migrates_seeds_and_stops_them(world_rea
     command = [
         sys.executable,
         "-m",
-        "posegen.cli",
+        "posegen_cli",
         "run",
         "--no-services",
         "--var-dir",

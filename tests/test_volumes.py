@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from posegen.volumes import VolumeError, prepare_volume, writable_by
+from posegen_cli.volumes import VolumeError, prepare_volume, writable_by
 
 UID = GID = 10001
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="changing a folder's owner needs root (CAP_CHOWN)")
@@ -74,7 +74,7 @@ def test_the_command_reports_each_volume_and_fails_on_a_missing_one(tmp_path):
     present = tmp_path / "storage"
     present.mkdir()
     present.chmod(0o777)
-    command = [sys.executable, "-m", "posegen.cli", "volumes", "prepare", "--owner", "10001:10001"]
+    command = [sys.executable, "-m", "posegen_cli", "volumes", "prepare", "--owner", "10001:10001"]
     ok = subprocess.run([*command, str(present)], capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stderr
     assert f"{present}: writable for 10001:10001" in ok.stdout

@@ -7,8 +7,8 @@ from pathlib import PurePosixPath
 import pytest
 import yaml
 
-from posegen.cli import build_parser
 from posegen.inference.download import load_manifest
+from posegen_cli.main import build_parser
 
 from .conftest import REPO
 

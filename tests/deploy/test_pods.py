@@ -4,8 +4,8 @@ and a compile cache that outlives it."""
 import shlex
 from pathlib import PurePosixPath
 
-from posegen.cli import build_parser
 from posegen.inference.download import load_manifest
+from posegen_cli.main import build_parser
 
 from .kustomize import CLUSTER_SCOPED, find
 

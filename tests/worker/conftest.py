@@ -210,7 +210,7 @@ def spawn_worker(worker_env, tmp_path) -> Iterator[Callable[..., subprocess.Pope
     def spawn(name: str, **env_overrides: str) -> subprocess.Popen:
         env = {**os.environ, **worker_env, "WORKER_NAME": name, "WORKER_METRICS_PORT": "0", **env_overrides}
         log_file = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
-        process = subprocess.Popen([sys.executable, "-m", "posegen.cli", "worker"], env=env, cwd=tmp_path,
+        process = subprocess.Popen([sys.executable, "-m", "posegen_cli", "worker"], env=env, cwd=tmp_path,
                                    stdout=log_file, stderr=subprocess.STDOUT)  # fmt: skip
         process.log_path = tmp_path / f"{name}.log"
         processes.append(process)

@@ -200,7 +200,7 @@ def test_the_lock_waits_for_its_holder_and_times_out(tmp_path):
 
 
 def cli(*args, env):
-    return subprocess.run([sys.executable, "-m", "posegen.cli", "models", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "posegen_cli", "models", *args], capture_output=True, text=True,
                           env={**os.environ, "HF_HUB_OFFLINE": "1", **env}, timeout=120)  # fmt: skip
 
 
@@ -218,7 +218,8 @@ def test_models_verify_command(tmp_path):
 
 def test_models_download_into_a_folder_it_cannot_write_says_so(tmp_path, monkeypatch, capsys):
     """What a non-root pod meets on a volume whose owner change the CSI driver skipped (as root, simulated)."""
-    from posegen import cli, fslock
+    from posegen import fslock
+    from posegen_cli import main as cli
 
     def refuse(path, *args):
         raise PermissionError(13, "Permission denied", str(path))

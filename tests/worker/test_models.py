@@ -11,7 +11,7 @@ from .conftest import worker_settings
 
 
 def posegen(*args, env=None, cwd=None):
-    return subprocess.run([sys.executable, "-m", "posegen.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "posegen_cli", *args], capture_output=True, text=True,
                           env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}, cwd=cwd, timeout=300)  # fmt: skip
 
 

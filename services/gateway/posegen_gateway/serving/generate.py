@@ -22,9 +22,9 @@ from posegen.db import library as library_db
 from posegen.errors import BadRequest, Conflict, RateLimited, ServiceUnavailable
 from posegen.plan import plan_images
 from posegen.queue import enqueue_generation, waiting_count
-from posegen.ratelimit import RateDecision
-from posegen.schemas.generations import GenerateAccepted, GenerateRequest
 from posegen_gateway.context import GatewayContext
+from posegen_gateway.ratelimit import RateDecision
+from posegen_gateway.schemas.generations import GenerateAccepted, GenerateRequest
 from posegen_gateway.serving.projects import require_project
 
 log = logging.getLogger("posegen.gateway.generate")

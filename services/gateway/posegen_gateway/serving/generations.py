@@ -13,8 +13,10 @@ from posegen.db import generations as generations_db
 from posegen.errors import NotFound
 from posegen.events import last_event
 from posegen.queue import discard_job
-from posegen.schemas.common import Page, PageQuery, Pagination
-from posegen.schemas.generations import (
+from posegen.storage import UrlSigner
+from posegen_gateway.context import GatewayContext
+from posegen_gateway.schemas.common import Page, PageQuery, Pagination
+from posegen_gateway.schemas.generations import (
     CancelResult,
     GeneratedPose,
     Generation,
@@ -22,8 +24,6 @@ from posegen.schemas.generations import (
     Progress,
     Results,
 )
-from posegen.storage import UrlSigner
-from posegen_gateway.context import GatewayContext
 
 log = logging.getLogger("posegen.gateway.generations")
 CANCEL_FLAG_TTL_SECONDS = 24 * 3600

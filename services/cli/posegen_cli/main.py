@@ -92,7 +92,7 @@ def run_demo(settings: GatewaySettings, relay_port: int) -> int:
 
     import httpx
 
-    from posegen import client
+    from posegen_cli import client
 
     health = f"http://127.0.0.1:{settings.gateway_port}/api/apps/pose-generator/health"
     deadline = time.monotonic() + 180
@@ -173,7 +173,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from posegen import localrun
+    from posegen_cli import localrun
 
     if localrun.ensure_env_file():
         print("wrote .env from .env.example with a new random JWT_SECRET")
@@ -285,7 +285,7 @@ def _verify(model_dir: Path) -> int:
 
 
 def cmd_volumes(args: argparse.Namespace) -> int:
-    from posegen.volumes import VolumeError, parse_owner, prepare_volume
+    from posegen_cli.volumes import VolumeError, parse_owner, prepare_volume
 
     uid, gid = parse_owner(args.owner)
     try:
@@ -303,7 +303,7 @@ RUN_SERVICES: tuple[str, ...] = ("gateway", "relay", "worker")
 
 def _client(name: str):
     def command(args: argparse.Namespace) -> int:
-        from posegen import client
+        from posegen_cli import client
 
         return getattr(client, name)(args)
 

@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from posegen.plan import GALLERY, TEXT
-from posegen.schemas.common import ApiModel, RequestModel
+from posegen_gateway.schemas.common import ApiModel, RequestModel
 
 GenerationType = Literal["GALLERY_REFERENCE", "TEXT_DESCRIPTION"]
 GenerationStatus = Literal["queued", "processing", "completed", "partial", "failed", "cancelled"]
