@@ -45,6 +45,11 @@ def event_stream_key(generation_id: str) -> str:
     return f"{QUEUE_NAME}:events:{generation_id}"
 
 
+def final_event_key(generation_id: str) -> str:
+    """The id of the generation's final event once published, so it is published only once."""
+    return f"{QUEUE_NAME}:final:{generation_id}"
+
+
 def cancel_flag_key(generation_id: str) -> str:
     """Set by the gateway, checked by the worker's step callback."""
     return f"{QUEUE_NAME}:cancel:{generation_id}"

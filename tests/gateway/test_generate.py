@@ -199,7 +199,7 @@ def test_redis_dying_after_the_commit_leaves_a_queued_generation_the_reconciler_
     assert gw.balance(user_id) == 40
     assert not redis_client.exists(f"rq:job:gen-{generation_id}")
 
-    reconciler = Reconciler(pool=context.pool, connection=redis_client, grace_seconds=0)
+    reconciler = Reconciler(pool=context.pool, connection=redis_client, publish=context.publish, grace_seconds=0)
     assert reconciler.run_once() == [generation_id]
     assert f"gen-{generation_id}".encode() in redis_client.lrange(QUEUE_LIST_KEY, 0, -1)
     assert reconciler.run_once() == [], "a live job is left alone"

@@ -31,7 +31,9 @@ def create_app(settings: GatewaySettings, *, run_reconciler: bool = True) -> Fas
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = GatewayContext.open(settings)
         app.state.context = context
-        reconciler = Reconciler(pool=context.pool, connection=context.redis) if run_reconciler else None
+        reconciler = (
+            Reconciler(pool=context.pool, connection=context.redis, publish=context.publish) if run_reconciler else None
+        )
         if reconciler:
             reconciler.start()
         try:
