@@ -60,10 +60,6 @@ def rate_limit_key(user_id: str) -> str:
     return f"{QUEUE_NAME}:ratelimit:{user_id}"
 
 
-def worker_heartbeat_key(worker_name: str) -> str:
-    return f"{QUEUE_NAME}:worker:{worker_name}"
-
-
 def generation_lease_key(generation_id: str) -> str:
     """Held by the worker running a generation; when it expires the reaper re-queues the generation."""
     return f"{QUEUE_NAME}:lease:{generation_id}"
@@ -167,17 +163,6 @@ Event = Annotated[
     | CancelledEvent,
     Field(discriminator="type"),
 ]
-EVENT_TYPES = (
-    QueuedEvent,
-    StartedEvent,
-    ProgressEvent,
-    PoseCompletedEvent,
-    PoseFailedEvent,
-    CompletedEvent,
-    FailedEvent,
-    CancelledEvent,
-)
-
 _EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
 

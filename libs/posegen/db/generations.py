@@ -11,7 +11,6 @@ from psycopg.rows import class_row
 
 from posegen.contracts import job_id
 
-ACTIVE = ("queued", "processing")
 TERMINAL = ("completed", "partial", "failed", "cancelled")
 
 
@@ -254,7 +253,3 @@ def refresh_counts(*, conn: Connection, generation_id: str) -> GenerationRow:
         )
         .fetchone()
     )
-
-
-def touch(*, conn: Connection, generation_id: str) -> None:
-    conn.execute("UPDATE generations SET updated_at = now() WHERE id = %s", (generation_id,))
