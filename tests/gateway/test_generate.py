@@ -100,7 +100,7 @@ def test_duplicate_and_unknown_pose_ids_are_refused_before_charging(client, gw, 
     duplicate = generate(client, gw, headers, project_id, selectedPoseIds=[pose_ids[0], pose_ids[0]])
     assert duplicate.status_code == 422
     unknown = generate(client, gw, headers, project_id, selectedPoseIds=[pose_ids[0], "no-such-pose"])
-    assert unknown.status_code == 400
+    assert unknown.status_code == 404
     assert unknown.json()["error"]["field"] == "selectedPoseIds"
     assert unknown.json()["error"]["details"]["unknown"] == ["no-such-pose"]
     assert gw.balance(user_id) == 1000 and not generations_of(gw, user_id)

@@ -6,3 +6,6 @@ UPDATE generations SET final_event_at = completed_at
     WHERE status IN ('completed', 'partial', 'failed', 'cancelled');
 CREATE INDEX generations_final_event_owed_idx ON generations (completed_at) WHERE final_event_at IS NULL
     AND status IN ('completed', 'partial', 'failed', 'cancelled');
+
+-- Every number the API accepts must be storable: a guidance scale like 5e-324 underflows a 4-byte real.
+ALTER TABLE generations ALTER COLUMN guidance_scale TYPE double precision;

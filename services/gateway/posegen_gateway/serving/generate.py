@@ -20,7 +20,7 @@ from posegen.contracts import QueuedEvent, rate_limit_key
 from posegen.db import generations as generations_db
 from posegen.db import library as library_db
 from posegen.db.generations import GenerationRow
-from posegen.errors import BadRequest, Conflict, RateLimited, ServiceUnavailable
+from posegen.errors import Conflict, NotFound, RateLimited, ServiceUnavailable
 from posegen.plan import plan_images
 from posegen.queue import enqueue_generation, waiting_count
 from posegen_gateway.context import GatewayContext
@@ -50,7 +50,7 @@ def _check_poses(conn: Connection, pose_ids: list[str]) -> None:
         return
     unknown = [pid for pid in pose_ids if pid not in library_db.existing_pose_ids(conn=conn, pose_ids=pose_ids)]
     if unknown:
-        raise BadRequest(
+        raise NotFound(
             f"unknown pose ids: {', '.join(unknown[:10])}",
             field="selectedPoseIds",
             details={"unknown": unknown},
@@ -63,7 +63,7 @@ def _identity(ctx: GatewayContext, project: dict, body: GenerateRequest) -> tupl
     if body.identity_strength is None:
         return (ctx.settings.identity_strength, avatar) if avatar else (0.0, None)
     if body.identity_strength > 0 and not avatar:
-        raise BadRequest(
+        raise Conflict(
             "identityStrength needs an avatar: upload one to the project first, or send 0",
             field="identityStrength",
         )
