@@ -1,4 +1,4 @@
-"""JWT verification and minting with PyJWT (SPEC §5): HMAC algorithm pinned, ``exp`` required.
+"""JWT verification and minting with PyJWT (docs/api.md): HMAC algorithm pinned, ``exp`` required.
 
 Claims: ``userId`` (or ``id``), ``role`` (``user`` or ``admin``, default ``user``), ``exp``,
 optional ``email``.

@@ -1,4 +1,4 @@
-"""The wire contracts every service shares (SPEC §6): queue and Redis names, and the event schema.
+"""The wire contracts every service shares (docs/events.md): queue and Redis names, and the event schema.
 
 The worker publishes these events, the relay forwards them, the gateway reads them, and the tests check
 them: all of them import the models and names from here, so there is one copy of each.

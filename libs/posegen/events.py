@@ -1,4 +1,4 @@
-"""Publishing and reading generation events (SPEC §6).
+"""Publishing and reading generation events (docs/events.md).
 
 One atomic script appends the event to the generation's capped, expiring stream and publishes it on the
 user's channel. The stream entry id becomes the event's ``id``, so a client that replays the stream and

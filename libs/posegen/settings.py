@@ -1,4 +1,4 @@
-"""Configuration (SPEC §3): one settings object per process, built at start-up, never at import time.
+"""Configuration (.env.example and docs/decisions.md): one settings object per process, built at start-up, never at import time.
 
 Each service builds the class it needs with :func:`load_settings`; a missing or malformed value stops the
 process with one line that names the environment variable.

@@ -1,4 +1,4 @@
-"""SIGTERM to every process in the middle of a generation: each one drains as SPEC §7 and §8 say (exit 0;
+"""SIGTERM to every process in the middle of a generation: each one drains as docs/reliability.md says (exit 0;
 the worker saves its batch and puts the generation back at the front of the queue), and a restart of the
 cluster finishes the work with the exact image count and balance."""
 

@@ -1,4 +1,4 @@
-"""The ``posegen`` command (SPEC §9): each sub-command builds its settings at start-up, then calls the
+"""The ``posegen`` command (README.md): each sub-command builds its settings at start-up, then calls the
 library."""
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""The gateway service: FastAPI on uvicorn over the ``posegen`` library (SPEC §5)."""
+"""The gateway service: FastAPI on uvicorn over the ``posegen`` library (docs/api.md)."""

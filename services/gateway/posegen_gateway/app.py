@@ -25,7 +25,8 @@ from posegen_gateway.web import install_web
 DESCRIPTION = """Turns a person's avatar and a library of body poses into images (Stable Diffusion 1.5 with an
 OpenPose ControlNet). Every route but the health routes and signed file URLs needs
 `Authorization: Bearer <JWT>`. Errors use one envelope: `{success: false, error: {message, code, statusCode,
-field?}, timestamp}`. Live progress comes over the WebSocket relay at `/pose-generator-ws`."""
+field?}, timestamp}`. Live progress comes over the WebSocket relay at `/pose-generator-ws`. The repository's
+docs/api.md, docs/events.md and docs/websocket.md describe the same contract in prose."""
 
 
 def create_app(settings: GatewaySettings, *, run_reconciler: bool = True) -> FastAPI:

@@ -1,4 +1,4 @@
-"""Every error leaves as the envelope of SPEC §5: ``{success: false, error: {...}, timestamp}``."""
+"""Every error leaves as the envelope of docs/api.md: ``{success: false, error: {...}, timestamp}``."""
 
 from __future__ import annotations
 

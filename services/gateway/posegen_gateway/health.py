@@ -1,4 +1,4 @@
-"""Liveness, readiness and the seed's comprehensive health check (SPEC §5)."""
+"""Liveness, readiness and the seed's comprehensive health check (docs/api.md)."""
 
 from __future__ import annotations
 

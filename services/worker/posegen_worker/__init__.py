@@ -1,2 +1,2 @@
 """The GPU worker: an RQ worker that keeps the SD1.5 + OpenPose ControlNet pipeline warm and runs one
-generation per job in its own process (SPEC §8)."""
+generation per job in its own process (docs/architecture.md)."""

@@ -1,4 +1,4 @@
-"""The RQ job function, named by the dotted string ``posegen_worker.job.run_generation`` (SPEC §6)."""
+"""The RQ job function, named by the dotted string ``posegen_worker.job.run_generation`` (docs/events.md)."""
 
 from __future__ import annotations
 

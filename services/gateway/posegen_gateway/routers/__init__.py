@@ -1,1 +1,1 @@
-"""HTTP routes of SPEC §5; each handler parses, calls one serving function and returns its model."""
+"""HTTP routes of docs/api.md; each handler parses, calls one serving function and returns its model."""

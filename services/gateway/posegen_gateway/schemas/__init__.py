@@ -1,1 +1,1 @@
-"""Request and response models of the REST API (SPEC §5): camelCase on the wire, snake_case in Python."""
+"""Request and response models of the REST API (docs/api.md): camelCase on the wire, snake_case in Python."""
