@@ -1,4 +1,5 @@
-"""Configuration (.env.example and docs/decisions.md): one settings object per process, built at start-up, never at import time.
+"""Configuration: one settings object per process, built at start-up, never at import time (every variable
+is listed in .env.example; choices are in docs/decisions.md).
 
 Each service builds the class it needs with :func:`load_settings`; a missing or malformed value stops the
 process with one line that names the environment variable.
