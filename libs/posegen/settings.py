@@ -12,7 +12,7 @@ import re
 import socket
 import sys
 from enum import StrEnum
-from typing import Annotated, NamedTuple, TypeVar
+from typing import Annotated, Literal, NamedTuple, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -192,6 +192,9 @@ class WorkerSettings(AuthSettings, ModelStoreSettings):
     worker_lease_seconds: int = Field(default=30, ge=2, le=3600)
     worker_max_recoveries: int = Field(default=3, ge=0, le=100)
     worker_torch_compile: bool = False
+    worker_compile_mode: Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"] = (
+        "max-autotune-no-cudagraphs"
+    )
     worker_channels_last: bool = False
     model_base: str = ""
     model_controlnet: str = ""

@@ -87,7 +87,7 @@ def _resampler(*, embed_dim: int, cross: int, dim: int, heads: int, queries: int
     return {f"image_proj.{k}": v.detach() for k, v in resampler.state_dict().items()}
 
 
-def write_adapters(unet, folder: Path, *, vision: dict, resampler: dict, seed: int = 0) -> Path:
+def write_adapters(unet, folder: Path, *, vision: dict, resampler: dict, seed: int = 0, dtype=None) -> Path:
     """Write the image encoder and both adapters for ``unet`` under ``folder``; return ``folder``."""
     import torch
     from safetensors.torch import save_file
@@ -95,7 +95,7 @@ def write_adapters(unet, folder: Path, *, vision: dict, resampler: dict, seed: i
 
     models = Path(folder) / ADAPTER_SUBFOLDER
     torch.manual_seed(seed)
-    encoder = CLIPVisionModelWithProjection(CLIPVisionConfig(**vision))
+    encoder = CLIPVisionModelWithProjection(CLIPVisionConfig(**vision)).to(dtype or torch.float32)
     encoder.save_pretrained(models / ENCODER_FOLDER, safe_serialization=True)
     cross = unet.config.cross_attention_dim
     plain = {**_plain_projection(cross, vision["projection_dim"]), **_ip_attention(unet)}
@@ -104,5 +104,5 @@ def write_adapters(unet, folder: Path, *, vision: dict, resampler: dict, seed: i
         **_ip_attention(unet),
     }
     for name, weights in ((PLAIN_WEIGHTS, plain), (FACE_WEIGHTS, face)):
-        save_file({k: v.contiguous() for k, v in weights.items()}, models / name)
+        save_file({k: v.to(dtype or v.dtype).contiguous() for k, v in weights.items()}, models / name)
     return Path(folder)

@@ -124,24 +124,26 @@ SD15 = Architecture(
 )
 
 
-def build_pipeline(architecture: Architecture, folder: Path, *, seed: int = 0, identity: bool = True) -> Path:
+def build_pipeline(
+    architecture: Architecture, folder: Path, *, seed: int = 0, identity: bool = True, variant: str | None = None
+) -> Path:
     """Build the pipeline with random weights (seeded, so a rebuild gives the same model) and save it with
     ``save_pretrained``: ``folder`` is the base model, ``folder/controlnet`` the ControlNet and, with
-    ``identity``, ``folder/ip-adapter`` the IP-Adapters and their image encoder (see ``adapters``)."""
+    ``identity``, ``folder/ip-adapter`` the IP-Adapters and their image encoder (see ``adapters``).
+    ``variant="fp16"`` saves half-precision ``*.fp16.safetensors`` files, as the real weights are published."""
+    import torch
+
     from posegen.inference.adapters import write_adapters
 
     folder = Path(folder)
     pipeline = assemble_pipeline(architecture, folder / "tokenizer", seed=seed)
-    pipeline.save_pretrained(folder, safe_serialization=True)
+    dtype = torch.float16 if variant == "fp16" else torch.float32
+    pipeline.to(dtype=dtype)
+    pipeline.save_pretrained(folder, safe_serialization=True, variant=variant)
     marker = {"kind": architecture.name, "seed": seed, "format": BUILD_FORMAT}
     if identity:
-        write_adapters(
-            pipeline.unet,
-            folder / ADAPTER_FOLDER,
-            vision=architecture.vision,
-            resampler=architecture.resampler,
-            seed=seed + 1,
-        )
+        write_adapters(pipeline.unet, folder / ADAPTER_FOLDER, vision=architecture.vision,
+                       resampler=architecture.resampler, seed=seed + 1, dtype=dtype)  # fmt: skip
         marker["ip_adapter"] = ADAPTER_FOLDER
     (folder / MARKER_FILE).write_text(json.dumps(marker), encoding="utf-8")
     return folder

@@ -28,6 +28,13 @@ class LoadedPipeline:
     load_seconds: float
     identity: IdentityAdapter | None = None
     """The IP-Adapter that puts the avatar into the images; None: prompt and pose only."""
+    compile_mode: str | None = None
+    """``torch.compile``'s mode for the UNet and ControlNet, or None when they run eager
+    (see ``posegen.inference.warmup``)."""
+
+    @property
+    def compiled(self) -> bool:
+        return self.compile_mode is not None
 
     @property
     def makes_noise(self) -> bool:
@@ -103,7 +110,9 @@ def load_pipeline(settings: WorkerSettings) -> LoadedPipeline:
     if device == "cuda":
         _tune_for_cuda(pipe, settings)
     kind = built_kind(base) or "real"
-    loaded = LoadedPipeline(pipe, device, dtype, base, controlnet_id, kind, time.perf_counter() - started, identity)
+    compiled = device == "cuda" and settings.worker_torch_compile
+    loaded = LoadedPipeline(pipe, device, dtype, base, controlnet_id, kind, time.perf_counter() - started, identity,
+                            compile_mode=settings.worker_compile_mode if compiled else None)  # fmt: skip
     _announce(loaded, torch.get_num_threads())
     return loaded
 
@@ -116,8 +125,23 @@ def _tune_for_cuda(pipe, settings: WorkerSettings) -> None:
         pipe.unet.to(memory_format=torch.channels_last)
         pipe.controlnet.to(memory_format=torch.channels_last)
     if settings.worker_torch_compile:
-        pipe.unet = torch.compile(pipe.unet, mode="max-autotune-no-cudagraphs", fullgraph=False)
-        pipe.controlnet = torch.compile(pipe.controlnet, mode="max-autotune-no-cudagraphs", fullgraph=False)
+        compile_denoisers(pipe, mode=settings.worker_compile_mode)
+
+
+RECOMPILE_LIMIT = 32
+"""Per code object; the warm-up's few shape changes and UNet/ControlNet sharing blocks stay well inside it."""
+
+
+def compile_denoisers(pipe, *, mode: str | None = None, backend="inductor") -> None:
+    """``torch.compile`` the UNet and the ControlNet, shapes static at first: the warm-up's calls then make
+    batch, size and prompt length dynamic before any job runs (``posegen.inference.warmup``)."""
+    import torch
+    import torch._dynamo.config
+
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
+    options = {"mode": mode} if backend == "inductor" else {}
+    pipe.unet = torch.compile(pipe.unet, backend=backend, **options)
+    pipe.controlnet = torch.compile(pipe.controlnet, backend=backend, **options)
 
 
 def _announce(loaded: LoadedPipeline, threads: int) -> None:

@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 
 from rq.serializers import JSONSerializer
 
+from posegen.inference.warmup import warm_up
 from posegen.logs import configure_logging
 from posegen.queue import generation_queue
 from posegen.settings import WorkerSettings, load_settings
@@ -24,9 +27,17 @@ def main() -> int:
     configure_logging(settings.log_format, settings.log_level)
     runtime = Runtime.open(settings)
     runtime_module.install(runtime)
-    server = MetricsServer(settings.worker_metrics_host, settings.worker_metrics_port, runtime.metrics,
-                           ready=lambda: _redis_answers(runtime))  # fmt: skip
+    warmed = threading.Event()
+    server = MetricsServer(
+        settings.worker_metrics_host,
+        settings.worker_metrics_port,
+        runtime.metrics,
+        ready=lambda: warmed.is_set() and _redis_answers(runtime),
+    )
     server.start()
+    if not _warm_up(runtime):
+        return _idle_until_stopped(server, runtime)
+    warmed.set()
     reaper = Reaper(runtime)
     reaper.start()
     worker = GenerationWorker(
@@ -42,6 +53,28 @@ def main() -> int:
         server.stop()
         runtime.close()
     return 0
+
+
+def _warm_up(runtime: Runtime) -> bool:
+    """One denoising step (and, when compiled, every shape it serves) before the first job."""
+    try:
+        runtime.metrics.warmup_seconds.set(warm_up(runtime.pipeline))
+    except Exception:
+        log.exception("the pipeline cannot run (warm-up failed): this worker stays unready and takes no job")
+        return False
+    return True
+
+
+def _idle_until_stopped(server: MetricsServer, runtime: Runtime) -> int:
+    """Liveness stays, readiness is false: the orchestrator shows the pod unready instead of a worker that
+    would fail every job it takes."""
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: runtime.stop_event.set())
+    runtime.stop_event.wait()
+    server.stop()
+    runtime.close()
+    return 3
 
 
 def _redis_answers(runtime: Runtime) -> bool:
