@@ -142,6 +142,18 @@ class GatewaySettings(AuthSettings):
     generate_rate_limit: Annotated[RateLimit, NoDecode, BeforeValidator(RateLimit.parse)] = RateLimit(5, 60)
     avatar_url_hosts: str = ""
     relay_public_url: str = ""
+    gateway_serve_relay: bool = False
+    """Also serve the relay's path (both protocols) on the gateway's port, from a relay in the gateway's
+    process: what ``posegen run`` does, so that one address serves everything without an edge."""
+
+    @model_validator(mode="after")
+    def _one_process_serves_the_relay(self) -> GatewaySettings:
+        if self.gateway_serve_relay and self.gateway_workers > 1:
+            raise ValueError(
+                "GATEWAY_SERVE_RELAY needs GATEWAY_WORKERS=1: a Socket.IO long-polling session must reach the "
+                "process that holds it"
+            )
+        return self
 
     @property
     def avatar_hosts(self) -> tuple[str, ...]:
