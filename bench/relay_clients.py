@@ -72,6 +72,18 @@ async def baseline(redis_url: str, channels: list[str], stats: dict, stop: async
     await client.aclose()
 
 
+async def drained(per_client: list[dict], quiet: float, longest: float) -> None:
+    """Once publishing has stopped: until the clients have received nothing for ``quiet`` seconds, so that
+    "lost" counts what never arrives, not what is still on its way."""
+    loop = asyncio.get_running_loop()
+    deadline, last, last_change = loop.time() + longest, -1, loop.time()
+    while loop.time() < deadline and loop.time() - last_change < quiet:
+        await asyncio.sleep(0.25)
+        total = sum(len(stats["latency"]) for stats in per_client)
+        if total != last:
+            last, last_change = total, loop.time()
+
+
 async def main() -> None:
     config = json.loads(sys.stdin.readline())
     stop, ready, subscribed = asyncio.Event(), asyncio.Event(), asyncio.Event()
@@ -96,7 +108,7 @@ async def main() -> None:
     ready.set()
     print(json.dumps({"ready": True}), flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-    await asyncio.sleep(config["drain_seconds"])
+    await drained(per_client, config["quiet_seconds"], config["max_drain_seconds"])
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     result = {

@@ -51,12 +51,14 @@ class Packet(sio_packet.Packet):
 
 
 class SocketIOSender:
-    """Hands EVENT packets to the client's Engine.IO socket. ``flush`` waits until the socket's transport has
-    taken them (the next long-poll response, or the WebSocket writer), so a slow client's backlog stays in
-    the session's queue, where stale progress is shed, instead of piling up in Engine.IO's unbounded one."""
+    """Hands EVENT packets to the client's Engine.IO socket, whose queue then plays the part of a transport's
+    write buffer: once ``BACKLOG`` packets wait there, ``flush`` waits until the transport (the WebSocket
+    writer, or the next long-poll response) has taken them, so a slow client's backlog stays in the
+    session's queue, where stale progress is shed, instead of piling up in Engine.IO's unbounded one."""
 
     protocol = "socketio"
-    batch = 16
+    batch = 1
+    BACKLOG = 16
 
     def __init__(self, server: socketio.AsyncServer, sid: str, eio_sid: str) -> None:
         self.server, self.sid, self.eio_sid = server, sid, eio_sid
@@ -92,7 +94,9 @@ class SocketIOSender:
         return socket
 
     async def flush(self) -> None:
-        await self._socket().queue.join()
+        queue = self._socket().queue
+        if queue.qsize() >= self.BACKLOG:
+            await queue.join()
 
     async def close(self, code: int, reason: str) -> None:
         if code == protocol.CLOSE_GOING_AWAY:
