@@ -212,9 +212,11 @@ def write(path: Path, results: list[dict], args) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"""# Relay benchmark
 
-Made by `make bench-relay` (`python bench/relay.py --seconds {args.seconds:g} --gpus {args.gpus}
---cases {args.cases}`) on
-{datetime.now(UTC):%Y-%m-%d}: {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}.
+Made by `make bench-relay` on {datetime.now(UTC):%Y-%m-%d}: {os.cpu_count()} cores, {platform.platform()}, Python
+{platform.python_version()}:
+
+    python bench/relay.py --seconds {args.seconds:g} --gpus {args.gpus} --cases {args.cases}
+
 One relay process; the clients (and a bare redis-py subscriber to every user's channel, the baseline) run in
 a second process and the publisher in a third, all on the same machine, so they share its cores. The load
 is busy GPUs (the `GPUs` column) at {STEPS_PER_SECOND} steps a second: a `progress` per step, a `pose_completed` every

@@ -11,7 +11,7 @@ import jwt
 import pytest
 import redis
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from posegen.auth import mint_token
 from posegen.contracts import QueuedEvent
@@ -183,7 +183,7 @@ def test_shutdown_disconnects_socketio_and_plain_clients(start_relay):
             await recv_json(plain)
             await asyncio.to_thread(relay.stop)
             assert (await client.recv(timeout=10))[0] == "disconnect"
-            with pytest.raises(Exception) as closed:
+            with pytest.raises(ConnectionClosed) as closed:
                 await recv_json(plain, timeout=10)
             assert closed.value.rcvd.code == 1001
 
