@@ -27,7 +27,7 @@ import redis
 
 from posegen.auth import mint_token
 from posegen.db.bootstrap import bootstrap_database
-from posegen.localrun import free_port
+from posegen_cli.localrun import free_port
 
 PREFIX = "/api/apps/pose-generator"
 SECRET = "bench-secret-" + "b" * 40
@@ -118,7 +118,7 @@ def main() -> int:
         "LOG_LEVEL": "WARNING",
         "STORAGE_DIR": tempfile.mkdtemp(prefix="posegen-bench-"),
     }
-    gateway = subprocess.Popen([sys.executable, "-m", "posegen.cli", "gateway"], env=env, cwd=tempfile.gettempdir())
+    gateway = subprocess.Popen([sys.executable, "-m", "posegen_cli", "gateway"], env=env, cwd=tempfile.gettempdir())
     try:
         wait_for(f"{base}/health")
         user = mint_token(user_id="bench-user", secret=SECRET, algorithm="HS256", ttl_seconds=3600)

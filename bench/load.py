@@ -26,7 +26,7 @@ from websockets.asyncio.client import connect
 from posegen.auth import mint_token
 from posegen.db.bootstrap import bootstrap_database
 from posegen.inference.architectures import TINY, build_pipeline
-from posegen.localrun import free_port
+from posegen_cli.localrun import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "load-secret-" + "l" * 40
@@ -45,7 +45,7 @@ def start_cluster(database_url: str, redis_url: str, workdir: Path) -> tuple[dic
            "GENERATE_RATE_LIMIT": "1000/min", "LOG_LEVEL": "WARNING", "HF_HUB_OFFLINE": "1",
            "RELAY_MAX_CONNECTIONS_PER_USER": "50",
            "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['gateway']}"}  # fmt: skip
-    processes = [subprocess.Popen([sys.executable, "-m", "posegen.cli", name], env=env, cwd=workdir,
+    processes = [subprocess.Popen([sys.executable, "-m", "posegen_cli", name], env=env, cwd=workdir,
                                   stdout=open(workdir / f"{name}.log", "w"), stderr=subprocess.STDOUT)  # noqa: SIM115
                  for name in ("gateway", "relay", "worker")]  # fmt: skip
     health = f"http://127.0.0.1:{ports['gateway']}/api/apps/pose-generator/health"

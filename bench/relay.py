@@ -27,7 +27,7 @@ import redis
 from posegen.auth import mint_token
 from posegen.contracts import CompletedEvent, PoseCompletedEvent, ProgressEvent, user_channel
 from posegen.events import EventPublisher
-from posegen.localrun import free_port
+from posegen_cli.localrun import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "bench-relay-" + "r" * 40
@@ -97,7 +97,7 @@ def run_case(clients: int, users: int, mixed: bool, seconds: float, redis_url: s
     protocols = ["socketio" if mixed and i % 2 else "plain" for i in range(clients)]
     env = {**os.environ, "REDIS_URL": redis_url, "JWT_SECRET": SECRET, "RELAY_PORT": str(port),
            "RELAY_HOST": "127.0.0.1", "LOG_LEVEL": "WARNING", "RELAY_MAX_CONNECTIONS_PER_USER": "1000"}  # fmt: skip
-    relay = subprocess.Popen([sys.executable, "-m", "posegen.cli", "relay"], env=env, cwd=tempfile.gettempdir())
+    relay = subprocess.Popen([sys.executable, "-m", "posegen_cli", "relay"], env=env, cwd=tempfile.gettempdir())
     time.sleep(2)
     config = {
         "url": f"ws://127.0.0.1:{port}/pose-generator-ws", "origin": f"http://127.0.0.1:{port}",

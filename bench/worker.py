@@ -5,6 +5,7 @@ Measured side by side in one run, on this machine's CPU with the tiny model (256
   the bare diffusers pipeline in a plain loop;
 - batching: images per second at WORKER_BATCH_SIZE 4 over 1;
 - duty cycle: the worker's seconds inside pipeline calls over its seconds running jobs (its own metrics);
+- identity: the worker with the IP-Adapter and an avatar (strength 0.6) over the worker without an adapter;
 - a reference point: seconds per step of the full-size SD1.5 + ControlNet (random weights) at 512 px.
 """
 
@@ -32,8 +33,8 @@ from posegen.db import credits, projects
 from posegen.db import generations as generations_db
 from posegen.db.bootstrap import bootstrap_database
 from posegen.db.users import ensure_user
-from posegen.localrun import free_port
 from posegen.queue import enqueue_generation
+from posegen_cli.localrun import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-" + "w" * 40
@@ -50,6 +51,9 @@ class Bench:
             self.project = projects.create_project(conn=conn, user_id="bench", name="Bench", description=None,
                                                    avatar_source=None, avatar_image=None)["id"]  # fmt: skip
             self.pose_ids = [r["id"] for r in conn.execute("SELECT id FROM poses ORDER BY name LIMIT %s", (POSES,))]
+        self.avatar_key = f"avatars/{self.project}/bench.png"
+        self.storage.joinpath(self.avatar_key).parent.mkdir(parents=True, exist_ok=True)
+        self.storage.joinpath(self.avatar_key).write_bytes(avatar_png())
 
     def connect(self) -> psycopg.Connection:
         return psycopg.connect(self.database_url, autocommit=True, row_factory=dict_row)
@@ -60,13 +64,15 @@ class Bench:
                 "MODEL_CONTROLNET": str(self.model / "controlnet"), "TORCH_DEVICE": "cpu", "HF_HUB_OFFLINE": "1",
                 "LOG_LEVEL": "WARNING", **extra}  # fmt: skip
 
-    def generation(self) -> str:
+    def generation(self, identity_strength: float = 0.0) -> str:
         generation_id = str(uuid.uuid4())
+        avatar = self.avatar_key if identity_strength else None
+        identity = {"identity_strength": identity_strength, "avatar_key": avatar}
         with self.connect() as conn, conn.transaction():
             generations_db.insert_generation(conn=conn, generation_id=generation_id, user_id="bench", fields={
                 "project_id": self.project, "generation_type": "GALLERY_REFERENCE", "variations_per_pose": 1,
                 "width": SIZE, "height": SIZE, "steps": STEPS, "guidance_scale": 7.5, "seed": 1,
-                "poses_total": POSES, "credit_charged": 30 * POSES,
+                "poses_total": POSES, "credit_charged": 30 * POSES, **identity,
             })  # fmt: skip
             generations_db.insert_generation_poses(conn=conn, generation_id=generation_id, pose_ids=self.pose_ids)
             credits.charge(conn=conn, user_id="bench", amount=30 * POSES, reference_type="generation",
@@ -83,7 +89,8 @@ class Bench:
         from posegen_worker.planning import plan_work
 
         settings = WorkerSettings(_env_file=None, jwt_secret=SECRET, model_base=str(self.model),
-                                  model_controlnet=str(self.model / "controlnet"), torch_device="cpu")  # fmt: skip
+                                  model_controlnet=str(self.model / "controlnet"), torch_device="cpu",
+                                  ip_adapter="none")  # fmt: skip
         pipe = load_pipeline(settings).pipe
         with self.connect() as conn:
             work = plan_work(conn, generations_db.get_generation(conn=conn, generation_id=self.generation()))
@@ -99,22 +106,24 @@ class Bench:
 
         return run
 
-    def served(self, batch_size: int, *, rounds: int, between=None) -> tuple[list[float], dict]:
+    def served(self, batch_size: int, *, rounds: int, between=None, identity: float = 0.0) -> tuple[list[float], dict]:
         """Start a warm worker, then time generations from enqueue to their `completed` event; ``between``
-        runs before each measured generation (the bare loop, so the two alternate)."""
+        runs before each measured generation (the bare loop, so the two alternate). With ``identity`` the worker
+        loads the IP-Adapter and every generation uses the avatar at that strength; else it has no adapter."""
         port = free_port()
-        worker = subprocess.Popen([sys.executable, "-m", "posegen.cli", "worker"], cwd=tempfile.gettempdir(),
+        worker = subprocess.Popen([sys.executable, "-m", "posegen_cli", "worker"], cwd=tempfile.gettempdir(),
                                   env=self.env(WORKER_BATCH_SIZE=str(batch_size), WORKER_METRICS_PORT=str(port),
-                                               WORKER_NAME=f"bench-{batch_size}"))  # fmt: skip
+                                               WORKER_NAME=f"bench-{batch_size}",
+                                               IP_ADAPTER="" if identity else "none"))  # fmt: skip
         try:
             wait_ready(port)
-            self.run_one(self.generation())
+            self.run_one(self.generation(identity))
             metrics_before = scrape(port)
             seconds = []
             for _ in range(rounds):
                 if between is not None:
                     between()
-                seconds.append(self.run_one(self.generation()))
+                seconds.append(self.run_one(self.generation(identity)))
             metrics_after = scrape_when_idle(port)
         finally:
             worker.terminate()
@@ -135,6 +144,16 @@ class Bench:
                     if event.type != "completed":
                         raise RuntimeError(f"generation ended {event.type}")
                     return time.perf_counter() - started
+
+
+def avatar_png() -> bytes:
+    import numpy as np
+    from PIL import Image
+
+    from posegen.images import encode_png
+
+    pixels = np.random.default_rng(0).integers(0, 256, size=(512, 384, 3), dtype=np.uint8)
+    return encode_png(Image.fromarray(pixels))
 
 
 def wait_ready(port: int, timeout: float = 180) -> None:
@@ -209,17 +228,18 @@ def main() -> int:
     bare: list[float] = []
     served_1, metrics_1 = bench.served(batch_size=1, rounds=args.rounds, between=lambda: bare.append(bare_run()))
     served_4, _ = bench.served(batch_size=4, rounds=args.rounds)
+    identity_1, _ = bench.served(batch_size=1, rounds=args.rounds, identity=0.6)
     duty = metrics_1["posegen_worker_pipeline_seconds_total"] / metrics_1["posegen_worker_busy_seconds_total"]
     full = [] if args.skip_full_size else full_size_seconds_per_step()
-    write_report(Path(args.out), bare=bare, served_1=served_1, served_4=served_4, duty=duty, full=full,
-                 rounds=args.rounds)  # fmt: skip
+    write_report(Path(args.out), bare=bare, served_1=served_1, served_4=served_4, identity_1=identity_1, duty=duty,
+                 full=full, rounds=args.rounds)  # fmt: skip
     print(Path(args.out).read_text())
     return 0
 
 
 def write_report(
-    path: Path, *, bare: list[float], served_1: list[float], served_4: list[float], duty: float, full: list[float],
-    rounds: int,
+    path: Path, *, bare: list[float], served_1: list[float], served_4: list[float], identity_1: list[float],
+    duty: float, full: list[float], rounds: int,
 ) -> None:  # fmt: skip
     def fmt(values: list[float]) -> str:
         return f"{min(values):.2f} (all: {', '.join(f'{v:.2f}' for v in values)})"
@@ -247,12 +267,19 @@ machine's timings move by 10-20% between runs, far more than the overhead being 
 | worker, batch 4 (s) | {fmt(served_4)} | |
 | batching: images/s at batch 4 over batch 1 | {min(served_1) / min(served_4):.2f} | report |
 | duty cycle: pipeline seconds / busy seconds (batch 1) | {duty:.3f} | at least 0.95 |
+| worker with the identity adapter, avatar at strength 0.6, batch 1 (s) | {fmt(identity_1)} | |
+| identity adapter's cost (seconds with / without) | {min(identity_1) / min(served_1):.3f} | GPU goal: 1.10 |
 {full_line}
 
 The serving overhead includes everything the product does around the pipeline: queue pickup, claiming the
 generation, a progress event per step (and a latent preview every {os.environ.get("WORKER_PREVIEW_EVERY", "5")}
 steps), the cancel check per step, PNG and thumbnail encoding, storage writes, database rows and the
 `pose_completed`/`completed` events. Encoding and saving run in a thread while the next image denoises.
+
+The identity row runs the same generations with the tiny IP-Adapter (Plus layout, 16 image tokens) loaded and
+the avatar's embedding computed once per generation; the other worker rows load no adapter (IP_ADAPTER=none).
+The tiny model's cross-attention layers are a larger share of its work than SD1.5's, so the CPU ratio is an
+upper bound for the GPU's; `bench/gpu.py` measures the full-size adapter on a GPU.
 
 On the CPU the tiny pipeline is already compute-bound at batch 1 (both cores busy in every convolution), so
 batching gains little here; the GPU figures are in gpu.md, measured by `make bench-gpu` on a CUDA machine.

@@ -124,8 +124,8 @@ def private_postgres():
     import socket
     import tempfile
 
-    from posegen import localrun
     from posegen.db.bootstrap import bootstrap_database
+    from posegen_cli import localrun
 
     if not localrun.find_binary("initdb"):
         pytest.skip("needs PostgreSQL's initdb and pg_ctl")
@@ -147,10 +147,10 @@ def private_postgres():
 
 
 class PrivateRedis:
-    """A redis-server of the test's own (``posegen.localrun``'s), which the test may stop and restart."""
+    """A redis-server of the test's own (``posegen_cli.localrun``'s), which the test may stop and restart."""
 
     def __init__(self, folder: Path, *, append_only: bool) -> None:
-        from posegen import localrun
+        from posegen_cli import localrun
 
         self._localrun = localrun
         self.folder, self.append_only = folder, append_only
@@ -211,7 +211,7 @@ def start_edge(tmp_path_factory) -> Iterator[callable]:
     each returns its base URL. All are stopped at the end of the session."""
     import subprocess
 
-    from posegen.localrun import free_port, wait_until_reachable
+    from posegen_cli.localrun import free_port, wait_until_reachable
 
     if not Path(NGINX).exists():
         pytest.skip("nginx is installed by .ci/run")

@@ -8,7 +8,7 @@ from posegen.auth import decode_token
 
 def posegen(*args, env, cwd):
     return subprocess.run(
-        [sys.executable, "-m", "posegen.cli", *args],
+        [sys.executable, "-m", "posegen_cli", *args],
         env=env,
         cwd=cwd,
         capture_output=True,

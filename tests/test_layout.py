@@ -89,3 +89,65 @@ def test_top_level_layout():
         ".ci/run",
     ):
         assert (REPO / name).exists(), name
+
+
+SERVICE_PACKAGES = ("posegen_cli", "posegen_gateway", "posegen_relay", "posegen_worker")
+SOURCE_ROOTS = [REPO / "libs", *(REPO / "services").iterdir()]
+
+
+def _module_name(path: Path) -> str:
+    root = next(r for r in SOURCE_ROOTS if path.is_relative_to(r))
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, *, top_level_only: bool) -> set[str]:
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    names: set[str] = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _sources() -> list[Path]:
+    return [p for root in SOURCE_ROOTS if root.is_dir() for p in root.rglob("*.py")]
+
+
+def test_the_library_never_imports_a_service():
+    offenders = {
+        _module_name(path): sorted(n for n in _imports(path, top_level_only=False) if n.startswith(SERVICE_PACKAGES))
+        for path in (REPO / "libs").rglob("*.py")
+    }
+    assert {module: names for module, names in offenders.items() if names} == {}
+
+
+def test_no_import_cycles_between_modules():
+    modules = {_module_name(path): path for path in _sources()}
+    graph = {
+        name: {target for target in _imports(path, top_level_only=True) if target in modules and target != name}
+        for name, path in modules.items()
+    }
+    visiting, done, cycles = set(), set(), []
+
+    def visit(node: str, trail: list[str]) -> None:
+        if node in done:
+            return
+        if node in visiting:
+            cycles.append(trail[trail.index(node) :] + [node])
+            return
+        visiting.add(node)
+        for target in sorted(graph[node]):
+            visit(target, [*trail, node])
+        visiting.discard(node)
+        done.add(node)
+
+    for module in sorted(graph):
+        visit(module, [])
+    assert cycles == []

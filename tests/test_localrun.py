@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from posegen import localrun
-from posegen.localrun import free_port
+from posegen_cli import localrun
+from posegen_cli.localrun import free_port
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_run_starts_private_dependencies_migrates_seeds_and_stops_them(world_rea
     command = [
         sys.executable,
         "-m",
-        "posegen.cli",
+        "posegen_cli",
         "run",
         "--no-services",
         "--var-dir",
@@ -93,6 +93,6 @@ def test_a_service_gets_its_own_environment(monkeypatch):
 
 
 def test_run_serves_the_relay_path_on_the_gateway_port():
-    from posegen.cli import RUN_ENV, RUN_SERVICES
+    from posegen_cli.main import RUN_ENV, RUN_SERVICES
 
     assert "gateway" in RUN_SERVICES and RUN_ENV["gateway"] == {"GATEWAY_SERVE_RELAY": "true"}

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from posegen.safe_fetch import FetchRefused, fetch_public_https, is_public, resolve_allowed
+from posegen_gateway.safe_fetch import FetchRefused, fetch_public_https, is_public, resolve_allowed
 
 LOOPBACK = [ipaddress.ip_network("127.0.0.0/8")]
 

@@ -86,7 +86,7 @@ def test_bad_value_names_the_variable(cls, values, variable):
 def test_process_stops_with_one_line_naming_the_variable(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "not-a-url"}
     result = subprocess.run(
-        [sys.executable, "-m", "posegen.cli", "migrate"],
+        [sys.executable, "-m", "posegen_cli", "migrate"],
         env=env,
         cwd=tmp_path,
         capture_output=True,

@@ -17,13 +17,15 @@ def build_prompt(
     user_prompt: str | None,
     text_prompt: str | None = None,
 ) -> str:
-    parts = [text_prompt or "a person"]
+    """The user's own words first (CLIP weighs the start of a prompt most; none are cut, see
+    ``posegen.inference.text``), then the pose and the quality suffix."""
+    parts = [text_prompt, user_prompt]
+    if not text_prompt:
+        parts.append("a person")
     if pose_name:
         parts.append(f"{pose_name.lower()} pose")
     if pose_description:
         parts.append(pose_description.rstrip("."))
-    if user_prompt:
-        parts.append(user_prompt)
     parts.append(QUALITY_SUFFIX)
     return ", ".join(part.strip() for part in parts if part and part.strip())
 

@@ -142,6 +142,8 @@ class GatewaySettings(AuthSettings):
     generate_rate_limit: Annotated[RateLimit, NoDecode, BeforeValidator(RateLimit.parse)] = RateLimit(5, 60)
     avatar_url_hosts: str = ""
     relay_public_url: str = ""
+    identity_strength: float = Field(default=0.6, ge=0.0, le=1.0)
+    """``identityStrength`` when a request leaves it out and the project has an avatar."""
     gateway_serve_relay: bool = False
     """Also serve the relay's path (both protocols) on the gateway's port, from a relay in the gateway's
     process: what ``posegen run`` does, so that one address serves everything without an edge."""
@@ -204,6 +206,14 @@ class WorkerSettings(AuthSettings, ModelStoreSettings):
     worker_channels_last: bool = False
     model_base: str = ""
     model_controlnet: str = ""
+    ip_adapter: str = ""
+    """Hub id or folder of the identity adapter; empty: the one built with the offline model; ``none``: off."""
+    ip_adapter_subfolder: str = "models"
+    ip_adapter_weight_name: str = Field(
+        default="ip-adapter-plus-face_sd15.safetensors", pattern=r"^[^/\\]+\.(safetensors|bin)$"
+    )
+    ip_adapter_image_encoder: str = ""
+    """Hub id or folder of its CLIP vision encoder; empty: ``<IP_ADAPTER>/<subfolder>/image_encoder``."""
     torch_device: TorchDevice = TorchDevice.auto
     torch_dtype: TorchDtype = TorchDtype.auto
     public_base_url: HttpUrl = "http://localhost:3000"

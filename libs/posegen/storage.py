@@ -57,6 +57,10 @@ class Storage:
             Path(tmp).unlink(missing_ok=True)
             raise
 
+    def read(self, key: str) -> bytes:
+        """The stored bytes; FileNotFoundError when there is no such file."""
+        return self.path(key).read_bytes()
+
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
 

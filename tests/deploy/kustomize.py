@@ -1,6 +1,7 @@
 """Renders this repository's kustomizations for the tests, offline: resources, strategic-merge patches
-(maps merged, lists of named items merged by name, ``null`` deletes), ``labels``, ``namespace`` and
-``images``. It implements the part of kustomize these manifests use; operators run ``kubectl apply -k``."""
+(maps merged, lists of named items merged by name, ``null`` and ``$patch: delete`` delete), ``labels``,
+``namespace`` and ``images``. It implements the part of kustomize these manifests use; operators run
+``kubectl apply -k``."""
 
 from __future__ import annotations
 
@@ -52,7 +53,9 @@ def merge(target: dict, patch: dict) -> None:
         elif _named_list(value) and _named_list(target.get(key)):
             for item in value:
                 existing = next((t for t in target[key] if t["name"] == item["name"]), None)
-                if existing is None:
+                if item.get("$patch") == "delete":
+                    target[key] = [t for t in target[key] if t["name"] != item["name"]]
+                elif existing is None:
                     target[key].append(copy.deepcopy(item))
                 else:
                     merge(existing, item)

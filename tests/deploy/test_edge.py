@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
 
 from posegen.auth import mint_token
-from posegen.localrun import free_port
+from posegen_cli.localrun import free_port
 
 SECRET = "edge-secret-" + "e" * 40
 NAMESPACE = "/pose-generator"
@@ -43,7 +43,7 @@ def relay_ports(redis_url, tmp_path):
     ports = [free_port(), free_port()]
     env = {**os.environ, "REDIS_URL": redis_url, "JWT_SECRET": SECRET, "RELAY_HOST": "127.0.0.1",
            "LOG_LEVEL": "WARNING"}  # fmt: skip
-    processes = [subprocess.Popen([sys.executable, "-m", "posegen.cli", "relay"], cwd=tmp_path,
+    processes = [subprocess.Popen([sys.executable, "-m", "posegen_cli", "relay"], cwd=tmp_path,
                                   env={**env, "RELAY_PORT": str(port)}) for port in ports]  # fmt: skip
     deadline = time.monotonic() + 30
     while not all(http_ok(f"http://127.0.0.1:{port}/ready") for port in ports):

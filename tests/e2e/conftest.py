@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from posegen.localrun import free_port
+from posegen_cli.localrun import free_port
 
 SECRET = "e2e-secret-" + "e" * 40
 
@@ -69,7 +69,7 @@ class ClusterRunner:
         for name in ("gateway", "relay", "worker"):
             log = open(self.folder / f"{name}.log", "a")  # noqa: SIM115 - closed when the process ends
             self.cluster.processes[name] = subprocess.Popen(
-                [sys.executable, "-m", "posegen.cli", name], env=self.env, cwd=self.folder, stdout=log,
+                [sys.executable, "-m", "posegen_cli", name], env=self.env, cwd=self.folder, stdout=log,
                 stderr=subprocess.STDOUT,
             )  # fmt: skip
         deadline = time.monotonic() + 120

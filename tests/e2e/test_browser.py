@@ -18,8 +18,12 @@ FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-backgroun
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is installed by .ci/run")
 
 
-def test_a_generation_from_the_web_page_through_the_edge(cluster, edge):
+def test_a_generation_from_the_web_page_through_the_edge(cluster, edge, tmp_path):
+    from PIL import Image
     from playwright.sync_api import sync_playwright
+
+    avatar = tmp_path / "me.png"
+    Image.new("RGB", (120, 160), (200, 150, 120)).save(avatar)
 
     httpx.post(
         f"{cluster.api}/admin/users/browser-user/credits",
@@ -38,6 +42,10 @@ def test_a_generation_from_the_web_page_through_the_edge(cluster, edge):
         page.get_by_label("New project").fill("Browser shoot")
         page.get_by_role("button", name="Create").click()
         page.wait_for_function("document.getElementById('project').options.length > 0")
+        page.locator("#avatar").set_input_files(str(avatar))
+        page.get_by_role("button", name="Upload").click()
+        page.wait_for_selector("#avatar-preview:not([hidden])")
+        page.get_by_label("Identity strength").fill("0.8")
         boxes = page.locator(".pose input[type=checkbox]")
         boxes.nth(0).check()
         boxes.nth(1).check()
@@ -48,6 +56,7 @@ def test_a_generation_from_the_web_page_through_the_edge(cluster, edge):
         page.wait_for_function("document.querySelectorAll('.job.done img[src*=\"/files/\"]').length === 2",
                                timeout=120_000)  # fmt: skip
         page.wait_for_function("document.getElementById('status').textContent.startsWith('Done')")
+        assert page.get_attribute("#generation-avatar", "alt") == "Avatar used, identity strength 0.8"
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOT), full_page=True)
         downloads = page.locator(".job.done a[download]")

@@ -90,7 +90,7 @@ def test_the_cli_generates_with_live_progress(cluster):
            "POSEGEN_TOKEN": token("cli-user"), "COLUMNS": "120"}  # fmt: skip
 
     def posegen(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "posegen.cli", *args], env=env, capture_output=True, text=True,
+        return subprocess.run([sys.executable, "-m", "posegen_cli", *args], env=env, capture_output=True, text=True,
                               timeout=300)  # fmt: skip
 
     listing = posegen("library", "--limit", "3", "--json")

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi.testclient import TestClient
 
-from posegen.localrun import free_port
+from posegen_cli.localrun import free_port
 from posegen_gateway.app import create_app
 
 

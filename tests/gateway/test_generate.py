@@ -12,9 +12,9 @@ from rq.serializers import JSONSerializer
 
 from posegen.contracts import JOB_FUNCTION, QUEUE_LIST_KEY, event_stream_key
 from posegen.events import EventPublisher, read_events
-from posegen.localrun import free_port
-from posegen.reconcile import Reconciler
+from posegen_cli.localrun import free_port
 from posegen_gateway.app import create_app
+from posegen_gateway.reconcile import Reconciler
 
 
 def generate(client, gw, headers, project_id, **fields):

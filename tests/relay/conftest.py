@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import pytest
 
 from posegen.auth import mint_token
-from posegen.localrun import free_port
 from posegen.settings import RelaySettings
+from posegen_cli.localrun import free_port
 from posegen_relay.server import run
 
 SECRET = "relay-secret-" + "z" * 40

@@ -117,16 +117,18 @@ class Scenario:
         return psycopg.connect(self.database_url, autocommit=True, row_factory=dict_row)
 
     def generation(self, *, poses: int = 2, variations: int = 1, steps: int = 8, size: int = 256,
-                   seed: int | None = 7, text: str | None = None) -> str:  # fmt: skip
+                   seed: int | None = 7, text: str | None = None, prompt: str = "studio",
+                   identity_strength: float = 0.0, avatar_key: str | None = None) -> str:  # fmt: skip
         generation_id = str(uuid.uuid4())
         pose_ids = [] if text else self.pose_ids[:poses]
         kind = "TEXT_DESCRIPTION" if text else "GALLERY_REFERENCE"
         total = len(plan_images(generation_type=kind, pose_ids=pose_ids, variations=variations))
         with self.connect() as conn, conn.transaction():
             generations_db.insert_generation(conn=conn, generation_id=generation_id, user_id=self.user_id, fields={
-                "project_id": self.project_id, "generation_type": kind, "text_prompt": text, "prompt": "studio",
+                "project_id": self.project_id, "generation_type": kind, "text_prompt": text, "prompt": prompt,
                 "negative_prompt": None, "variations_per_pose": variations, "width": size, "height": size,
                 "steps": steps, "guidance_scale": 7.5, "seed": seed, "poses_total": total,
+                "identity_strength": identity_strength, "avatar_key": avatar_key,
                 "credit_charged": CREDITS_PER_IMAGE * total,
             })  # fmt: skip
             generations_db.insert_generation_poses(conn=conn, generation_id=generation_id, pose_ids=pose_ids)
@@ -208,7 +210,7 @@ def spawn_worker(worker_env, tmp_path) -> Iterator[Callable[..., subprocess.Pope
     def spawn(name: str, **env_overrides: str) -> subprocess.Popen:
         env = {**os.environ, **worker_env, "WORKER_NAME": name, "WORKER_METRICS_PORT": "0", **env_overrides}
         log_file = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
-        process = subprocess.Popen([sys.executable, "-m", "posegen.cli", "worker"], env=env, cwd=tmp_path,
+        process = subprocess.Popen([sys.executable, "-m", "posegen_cli", "worker"], env=env, cwd=tmp_path,
                                    stdout=log_file, stderr=subprocess.STDOUT)  # fmt: skip
         process.log_path = tmp_path / f"{name}.log"
         processes.append(process)
@@ -219,6 +221,22 @@ def spawn_worker(worker_env, tmp_path) -> Iterator[Callable[..., subprocess.Pope
         if process.poll() is None:
             process.kill()
             process.wait(timeout=10)
+
+
+def direct_call(loaded, *, prompt, negative, control, seed: int, steps: int, size: int, embeds=None,
+                scale: float = 0.0):  # fmt: skip
+    """One image straight from diffusers, as a user of the library would call it (identity embeddings when the
+    pipeline has an adapter: the blank image's at scale 0 unless ``embeds`` are given)."""
+    import torch
+
+    extra = {}
+    if loaded.identity is not None:
+        loaded.pipe.set_ip_adapter_scale(scale)
+        extra["ip_adapter_image_embeds"] = [embeds if embeds is not None else loaded.identity.neutral]
+    return loaded.pipe(
+        prompt=prompt, negative_prompt=negative, image=control, generator=torch.Generator("cpu").manual_seed(seed),
+        num_inference_steps=steps, guidance_scale=7.5, width=size, height=size, **extra,
+    ).images[0]  # fmt: skip
 
 
 def stream_types(redis_client: redis.Redis, generation_id: str) -> list[str]:

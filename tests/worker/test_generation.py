@@ -4,7 +4,6 @@ import io
 import threading
 
 import numpy as np
-import torch
 from PIL import Image
 
 from posegen.contracts import cancel_flag_key
@@ -12,6 +11,8 @@ from posegen.events import read_events
 from posegen.poses.render import render_skeleton
 from posegen.prompts import build_negative_prompt
 from posegen_worker.generation import GenerationRun
+
+from .conftest import direct_call
 
 
 def stored_image(runtime, key: str) -> np.ndarray:
@@ -26,17 +27,22 @@ def test_image_is_pixel_identical_to_a_direct_diffusers_call(make_runtime, scena
     with scenario.connect() as conn:
         keypoints = conn.execute("SELECT keypoints FROM poses WHERE id = %s", (image_row["pose_id"],)).fetchone()
     control = Image.fromarray(render_skeleton(keypoints["keypoints"], 256, 256))
-    direct = warm_pipeline.pipe(
-        prompt=image_row["prompt_used"], negative_prompt=build_negative_prompt(None), image=control,
-        generator=torch.Generator("cpu").manual_seed(1234), num_inference_steps=4, guidance_scale=7.5,
-        width=256, height=256,
-    ).images[0]  # fmt: skip
+    direct = direct_call(
+        warm_pipeline,
+        prompt=image_row["prompt_used"],
+        negative=build_negative_prompt(None),
+        control=control,
+        seed=1234,
+        steps=4,
+        size=256,
+    )
     assert image_row["seed"] == 1234
     assert np.array_equal(stored_image(runtime, image_row["image_key"]), np.asarray(direct))
 
 
-def test_two_poses_eight_steps_give_sixteen_progress_events_then_completed(make_runtime, scenario, events,
-                                                                           redis_client):  # fmt: skip
+def test_two_poses_eight_steps_give_sixteen_progress_events_then_completed(
+    make_runtime, scenario, events, redis_client
+):
     runtime = make_runtime(worker_batch_size=1)
     generation_id = scenario.generation(poses=2, steps=8)
     assert GenerationRun(runtime, generation_id).run() == "finished"
@@ -129,14 +135,18 @@ class FailingPipe:
             raise RuntimeError("CUDA out of memory (simulated)")
         return self.pipe(**kwargs)
 
+    def __getattr__(self, name):
+        return getattr(self.pipe, name)
+
 
 def test_one_failing_image_is_recorded_refunded_and_reported(make_runtime, scenario, events, warm_pipeline):
     runtime = make_runtime(worker_batch_size=3)
     generation_id = scenario.generation(poses=3, steps=3)
     with scenario.connect() as conn:
         name = conn.execute("SELECT name FROM poses WHERE id = %s", (scenario.pose_ids[1],)).fetchone()["name"]
-    runtime.pipeline = type(warm_pipeline)(**{**vars(warm_pipeline), "pipe": FailingPipe(warm_pipeline.pipe,
-                                                                                         name.lower())})  # fmt: skip
+    runtime.pipeline = type(warm_pipeline)(
+        **{**vars(warm_pipeline), "pipe": FailingPipe(warm_pipeline.pipe, name.lower())}
+    )
     assert GenerationRun(runtime, generation_id).run() == "finished"
     row = scenario.row(generation_id)
     assert (row["status"], row["poses_completed"], row["poses_failed"], row["credit_refunded"]) == ("partial", 2, 1, 30)

@@ -11,7 +11,7 @@ from .conftest import worker_settings
 
 
 def posegen(*args, env=None, cwd=None):
-    return subprocess.run([sys.executable, "-m", "posegen.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "posegen_cli", *args], capture_output=True, text=True,
                           env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}, cwd=cwd, timeout=300)  # fmt: skip
 
 
@@ -21,7 +21,18 @@ def test_manifest_names_sd15_and_the_openpose_controlnet_in_fp16():
     assert specs["controlnet"].repo_id == "lllyasviel/control_v11p_sd15_openpose"
     assert "unet/diffusion_pytorch_model.fp16.safetensors" in specs["base"].files
     assert "diffusion_pytorch_model.fp16.safetensors" in specs["controlnet"].files
-    assert all(name.endswith((".json", ".txt", ".fp16.safetensors")) for s in specs.values() for name in s.files)
+    weights = ("base", "controlnet")
+    assert all(name.endswith((".json", ".txt", ".fp16.safetensors")) for r in weights for name in specs[r].files)
+
+
+def test_manifest_names_the_identity_adapter_and_its_encoder_as_the_worker_loads_them():
+    from posegen.settings import WorkerSettings
+
+    spec = {spec.role: spec for spec in load_manifest()}["ip_adapter"]
+    default = WorkerSettings.model_fields["ip_adapter_weight_name"].default
+    assert spec.repo_id == "h94/IP-Adapter"
+    assert f"models/{default}" in spec.files
+    assert {"models/image_encoder/config.json", "models/image_encoder/model.safetensors"} <= set(spec.files)
 
 
 def test_a_lock_file_pins_the_revisions(tmp_path):
@@ -37,6 +48,7 @@ def test_download_goes_as_far_as_the_hub_and_says_what_it_wanted(tmp_path):
     assert result.returncode == 1
     assert "stable-diffusion-v1-5/stable-diffusion-v1-5@" in result.stderr
     assert "lllyasviel/control_v11p_sd15_openpose@" in result.stderr
+    assert "h94/IP-Adapter@" in result.stderr
     assert "offline" in result.stderr.lower() or "HF_HUB_OFFLINE" in result.stderr
 
 

@@ -8,7 +8,8 @@ from posegen.contracts import job_id
 
 _COLUMNS = """
 id, project_id, user_id, generation_type, text_prompt, prompt, negative_prompt, variations_per_pose, width, height,
-steps, guidance_scale, seed, status, poses_total, poses_completed, poses_failed, credit_charged, credit_refunded,
+steps, guidance_scale, seed, identity_strength, avatar_key, status, poses_total, poses_completed, poses_failed,
+credit_charged, credit_refunded,
 error_message, queue_job_id, worker_name, cancel_requested_at, recovery_attempts, created_at, started_at,
 completed_at, updated_at
 """
@@ -54,7 +55,7 @@ def generated_poses(*, conn: Connection, generation_id: str, status: str | None 
     only = " AND status = %(status)s" if status else ""
     return conn.execute(
         "SELECT id, generation_id, pose_id, variation_key, status, image_key, thumbnail_key, seed, prompt_used,"
-        " generation_seconds, error_message, created_at FROM generated_poses"
+        " generation_seconds, identity_strength, error_message, created_at FROM generated_poses"
         f" WHERE generation_id = %(id)s{only} ORDER BY created_at, id",
         {"id": generation_id, "status": status},
     ).fetchall()
@@ -140,9 +141,9 @@ def insert_generated_pose(*, conn: Connection, row: dict) -> bool:
     """Record one image (completed or failed) once; return False when its variation was recorded before."""
     inserted = conn.execute(
         "INSERT INTO generated_poses (id, generation_id, pose_id, variation_key, status, image_key, thumbnail_key,"
-        " seed, prompt_used, generation_seconds, error_message) VALUES (%(id)s, %(generation_id)s, %(pose_id)s,"
-        " %(variation_key)s, %(status)s, %(image_key)s, %(thumbnail_key)s, %(seed)s, %(prompt_used)s,"
-        " %(generation_seconds)s, %(error_message)s)"
+        " seed, prompt_used, generation_seconds, identity_strength, error_message) VALUES (%(id)s,"
+        " %(generation_id)s, %(pose_id)s, %(variation_key)s, %(status)s, %(image_key)s, %(thumbnail_key)s, %(seed)s,"
+        " %(prompt_used)s, %(generation_seconds)s, %(identity_strength)s, %(error_message)s)"
         " ON CONFLICT (generation_id, variation_key) DO NOTHING RETURNING id",
         row,
     ).fetchone()

@@ -19,7 +19,10 @@ SD15_SCHEDULER = {
 }
 MARKER_FILE = "posegen_model.json"
 """Written next to a built model; says what it is (``tiny`` or ``random-full-size``), so the worker can
-warn loudly that it draws noise."""
+warn loudly that it draws noise, and where its identity adapter is."""
+BUILD_FORMAT = 2
+"""2: the real CLIP vocabulary and an IP-Adapter folder; older builds are rebuilt when the worker needs one."""
+ADAPTER_FOLDER = "ip-adapter"
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,10 @@ class Architecture:
     controlnet_embedding: tuple[int, ...]
     vae: dict
     text: dict
+    vision: dict
+    """The IP-Adapter's CLIP vision encoder (``CLIPVisionConfig``)."""
+    resampler: dict
+    """The Plus adapter's Resampler: width, heads and image tokens."""
 
 
 TINY = Architecture(
@@ -53,9 +60,24 @@ TINY = Architecture(
         "norm_num_groups": 8,
         "sample_size": 256,
     },
-    text={"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 2, "num_attention_heads": 4,
-          "projection_dim": 32},
-)  # fmt: skip
+    text={
+        "hidden_size": 32,
+        "intermediate_size": 37,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "projection_dim": 32,
+    },
+    vision={
+        "hidden_size": 32,
+        "intermediate_size": 37,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "image_size": 32,
+        "patch_size": 8,
+        "projection_dim": 16,
+    },
+    resampler={"dim": 32, "heads": 1, "queries": 16},
+)
 
 SD15 = Architecture(
     name="random-full-size",
@@ -79,50 +101,54 @@ SD15 = Architecture(
         "norm_num_groups": 32,
         "sample_size": 512,
     },
-    text={"hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12, "num_attention_heads": 12,
-          "projection_dim": 768, "hidden_act": "quick_gelu"},
-)  # fmt: skip
+    text={
+        "hidden_size": 768,
+        "intermediate_size": 3072,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 12,
+        "projection_dim": 768,
+        "hidden_act": "quick_gelu",
+    },
+    # ViT-H/14, the encoder of h94/IP-Adapter's models/image_encoder; the Resampler of ip-adapter-plus(-face)_sd15.
+    vision={
+        "hidden_size": 1280,
+        "intermediate_size": 5120,
+        "num_hidden_layers": 32,
+        "num_attention_heads": 16,
+        "image_size": 224,
+        "patch_size": 14,
+        "projection_dim": 1024,
+        "hidden_act": "gelu",
+    },
+    resampler={"dim": 768, "heads": 12, "queries": 16},
+)
 
 
-def _bytes_to_unicode() -> dict[int, str]:
-    """GPT-2/CLIP's reversible map of bytes to printable characters."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
-    printable += list(range(ord("®"), ord("ÿ") + 1))
-    codes = printable[:]
-    extra = 0
-    for byte in range(256):
-        if byte not in printable:
-            printable.append(byte)
-            codes.append(256 + extra)
-            extra += 1
-    return dict(zip(printable, map(chr, codes), strict=True))
-
-
-def write_byte_level_tokenizer(folder: Path) -> None:
-    """A CLIP BPE tokenizer without merges: every byte is a token (made offline; the real vocabulary
-    would come from the Hub)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    symbols = list(_bytes_to_unicode().values())
-    vocab = {symbol: i for i, symbol in enumerate(symbols)}
-    vocab.update({symbol + "</w>": len(symbols) + i for i, symbol in enumerate(symbols)})
-    vocab["<|startoftext|>"] = len(vocab)
-    vocab["<|endoftext|>"] = len(vocab)
-    (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
-    (folder / "merges.txt").write_text("#version: 0.2\n", encoding="utf-8")
-
-
-def build_pipeline(architecture: Architecture, folder: Path, *, seed: int = 0) -> Path:
+def build_pipeline(architecture: Architecture, folder: Path, *, seed: int = 0, identity: bool = True) -> Path:
     """Build the pipeline with random weights (seeded, so a rebuild gives the same model) and save it with
-    ``save_pretrained``: ``folder`` is the base model and ``folder/controlnet`` the ControlNet."""
+    ``save_pretrained``: ``folder`` is the base model, ``folder/controlnet`` the ControlNet and, with
+    ``identity``, ``folder/ip-adapter`` the IP-Adapters and their image encoder (see ``adapters``)."""
+    from posegen.inference.adapters import write_adapters
+
     folder = Path(folder)
     pipeline = assemble_pipeline(architecture, folder / "tokenizer", seed=seed)
     pipeline.save_pretrained(folder, safe_serialization=True)
-    (folder / MARKER_FILE).write_text(json.dumps({"kind": architecture.name, "seed": seed}), encoding="utf-8")
+    marker = {"kind": architecture.name, "seed": seed, "format": BUILD_FORMAT}
+    if identity:
+        write_adapters(
+            pipeline.unet,
+            folder / ADAPTER_FOLDER,
+            vision=architecture.vision,
+            resampler=architecture.resampler,
+            seed=seed + 1,
+        )
+        marker["ip_adapter"] = ADAPTER_FOLDER
+    (folder / MARKER_FILE).write_text(json.dumps(marker), encoding="utf-8")
     return folder
 
 
 def assemble_pipeline(architecture: Architecture, tokenizer_dir: Path, *, seed: int = 0):
-    """The pipeline in memory with random weights (its byte-level tokenizer is written to ``tokenizer_dir``)."""
+    """The pipeline in memory with random weights (its CLIP tokenizer is written to ``tokenizer_dir``)."""
     import torch
     from diffusers import (
         AutoencoderKL,
@@ -133,14 +159,16 @@ def assemble_pipeline(architecture: Architecture, tokenizer_dir: Path, *, seed: 
     )
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-    write_byte_level_tokenizer(Path(tokenizer_dir))
+    from posegen.inference.tokenizer import write_clip_tokenizer
+
+    write_clip_tokenizer(Path(tokenizer_dir))
     tokenizer = CLIPTokenizer.from_pretrained(tokenizer_dir, model_max_length=TOKENIZER_MAX_LENGTH)
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(**architecture.unet)
     controlnet = ControlNetModel.from_unet(unet, conditioning_embedding_out_channels=architecture.controlnet_embedding)
     vae = AutoencoderKL(**architecture.vae, scaling_factor=0.18215)
     text_config = CLIPTextConfig(
-        vocab_size=max(len(tokenizer), 49408 if architecture is SD15 else len(tokenizer)),
+        vocab_size=len(tokenizer),
         max_position_embeddings=TOKENIZER_MAX_LENGTH,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
@@ -160,9 +188,21 @@ def assemble_pipeline(architecture: Architecture, tokenizer_dir: Path, *, seed: 
     )
 
 
+def _marker(folder: str | Path) -> dict:
+    marker = Path(folder) / MARKER_FILE
+    return json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else {}
+
+
 def built_kind(folder: str | Path) -> str | None:
     """``tiny`` or ``random-full-size`` for a model built here, None for anything else."""
-    marker = Path(folder) / MARKER_FILE
-    if not marker.is_file():
-        return None
-    return json.loads(marker.read_text(encoding="utf-8")).get("kind")
+    return _marker(folder).get("kind")
+
+
+def built_adapter(folder: str | Path) -> Path | None:
+    """The IP-Adapter folder built with the model in ``folder``, if any."""
+    name = _marker(folder).get("ip_adapter")
+    return Path(folder) / name if name else None
+
+
+def is_current_build(folder: str | Path) -> bool:
+    return _marker(folder).get("format", 1) >= BUILD_FORMAT

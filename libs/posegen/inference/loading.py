@@ -8,7 +8,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from posegen.inference.architectures import TINY, build_pipeline, built_kind
+from posegen.inference.architectures import TINY, build_pipeline, built_kind, is_current_build
+from posegen.inference.identity import IdentityAdapter, load_identity, resolve_adapter
 from posegen.settings import WorkerSettings
 
 log = logging.getLogger("posegen.inference")
@@ -25,6 +26,8 @@ class LoadedPipeline:
     kind: str
     """``real``, ``tiny`` or ``random-full-size``."""
     load_seconds: float
+    identity: IdentityAdapter | None = None
+    """The IP-Adapter that puts the avatar into the images; None: prompt and pose only."""
 
     @property
     def makes_noise(self) -> bool:
@@ -37,7 +40,7 @@ def resolve_models(settings: WorkerSettings, *, build_missing: bool = True) -> t
         controlnet = settings.model_controlnet or str(Path(settings.model_base) / "controlnet")
         return settings.model_base, controlnet
     tiny = Path(settings.model_dir) / TINY_FOLDER
-    if not (tiny / "model_index.json").is_file():
+    if not (tiny / "model_index.json").is_file() or not is_current_build(tiny):
         if not build_missing:
             raise FileNotFoundError(f"no model configured and no tiny model at {tiny}; run `posegen models build-tiny`")
         log.info("building the tiny offline model in %s", tiny)
@@ -95,10 +98,12 @@ def load_pipeline(settings: WorkerSettings) -> LoadedPipeline:
     pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config)
     pipe.set_progress_bar_config(disable=True)
     pipe.to(device)
+    source = resolve_adapter(settings, base)
+    identity = load_identity(pipe, source, dtype=dtype, device=device) if source else None
     if device == "cuda":
         _tune_for_cuda(pipe, settings)
     kind = built_kind(base) or "real"
-    loaded = LoadedPipeline(pipe, device, dtype, base, controlnet_id, kind, time.perf_counter() - started)
+    loaded = LoadedPipeline(pipe, device, dtype, base, controlnet_id, kind, time.perf_counter() - started, identity)
     _announce(loaded, torch.get_num_threads())
     return loaded
 
@@ -127,3 +132,8 @@ def _announce(loaded: LoadedPipeline, threads: int) -> None:
         )  # fmt: skip
     log.info("pipeline loaded in %.2fs on %s: base %s, controlnet %s", loaded.load_seconds, where, loaded.base,
              loaded.controlnet)  # fmt: skip
+    if loaded.identity is None:
+        log.warning("no identity adapter (IP_ADAPTER): images follow the prompt and the pose only; avatars are "
+                    "ignored and results record identityStrength 0")  # fmt: skip
+    else:
+        log.info("identity adapter %s loaded in %.2fs", loaded.identity.source.describe(), loaded.identity.load_seconds)

@@ -19,6 +19,14 @@ class ImageRequest:
     seed: int
 
 
+@dataclass(frozen=True)
+class Identity:
+    """The image embedding every image of the call is conditioned on, and how strongly (0: not at all)."""
+
+    embeds: object
+    scale: float
+
+
 @dataclass
 class BatchResult:
     images: list[Image.Image]
@@ -35,10 +43,16 @@ def generate_batch(
     width: int,
     height: int,
     on_step: StepHook | None = None,
+    identity: Identity | None = None,
+    prompt_chunks: int = 1,
 ) -> BatchResult:
     """Denoise the batch in one call. Generators live on the CPU so a seed gives the same image on any
-    device; ``on_step`` may stop the run within the step it is called for."""
+    device; ``on_step`` may stop the run within the step it is called for. ``identity`` is required when the
+    pipeline has an IP-Adapter loaded. Prompts of more than one chunk of tokens are encoded whole
+    (``posegen.inference.text``); one chunk goes through diffusers' own encoding."""
     import torch
+
+    from posegen.inference.text import encode_chunked
 
     state = {"steps": 0, "interrupted": False}
 
@@ -49,10 +63,22 @@ def generate_batch(
             pipeline._interrupt = True
         return callback_kwargs
 
+    prompts, negatives = [r.prompt for r in requests], [r.negative_prompt for r in requests]
+    if prompt_chunks > 1:
+        text = {
+            "prompt_embeds": encode_chunked(pipe, prompts, prompt_chunks),
+            "negative_prompt_embeds": encode_chunked(pipe, negatives, prompt_chunks),
+        }
+    else:
+        text = {"prompt": prompts, "negative_prompt": negatives}
+    extra = {}
+    if identity is not None:
+        pipe.set_ip_adapter_scale(identity.scale)
+        extra["ip_adapter_image_embeds"] = [identity.embeds]
     with torch.inference_mode():
         output = pipe(
-            prompt=[r.prompt for r in requests],
-            negative_prompt=[r.negative_prompt for r in requests],
+            **text,
+            **extra,
             image=[r.control_image for r in requests],
             generator=[torch.Generator("cpu").manual_seed(r.seed) for r in requests],
             num_inference_steps=steps,

@@ -10,13 +10,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from posegen import __version__
-from posegen.reconcile import Reconciler
 from posegen.settings import GatewaySettings
 from posegen_gateway import health
 from posegen_gateway.context import GatewayContext
 from posegen_gateway.errors import install_error_handlers
 from posegen_gateway.guards import RejectNulMiddleware
 from posegen_gateway.metrics import MetricsMiddleware
+from posegen_gateway.reconcile import Reconciler
 from posegen_gateway.routers import credits, files, generations, library, projects
 from posegen_gateway.web import install_web
 

@@ -11,10 +11,10 @@ import redis
 from psycopg_pool import ConnectionPool
 
 from posegen.events import EventPublisher
-from posegen.ratelimit import SlidingWindowLimiter
 from posegen.settings import GatewaySettings
 from posegen.storage import Storage, UrlSigner, signing_key
 from posegen_gateway.metrics import GatewayMetrics
+from posegen_gateway.ratelimit import SlidingWindowLimiter
 
 
 class TtlCache:

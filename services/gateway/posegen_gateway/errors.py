@@ -13,7 +13,7 @@ from psycopg_pool import PoolClosed, PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from posegen.errors import ApiError
-from posegen.schemas.common import ErrorBody, ErrorEnvelope
+from posegen_gateway.schemas.common import ErrorBody, ErrorEnvelope
 
 log = logging.getLogger("posegen.gateway")
 

@@ -23,7 +23,7 @@ from posegen.db import generations as generations_db
 from posegen.inference.preview import latents_to_jpeg_data_url
 from posegen.inference.runner import ImageRequest, generate_batch
 from posegen_worker.persist import Persister, Work
-from posegen_worker.planning import plan_work
+from posegen_worker.planning import GenerationRejected, plan_generation
 from posegen_worker.recovery import Lease
 from posegen_worker.runtime import Runtime
 
@@ -75,11 +75,16 @@ class GenerationRun:
                 row["variation_key"]
                 for row in generations_db.generated_poses(conn=conn, generation_id=self.generation_id)
             }
-            work = [item for item in plan_work(conn, generation) if item.variation_key not in done]
         self.generation = generation
         self.persister = Persister(self.rt, generation)
         try:
-            return self._run_work(work, finished=len(done))
+            with self.rt.pool.connection() as conn:
+                self.plan = plan_generation(self.rt, conn, generation, done=done)
+            return self._run_work(self.plan.work, finished=len(done))
+        except GenerationRejected as error:
+            log.warning("generation %s failed: %s", self.generation_id, error)
+            self._drain_quietly()
+            return self._fail(str(error))
         except Exception as error:
             log.exception("generation %s failed", self.generation_id)
             self._drain_quietly()
@@ -155,9 +160,16 @@ class GenerationRun:
         requests = [ImageRequest(w.prompt, w.negative_prompt, w.control_image, w.seed) for w in batch]
         started = time.perf_counter()
         result = generate_batch(
-            self.rt.pipeline.pipe, requests, steps=steps, guidance_scale=self.generation["guidance_scale"],
-            width=self.generation["width"], height=self.generation["height"], on_step=on_step,
-        )  # fmt: skip
+            self.rt.pipeline.pipe,
+            requests,
+            steps=steps,
+            guidance_scale=self.generation["guidance_scale"],
+            width=self.generation["width"],
+            height=self.generation["height"],
+            on_step=on_step,
+            identity=self.plan.identity,
+            prompt_chunks=self.plan.prompt_chunks,
+        )
         seconds = time.perf_counter() - started
         self.rt.metrics.pipeline_seconds.inc(seconds)
         return result, seconds

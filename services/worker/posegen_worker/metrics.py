@@ -53,6 +53,11 @@ class WorkerMetrics:
         self.busy = Gauge("posegen_worker_busy", "1 while a generation runs", registry=self.registry)
         self.recoveries = Counter("posegen_worker_recoveries_total", "Generations re-queued by this worker's reaper",
                                   registry=self.registry)  # fmt: skip
+        self.identity_embeddings = Counter(
+            "posegen_worker_identity_embeddings_total",
+            "Avatar embeddings computed (one per generation with identity conditioning)",
+            registry=self.registry,
+        )
         if with_cuda:
             self.registry.register(CudaMemoryCollector())
 

@@ -38,6 +38,8 @@ class Work:
     prompt: str
     negative_prompt: str
     control_image: Image.Image
+    identity_strength: float = 0.0
+    """How strongly the avatar conditions this image (0: it does not)."""
 
 
 def _lower_priority() -> None:
@@ -122,7 +124,8 @@ class Persister:
                 "id": row_id, "generation_id": generation_id, "pose_id": work.pose_id,
                 "variation_key": work.variation_key, "status": "completed", "image_key": image_key,
                 "thumbnail_key": thumb_key, "seed": work.seed, "prompt_used": work.prompt,
-                "generation_seconds": round(seconds, 3), "error_message": None,
+                "generation_seconds": round(seconds, 3), "identity_strength": work.identity_strength,
+                "error_message": None,
             })  # fmt: skip
             if inserted:
                 generations_db.refresh_counts(conn=conn, generation_id=generation_id)
@@ -147,7 +150,8 @@ class Persister:
             inserted = generations_db.insert_generated_pose(conn=conn, row={
                 "id": str(uuid.uuid4()), "generation_id": generation_id, "pose_id": work.pose_id,
                 "variation_key": work.variation_key, "status": "failed", "image_key": None, "thumbnail_key": None,
-                "seed": work.seed, "prompt_used": work.prompt, "generation_seconds": None, "error_message": error[:500],
+                "seed": work.seed, "prompt_used": work.prompt, "generation_seconds": None,
+                "identity_strength": work.identity_strength, "error_message": error[:500],
             })  # fmt: skip
             if inserted:
                 billing.refund_images(conn=conn, generation=self.generation, variation_keys=[work.variation_key])

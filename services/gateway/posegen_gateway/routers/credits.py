@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from posegen.contracts import API_PREFIX
-from posegen.schemas.credits import CreditGrant, CreditGrantResult, Credits
 from posegen_gateway.deps import AdminDep, ConnDep, UserDep
 from posegen_gateway.errors import error_responses
+from posegen_gateway.schemas.credits import CreditGrant, CreditGrantResult, Credits
 from posegen_gateway.serving import credits
 
 router = APIRouter(prefix=API_PREFIX, tags=["credits"])

@@ -5,8 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from posegen.contracts import API_PREFIX
-from posegen.schemas.common import Page, PageQuery
-from posegen.schemas.generations import (
+from posegen_gateway.deps import ConnDep, ContextDep, UserDep, json_response, with_connection
+from posegen_gateway.errors import error_responses
+from posegen_gateway.schemas.common import Page, PageQuery
+from posegen_gateway.schemas.generations import (
     CancelResult,
     GenerateAccepted,
     GenerateRequest,
@@ -14,8 +16,6 @@ from posegen.schemas.generations import (
     GenerationSummary,
     Results,
 )
-from posegen_gateway.deps import ConnDep, ContextDep, UserDep, json_response, with_connection
-from posegen_gateway.errors import error_responses
 from posegen_gateway.serving import generate, generations
 
 router = APIRouter(prefix=API_PREFIX, tags=["generations"])

@@ -7,10 +7,10 @@ from starlette.concurrency import run_in_threadpool
 
 from posegen.contracts import API_PREFIX
 from posegen.db.library import PoseFilter
-from posegen.schemas.common import Page, PageQuery
-from posegen.schemas.library import CategoryTree, Difficulty, GenderSuitability, PoseDetail, PoseSummary
 from posegen_gateway.deps import ConnDep, ContextDep, UserDep
 from posegen_gateway.errors import error_responses
+from posegen_gateway.schemas.common import Page, PageQuery
+from posegen_gateway.schemas.library import CategoryTree, Difficulty, GenderSuitability, PoseDetail, PoseSummary
 from posegen_gateway.serving import library
 
 router = APIRouter(prefix=API_PREFIX, tags=["library"])

@@ -7,10 +7,10 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from posegen.contracts import API_PREFIX
 from posegen.errors import BadRequest, UnsupportedMediaType
 from posegen.images import MAX_UPLOAD_BYTES
-from posegen.schemas.common import Page, PageQuery
-from posegen.schemas.projects import AvatarUrl, Project, ProjectCreate, ProjectUpdate
 from posegen_gateway.deps import ConnDep, ContextDep, UserDep
 from posegen_gateway.errors import error_responses
+from posegen_gateway.schemas.common import Page, PageQuery
+from posegen_gateway.schemas.projects import AvatarUrl, Project, ProjectCreate, ProjectUpdate
 from posegen_gateway.serving import projects
 from posegen_gateway.uploads import read_single_file
 

@@ -6,7 +6,7 @@ from psycopg import Connection
 
 from posegen.db import credits as credits_db
 from posegen.db.users import ensure_user
-from posegen.schemas.credits import CreditGrant, CreditGrantResult, Credits, LedgerEntry
+from posegen_gateway.schemas.credits import CreditGrant, CreditGrantResult, Credits, LedgerEntry
 
 LEDGER_PAGE = 50
 

@@ -22,9 +22,9 @@ from posegen.db import library as library_db
 from posegen.errors import BadRequest, Conflict, RateLimited, ServiceUnavailable
 from posegen.plan import plan_images
 from posegen.queue import enqueue_generation, waiting_count
-from posegen.ratelimit import RateDecision
-from posegen.schemas.generations import GenerateAccepted, GenerateRequest
 from posegen_gateway.context import GatewayContext
+from posegen_gateway.ratelimit import RateDecision
+from posegen_gateway.schemas.generations import GenerateAccepted, GenerateRequest
 from posegen_gateway.serving.projects import require_project
 
 log = logging.getLogger("posegen.gateway.generate")
@@ -56,6 +56,19 @@ def _check_poses(conn: Connection, pose_ids: list[str]) -> None:
         )
 
 
+def _identity(ctx: GatewayContext, project: dict, body: GenerateRequest) -> tuple[float, str | None]:
+    """The strength to record and the avatar file as it is now (a later replacement does not change it)."""
+    avatar = project["avatar_image"]
+    if body.identity_strength is None:
+        return (ctx.settings.identity_strength, avatar) if avatar else (0.0, None)
+    if body.identity_strength > 0 and not avatar:
+        raise BadRequest(
+            "identityStrength needs an avatar: upload one to the project first, or send 0",
+            field="identityStrength",
+        )
+    return body.identity_strength, avatar if body.identity_strength > 0 else None
+
+
 def create_generation(
     *, ctx: GatewayContext, conn: Connection, user: Principal, body: GenerateRequest
 ) -> tuple[GenerateAccepted, RateDecision]:
@@ -63,6 +76,7 @@ def create_generation(
     project = require_project(conn=conn, user_id=user.user_id, project_id=body.project_id)
     if project["status"] != "active":
         raise Conflict("the project is archived", field="projectId")
+    identity_strength, avatar_key = _identity(ctx, project, body)
     pose_ids = body.pose_ids
     _check_poses(conn, pose_ids)
     images = plan_images(generation_type=body.generation_type, pose_ids=pose_ids, variations=body.variations)
@@ -85,6 +99,8 @@ def create_generation(
                 "steps": body.steps,
                 "guidance_scale": body.guidance_scale,
                 "seed": body.seed,
+                "identity_strength": identity_strength,
+                "avatar_key": avatar_key,
                 "poses_total": len(images),
                 "credit_charged": cost,
             },

@@ -13,8 +13,10 @@ from posegen.db import generations as generations_db
 from posegen.errors import NotFound
 from posegen.events import last_event
 from posegen.queue import discard_job
-from posegen.schemas.common import Page, PageQuery, Pagination
-from posegen.schemas.generations import (
+from posegen.storage import UrlSigner
+from posegen_gateway.context import GatewayContext
+from posegen_gateway.schemas.common import Page, PageQuery, Pagination
+from posegen_gateway.schemas.generations import (
     CancelResult,
     GeneratedPose,
     Generation,
@@ -22,8 +24,6 @@ from posegen.schemas.generations import (
     Progress,
     Results,
 )
-from posegen.storage import UrlSigner
-from posegen_gateway.context import GatewayContext
 
 log = logging.getLogger("posegen.gateway.generations")
 CANCEL_FLAG_TTL_SECONDS = 24 * 3600
@@ -47,6 +47,7 @@ def to_generated_pose(row: dict, signer: UrlSigner) -> GeneratedPose:
         thumbnail_url=signer.url(row["thumbnail_key"]) if row["thumbnail_key"] else None,
         prompt_used=row["prompt_used"],
         seconds=row["generation_seconds"],
+        identity_strength=row["identity_strength"],
         error_message=row["error_message"],
         created_at=row["created_at"],
     )
@@ -82,6 +83,7 @@ def get_generation(*, ctx: GatewayContext, conn: Connection, user_id: str, gener
     poses = generations_db.generated_poses(conn=conn, generation_id=generation_id)
     return Generation(
         **{k: row[k] for k in Generation.model_fields if k in row},
+        avatar_image_url=ctx.signer.url(row["avatar_key"]) if row["avatar_key"] else None,
         selected_pose_ids=generations_db.generation_pose_ids(conn=conn, generation_id=generation_id),
         poses=[to_generated_pose(p, ctx.signer) for p in poses],
         progress=progress_of(row, ctx.redis),

@@ -7,9 +7,9 @@ from psycopg import Connection
 from posegen.contracts import API_PREFIX
 from posegen.db import library as library_db
 from posegen.errors import NotFound
-from posegen.schemas.common import Page, PageQuery, Pagination
-from posegen.schemas.library import CategoryNode, CategoryRef, CategoryTree, PoseDetail, PoseSummary
 from posegen_gateway.context import GatewayContext
+from posegen_gateway.schemas.common import Page, PageQuery, Pagination
+from posegen_gateway.schemas.library import CategoryNode, CategoryRef, CategoryTree, PoseDetail, PoseSummary
 
 
 def skeleton_url(base_url: str, pose_id: str) -> str:

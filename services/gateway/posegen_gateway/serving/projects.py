@@ -7,10 +7,10 @@ from psycopg import Connection
 from posegen import images
 from posegen.db import projects as projects_db
 from posegen.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
-from posegen.safe_fetch import FetchRefused, fetch_public_https
-from posegen.schemas.common import Page, PageQuery, Pagination
-from posegen.schemas.projects import Project, ProjectCreate, ProjectUpdate
 from posegen.storage import Storage, UrlSigner
+from posegen_gateway.safe_fetch import FetchRefused, fetch_public_https
+from posegen_gateway.schemas.common import Page, PageQuery, Pagination
+from posegen_gateway.schemas.projects import Project, ProjectCreate, ProjectUpdate
 
 AVATAR_FETCH_TIMEOUT_SECONDS = 10.0
 

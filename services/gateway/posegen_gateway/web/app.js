@@ -79,8 +79,21 @@ async function loadProjects(selectId) {
 
 function showAvatar(project) {
   const img = $("avatar-preview");
-  img.hidden = !project?.avatarImageUrl;
-  if (project?.avatarImageUrl) { img.src = project.avatarImageUrl; img.alt = `Avatar of ${project.projectName}`; }
+  state.hasAvatar = Boolean(project?.avatarImageUrl);
+  img.hidden = !state.hasAvatar;
+  if (state.hasAvatar) { img.src = project.avatarImageUrl; img.alt = `Avatar of ${project.projectName}`; }
+  $("identity").disabled = !state.hasAvatar;
+}
+
+async function showGenerationAvatar(generationId) {
+  const generation = await api(`/generations/${generationId}`);
+  const img = $("generation-avatar");
+  img.hidden = !generation.avatarImageUrl;
+  if (generation.avatarImageUrl) {
+    img.src = generation.avatarImageUrl;
+    img.alt = `Avatar used, identity strength ${generation.identityStrength}`;
+    img.title = img.alt;
+  }
 }
 
 function jobCard(index) {
@@ -179,6 +192,7 @@ async function start(event) {
     selectedPoseIds: [...state.selected], variationsPerPose: Number($("variations").value),
     steps: Number($("steps").value), width: size, height: size };
   if ($("prompt").value.trim()) body.prompt = $("prompt").value.trim();
+  body.identityStrength = state.hasAvatar ? Number($("identity").value) : 0;
   $("jobs").replaceChildren(); state.jobs.clear(); $("overall").value = 0;
   try {
     const accepted = await api("/generate", { method: "POST", body: JSON.stringify(body),
@@ -188,6 +202,7 @@ async function start(event) {
     say(`Queued: ${accepted.posesTotal} image(s), ${accepted.creditCharged} credits.`);
     $("cancel").disabled = false; $("start").disabled = true;
     if (state.socket?.readyState === WebSocket.OPEN) resubscribe();
+    showGenerationAvatar(accepted.generationId).catch(() => {});
   } catch (error) { say(`Could not start: ${error.message}`); }
 }
 
@@ -219,6 +234,7 @@ async function init() {
     } catch (error) { say(`Upload refused: ${error.message}`); }
   });
   $("generate-form").addEventListener("submit", start);
+  $("identity").addEventListener("input", () => { $("identity-value").value = Number($("identity").value).toFixed(2); });
   $("cancel").addEventListener("click", async () => {
     if (!state.generation) return;
     const result = await api(`/generations/${state.generation}/cancel`, { method: "POST" });

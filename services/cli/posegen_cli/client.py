@@ -110,6 +110,8 @@ def generate(args) -> int:
         body["prompt"] = args.prompt
     if args.seed is not None:
         body["seed"] = args.seed
+    if getattr(args, "identity_strength", None) is not None:
+        body["identityStrength"] = args.identity_strength
     if not args.watch:
         accepted = api.call("POST", "/generate", json=body)
         console.print(f"queued {accepted['generationId']} ({accepted['posesTotal']} images)")

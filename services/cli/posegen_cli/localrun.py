@@ -267,4 +267,4 @@ def supervise(services: Sequence[ServiceSpec], *, task: Callable[[], int] | None
 
 
 def service_command(name: str) -> list[str]:
-    return [sys.executable, "-m", "posegen.cli", name]
+    return [sys.executable, "-m", "posegen_cli", name]

@@ -92,7 +92,7 @@ def run_demo(settings: GatewaySettings, relay_port: int) -> int:
 
     import httpx
 
-    from posegen import client
+    from posegen_cli import client
 
     health = f"http://127.0.0.1:{settings.gateway_port}/api/apps/pose-generator/health"
     deadline = time.monotonic() + 180
@@ -174,7 +174,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from posegen import localrun
+    from posegen_cli import localrun
 
     if localrun.ensure_env_file():
         print("wrote .env from .env.example with a new random JWT_SECRET")
@@ -226,6 +226,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     model_dir = Path(args.model_dir or settings.model_dir)
     if args.models_command == "download":
         return _download(model_dir, write_lock=args.write_lock)
+    if args.models_command == "verify":
+        return _verify(model_dir)
     from posegen.inference.architectures import SD15, TINY, build_pipeline
     from posegen.inference.loading import TINY_FOLDER
 
@@ -241,20 +243,59 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def _download(model_dir: Path, *, write_lock: bool) -> int:
-    from posegen.inference.download import download_models, load_manifest
-    from posegen.inference.download import write_lock as record_lock
+    from posegen.inference import download
 
-    specs = load_manifest()
+    specs = download.load_manifest(model_dir=model_dir)
     try:
         if write_lock:
-            record_lock(specs)
-            specs = load_manifest()
-        folders = download_models(model_dir, specs)
+            lock = download.write_lock(specs=download.load_manifest(locked=False), model_dir=model_dir)
+            print(f"wrote {model_dir / download.LOCK_FILE}: " + ", ".join(f"{k}@{v}" for k, v in lock.items()))
+            specs = download.load_manifest(model_dir=model_dir)
+        folders = download.download_models(model_dir=model_dir, specs=specs)
+    except PermissionError as error:
+        print(f"error: {error}: MODEL_DIR must be writable by this user (docs/deployment.md, 'Shared volumes')",
+              file=sys.stderr)  # fmt: skip
+        return 1
     except Exception as error:  # noqa: BLE001 - report any hub/network failure in one line
         wanted = ", ".join(f"{s.repo_id}@{s.revision}" for s in specs)
         print(f"error: could not download {wanted}: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
-    print(f"downloaded; use them with: MODEL_BASE={folders['base']} MODEL_CONTROLNET={folders['controlnet']}")
+    print(
+        "downloaded; use them with:\n"
+        f"  MODEL_BASE={folders['base']}\n  MODEL_CONTROLNET={folders['controlnet']}\n"
+        f"  IP_ADAPTER={folders['ip_adapter']}\n  IP_ADAPTER_SUBFOLDER=models\n"
+        "  IP_ADAPTER_WEIGHT_NAME=ip-adapter-plus-face_sd15.safetensors"
+    )
+    return 0
+
+
+def _verify(model_dir: Path) -> int:
+    from posegen.inference.download import load_manifest, verify_models
+
+    specs = {spec.role: spec for spec in load_manifest(model_dir=model_dir)}
+    problems = verify_models(model_dir=model_dir, specs=list(specs.values()))
+    for role, found in problems.items():
+        folder = model_dir / specs[role].folder
+        if found:
+            print(f"{role}: {folder} is not whole: {'; '.join(found)}", file=sys.stderr)
+        else:
+            print(f"{role}: {folder} is whole ({len(specs[role].files)} files)")
+    if any(problems.values()):
+        print("run `posegen models download` to complete them", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_volumes(args: argparse.Namespace) -> int:
+    from posegen_cli.volumes import VolumeError, parse_owner, prepare_volume
+
+    uid, gid = parse_owner(args.owner)
+    try:
+        for path in args.paths:
+            print(f"{path}: {prepare_volume(path=Path(path), uid=uid, gid=gid)} for {uid}:{gid}")
+    except (VolumeError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -266,7 +307,7 @@ RUN_ENV = {"gateway": {"GATEWAY_SERVE_RELAY": "true"}}
 
 def _client(name: str):
     def command(args: argparse.Namespace) -> int:
-        from posegen import client
+        from posegen_cli import client
 
         return getattr(client, name)(args)
 
@@ -296,16 +337,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = commands.add_parser("models", help="download or build the models the worker runs")
     models_commands = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
-    download = models_commands.add_parser("download", help="fetch SD1.5 + the OpenPose ControlNet (needs network)")
-    download.add_argument("--write-lock", action="store_true", help="resolve and record the revisions' commits")
+    download = models_commands.add_parser(
+        "download", help="fetch SD1.5, the OpenPose ControlNet and the identity adapter (needs network)"
+    )
+    download.add_argument("--write-lock", action="store_true", help="resolve the revisions, record them in MODEL_DIR")
+    verify = models_commands.add_parser("verify", help="exit 1 unless every model is whole in MODEL_DIR")
     tiny = models_commands.add_parser("build-tiny", help="build the tiny offline model (random weights)")
     random_full = models_commands.add_parser("build-random", help="SD1.5 + ControlNet architecture, random weights")
     random_full.add_argument("--full-size", action="store_true", help="the real SD1.5 sizes (for speed tests)")
-    for sub_parser in (download, tiny, random_full):
+    for sub_parser in (download, verify, tiny, random_full):
         sub_parser.add_argument("--model-dir", default=None, help="instead of MODEL_DIR")
     for sub_parser in (tiny, random_full):
         sub_parser.add_argument("--output", default=None, help="the folder to write")
     models.set_defaults(func=cmd_models)
+
+    volumes = commands.add_parser("volumes", help="prepare shared volumes (an init container, as root)")
+    volumes_commands = volumes.add_subparsers(dest="volumes_command", required=True, metavar="ACTION")
+    prepare = volumes_commands.add_parser("prepare", help="give each volume's top folder to the services' user")
+    prepare.add_argument("--owner", default="10001:10001", help="uid:gid that must be able to write (10001:10001)")
+    prepare.add_argument("paths", nargs="+", help="the volumes' mount paths")
+    volumes.set_defaults(func=cmd_volumes)
 
     generate = commands.add_parser("generate", help="submit a generation through the gateway")
     generate.add_argument("--project", default=None, help="project id (default: a new project)")
@@ -315,6 +366,12 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--size", type=int, default=512)
     generate.add_argument("--prompt", default=None)
     generate.add_argument("--seed", type=int, default=None)
+    generate.add_argument(
+        "--identity-strength",
+        type=float,
+        default=None,
+        help="0..1: how strongly the project's avatar shapes the images (default: the server's, 0 without avatar)",
+    )
     generate.add_argument("--watch", action="store_true", help="follow it live with a progress bar per image")
     library = commands.add_parser("library", help="list library poses")
     library.add_argument("--search", default=None)

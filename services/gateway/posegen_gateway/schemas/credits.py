@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from posegen.schemas.common import ApiModel, RequestModel
+from posegen_gateway.schemas.common import ApiModel, RequestModel
 
 
 class LedgerEntry(ApiModel):

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from posegen.schemas.common import ApiModel
+from posegen_gateway.schemas.common import ApiModel
 
 Difficulty = Literal["beginner", "intermediate", "advanced"]
 GenderSuitability = Literal["male", "female", "unisex"]

@@ -14,7 +14,7 @@ from posegen.db import generations as generations_db
 from posegen.db.library import refresh_usage_counts
 from posegen.queue import discard_job, enqueue_generation, job_is_live
 
-log = logging.getLogger("posegen.reconcile")
+log = logging.getLogger("posegen_gateway.reconcile")
 LOCK_KEY = "pose-generation:reconciler-lock"
 GRACE_SECONDS = 10.0
 

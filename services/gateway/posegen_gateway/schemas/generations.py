@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from posegen.plan import GALLERY, TEXT
-from posegen.schemas.common import ApiModel, RequestModel
+from posegen_gateway.schemas.common import ApiModel, RequestModel
 
 GenerationType = Literal["GALLERY_REFERENCE", "TEXT_DESCRIPTION"]
 GenerationStatus = Literal["queued", "processing", "completed", "partial", "failed", "cancelled"]
@@ -29,6 +29,15 @@ class GenerateRequest(RequestModel):
     steps: int = Field(default=20, ge=1, le=50)
     guidance_scale: float = Field(default=7.5, ge=0, le=20)
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+    identity_strength: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="How strongly the project's avatar shapes the images (IP-Adapter scale): 0 turns it off. "
+        "Left out: the server's default (IDENTITY_STRENGTH) when the project has an avatar, else 0. A value above 0 "
+        "for a project without an avatar is refused with 400. The avatar as it is at submission is used, "
+        "even if the project's avatar is replaced while the generation waits.",
+    )
 
     @field_validator("selected_pose_ids")
     @classmethod
@@ -92,6 +101,9 @@ class GeneratedPose(ApiModel):
     thumbnail_url: str | None
     prompt_used: str | None
     seconds: float | None
+    identity_strength: float = Field(
+        description="The identity strength applied to this image: 0 when the worker had no identity adapter"
+    )
     error_message: str | None = None
     created_at: datetime
 
@@ -110,6 +122,8 @@ class Generation(ApiModel):
     steps: int
     guidance_scale: float
     seed: int | None
+    identity_strength: float = Field(description="The identity strength the generation was submitted with")
+    avatar_image_url: str | None = Field(description="Signed URL of the avatar as it was at submission")
     selected_pose_ids: list[str]
     poses_total: int
     poses_completed: int

@@ -1,0 +1,5 @@
+import sys
+
+from posegen_cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,15 @@
+"""Both overlays, rendered offline (tests/deploy/kustomize.py), for every manifest test."""
+
+from pathlib import Path
+
+import pytest
+
+from .kustomize import render
+
+REPO = Path(__file__).resolve().parents[2]
+OVERLAYS = ["dev", "gpu"]
+
+
+@pytest.fixture(scope="module", params=OVERLAYS)
+def rendered(request) -> list[dict]:
+    return render(REPO / "k8s/overlays" / request.param)

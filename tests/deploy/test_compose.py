@@ -1,0 +1,73 @@
+"""The compose file as `docker compose --profile ...` would read it (no engine here): which services each
+profile starts, and what the GPU worker needs before it starts."""
+
+from itertools import combinations
+from pathlib import PurePosixPath
+
+import pytest
+import yaml
+
+from posegen.inference.download import load_manifest
+from posegen_cli.main import build_parser
+
+from .conftest import REPO
+
+COMPOSE = yaml.safe_load((REPO / "compose/docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+PROFILES = sorted({p for s in SERVICES.values() for p in s.get("profiles", [])})
+
+
+def started(profiles: set[str]) -> set[str]:
+    return {name for name, s in SERVICES.items() if not s.get("profiles") or profiles & set(s["profiles"])}
+
+
+def named_volume(service: dict, path: str) -> str:
+    """The named volume mounted at ``path`` or above it."""
+    for entry in service["volumes"]:
+        source, _, target = entry.partition(":")
+        if PurePosixPath(target) == PurePosixPath(path) or PurePosixPath(target) in PurePosixPath(path).parents:
+            assert source in COMPOSE["volumes"], f"{source} is not a named volume: it would not persist"
+            return source
+    raise AssertionError(f"nothing is mounted at {path}")
+
+
+@pytest.mark.parametrize("selection", [c for n in range(3) for c in combinations(PROFILES, n)], ids="+".join)
+def test_each_profile_starts_its_own_worker_only_and_all_it_depends_on(selection):
+    services = started(set(selection))
+    workers = {name for name in services if name.startswith("worker")}
+    if {"cpu", "gpu"} <= set(selection):
+        assert workers == {"worker", "worker-cpu"}  # asked for both
+    elif "gpu" in selection:
+        assert workers == {"worker"}
+    elif "cpu" in selection:
+        assert workers == {"worker-cpu"}
+    else:
+        assert not workers, f"--profile {selection} starts {sorted(workers)}"
+    for name in services:
+        assert set(SERVICES[name].get("depends_on", {})) <= services, f"{name} depends on a service not started"
+
+
+def test_the_usage_line_names_both_worker_profiles():
+    header = (REPO / "compose/docker-compose.yml").read_text().split("\nname:")[0]
+    assert "--profile gpu up" in header and "--profile cpu up" in header
+
+
+def test_the_gpu_worker_starts_on_whole_models():
+    worker, download = SERVICES["worker"], SERVICES["models-download"]
+    assert worker["depends_on"]["models-download"] == {"condition": "service_completed_successfully"}
+    steps = [part.split() for part in download["command"][2].split("&&")]
+    parsed = [build_parser().parse_args(step[1:]) for step in steps]
+    assert [(p.command, p.models_command) for p in parsed] == [("models", "download"), ("models", "verify")]
+    model_dir = download["environment"]["MODEL_DIR"]
+    assert worker["environment"]["MODEL_DIR"] == model_dir
+    assert named_volume(worker, model_dir) == named_volume(download, model_dir)
+    folders = {spec.role: spec.folder for spec in load_manifest()}
+    assert worker["environment"]["MODEL_BASE"] == f"{model_dir}/{folders['base']}"
+    assert worker["environment"]["MODEL_CONTROLNET"] == f"{model_dir}/{folders['controlnet']}"
+    assert worker["environment"]["IP_ADAPTER"] == f"{model_dir}/{folders['ip_adapter']}"
+
+
+def test_the_gpu_worker_keeps_its_compiled_kernels_on_a_volume():
+    worker = SERVICES["worker"]
+    volumes = {named_volume(worker, worker["environment"][v]) for v in ("TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR")}
+    assert len(volumes) == 1 and volumes.isdisjoint({"storage", "models"})
