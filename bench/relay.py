@@ -169,6 +169,8 @@ def summarise(result: dict, sent: dict, *, clients: int, users: int, mixed: bool
             "by_protocol": {protocol: percentiles(values) for protocol, values in by_protocol.items()},
             "lost_by_protocol": lost_by_protocol,
             "clients_by_protocol": {p: sum(c["protocol"] == p for c in result["clients"]) for p in by_protocol},
+            "disconnects": {p: sum(c["disconnects"] for c in result["clients"] if c["protocol"] == p)
+                            for p in by_protocol},
             "deliveries": sum(len(c["latency"]) for c in result["clients"]), "relay": percentiles(latency),
             "baseline": percentiles(result["baseline"]["latency"]), "lost": lost, "baseline_lost": base_lost,
             "send_lag": result["send_lag"],
@@ -185,16 +187,17 @@ def main() -> int:
     parser.add_argument("--out", default=str(REPO / "docs/benchmarks/relay.md"))
     args = parser.parse_args()
     redis.Redis.from_url(args.redis).flushdb()
+    load = os.getloadavg()[0]
     cases = [case.removesuffix("+sio") for case in args.cases.split(",")]
     mixed = [case.endswith("+sio") for case in args.cases.split(",")]
     results = [run_case(*(int(n) for n in case.split("x")), both, args.seconds, args.redis, int(gpus))
                for gpus in args.gpus.split(",") for case, both in zip(cases, mixed, strict=True)]  # fmt: skip
-    write(Path(args.out), results, args)
+    write(Path(args.out), results, args, load)
     print(Path(args.out).read_text())
     return 0
 
 
-def write(path: Path, results: list[dict], args) -> None:
+def write(path: Path, results: list[dict], args, load: float) -> None:
     rows = "\n".join(
         f"| {r['gpus']} | {r['clients']} | {r['users']} | {'half Socket.IO' if r['mixed'] else 'plain'} | "
         f"{r['rate']:.0f} | "
@@ -206,14 +209,14 @@ def write(path: Path, results: list[dict], args) -> None:
     protocol_rows = "\n".join(
         f"| {r['gpus']} | {r['clients']} ({r['users']} users) | {protocol} | {r['clients_by_protocol'][protocol]} | "
         f"{latency['p50']:.1f} / {latency['p99']:.1f} | {_lag(r['send_lag'].get(protocol))} | "
-        f"{_ratio(r['send_lag'], protocol)} | {_lost(r['lost_by_protocol'][protocol])} |"
+        f"{_ratio(r['send_lag'], protocol)} | {_lost(r['lost_by_protocol'][protocol])} | {r['disconnects'][protocol]} |"
         for r in results if r["mixed"] for protocol, latency in sorted(r["by_protocol"].items())
     )  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"""# Relay benchmark
 
 Made by `make bench-relay` on {datetime.now(UTC):%Y-%m-%d}: {os.cpu_count()} cores, {platform.platform()}, Python
-{platform.python_version()}:
+{platform.python_version()}, load average {load:.1f} when it started (other work on the machine shares its cores):
 
     python bench/relay.py --seconds {args.seconds:g} --gpus {args.gpus} --cases {args.cases}
 
@@ -258,7 +261,7 @@ HEADER = (
 )
 PROTOCOL_HEADER = (
     "| GPUs | case | protocol | clients | end-to-end p50 / p99 ms | relay send lag p50 / p99 ms "
-    "| send-lag p99 / plain's | lost |\n|---:|---|---|---:|---:|---:|---:|---|"
+    "| send-lag p99 / plain's | lost | disconnected during the run |\n|---:|---|---|---:|---:|---:|---:|---|---:|"
 )
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 import redis.asyncio as aioredis
 import socketio
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 NAMESPACE = "/pose-generator"
 
@@ -33,6 +34,9 @@ async def client(url: str, token: str, stats: dict, ready: asyncio.Event, connec
                 raw = await asyncio.wait_for(ws.recv(), 0.5)
             except TimeoutError:
                 continue
+            except ConnectionClosed:
+                stats["disconnects"] += 1
+                return
             message = json.loads(raw)
             data = message.get("data", {})
             if message.get("event") == "pose-generation-update":
@@ -49,6 +53,12 @@ async def socketio_client(origin: str, token: str, stats: dict, ready: asyncio.E
     client = socketio.AsyncClient(reconnection=False)
     greeted = asyncio.Event()
     client.on("connected", lambda _data: greeted.set(), namespace=NAMESPACE)
+
+    def disconnected(*_reason) -> None:
+        if not stop.is_set():
+            stats["disconnects"] += 1
+
+    client.on("disconnect", disconnected, namespace=NAMESPACE)
     client.on("pose-generation-update", lambda data: ready.is_set() and _record(stats, data), namespace=NAMESPACE)
     await client.connect(origin, namespaces=[NAMESPACE], socketio_path="pose-generator-ws", auth={"token": token},
                          wait_timeout=60)  # fmt: skip
@@ -88,7 +98,8 @@ async def main() -> None:
     config = json.loads(sys.stdin.readline())
     stop, ready, subscribed = asyncio.Event(), asyncio.Event(), asyncio.Event()
     users = zip(config["client_users"], config["client_protocols"], strict=True)
-    per_client = [{"user": user, "protocol": protocol, "latency": [], "seen": {}} for user, protocol in users]
+    per_client = [{"user": user, "protocol": protocol, "latency": [], "seen": {}, "disconnects": 0}
+                  for user, protocol in users]  # fmt: skip
     connected: list = []
     tasks = []
     for index, stats in enumerate(per_client):
@@ -113,6 +124,7 @@ async def main() -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
     result = {
         "clients": [{"user": s["user"], "protocol": s["protocol"], "latency": s["latency"],
+                     "disconnects": s["disconnects"],
                      "seen": {k: sorted(v) for k, v in s["seen"].items()}} for s in per_client],
         "baseline": {"latency": base_stats["latency"], "seen": {k: sorted(v) for k, v in base_stats["seen"].items()}},
     }  # fmt: skip

@@ -25,7 +25,7 @@ from posegen_relay.protocol import SOCKETIO_NAMESPACE as NAMESPACE
 from posegen_relay.protocol import Message
 from posegen_relay.session import Session
 
-CONNECT_WAIT_SECONDS = 5.0
+CONNECT_WAIT_SECONDS = 30.0
 SWEEP_SECONDS = 1.0
 
 
