@@ -1,4 +1,4 @@
-"""Charging a generation and refunding its images, each image at most once (SPEC §4's unique key)."""
+"""Charging a generation and refunding its images, each image at most once (the ledger's unique key)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,8 @@ from psycopg import Connection
 
 from posegen.db import credits
 from posegen.db import generations as generations_db
+from posegen.db.generations import GenerationRow
 from posegen.plan import CHARGE_REFERENCE, REFUND_REFERENCE, plan_images, refund_reference
-
-
-def image_cost(generation: dict) -> int:
-    return generation["credit_charged"] // generation["poses_total"]
 
 
 def charge_generation(*, conn: Connection, user_id: str, generation_id: str, amount: int) -> int:
@@ -21,9 +18,9 @@ def charge_generation(*, conn: Connection, user_id: str, generation_id: str, amo
     )
 
 
-def refund_images(*, conn: Connection, generation: dict, variation_keys: Iterable[str]) -> int:
+def refund_images(*, conn: Connection, generation: GenerationRow, variation_keys: Iterable[str]) -> int:
     """Refund the given images of a generation; return the credits actually refunded by this call."""
-    cost = image_cost(generation)
+    cost = generation.image_cost
     if cost <= 0:
         return 0
     refunded = 0
@@ -31,33 +28,33 @@ def refund_images(*, conn: Connection, generation: dict, variation_keys: Iterabl
         for key in variation_keys:
             done = credits.refund(
                 conn=conn,
-                user_id=generation["user_id"],
+                user_id=generation.user_id,
                 amount=cost,
                 reference_type=REFUND_REFERENCE,
-                reference_id=refund_reference(generation["id"], key),
+                reference_id=refund_reference(generation.id, key),
             )
             if done is not None:
                 refunded += cost
         if refunded:
-            generations_db.add_refunded(conn=conn, generation_id=generation["id"], amount=refunded)
+            generations_db.add_refunded(conn=conn, generation_id=generation.id, amount=refunded)
     return refunded
 
 
-def unfinished_keys(*, conn: Connection, generation: dict) -> list[str]:
+def unfinished_keys(*, conn: Connection, generation: GenerationRow) -> list[str]:
     """Variation keys of the generation's images that have not completed."""
     plan = plan_images(
-        generation_type=generation["generation_type"],
-        pose_ids=generations_db.generation_pose_ids(conn=conn, generation_id=generation["id"]),
-        variations=generation["variations_per_pose"],
+        generation_type=generation.generation_type,
+        pose_ids=generations_db.generation_pose_ids(conn=conn, generation_id=generation.id),
+        variations=generation.variations_per_pose,
     )
     completed = {
-        row["variation_key"]
-        for row in generations_db.generated_poses(conn=conn, generation_id=generation["id"], status="completed")
+        row.variation_key
+        for row in generations_db.generated_poses(conn=conn, generation_id=generation.id, status="completed")
     }
     return [image.variation_key for image in plan if image.variation_key not in completed]
 
 
-def refund_unfinished(*, conn: Connection, generation: dict) -> int:
+def refund_unfinished(*, conn: Connection, generation: GenerationRow) -> int:
     return refund_images(
         conn=conn, generation=generation, variation_keys=unfinished_keys(conn=conn, generation=generation)
     )

@@ -45,6 +45,11 @@ def event_stream_key(generation_id: str) -> str:
     return f"{QUEUE_NAME}:events:{generation_id}"
 
 
+def final_event_key(generation_id: str) -> str:
+    """The id of the generation's final event once published, so it is published only once."""
+    return f"{QUEUE_NAME}:final:{generation_id}"
+
+
 def cancel_flag_key(generation_id: str) -> str:
     """Set by the gateway, checked by the worker's step callback."""
     return f"{QUEUE_NAME}:cancel:{generation_id}"
@@ -53,10 +58,6 @@ def cancel_flag_key(generation_id: str) -> str:
 def rate_limit_key(user_id: str) -> str:
     """Sorted set of the user's recent ``POST /generate`` times (a sliding window)."""
     return f"{QUEUE_NAME}:ratelimit:{user_id}"
-
-
-def worker_heartbeat_key(worker_name: str) -> str:
-    return f"{QUEUE_NAME}:worker:{worker_name}"
 
 
 def generation_lease_key(generation_id: str) -> str:
@@ -162,17 +163,6 @@ Event = Annotated[
     | CancelledEvent,
     Field(discriminator="type"),
 ]
-EVENT_TYPES = (
-    QueuedEvent,
-    StartedEvent,
-    ProgressEvent,
-    PoseCompletedEvent,
-    PoseFailedEvent,
-    CompletedEvent,
-    FailedEvent,
-    CancelledEvent,
-)
-
 _EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
 

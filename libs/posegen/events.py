@@ -2,7 +2,8 @@
 
 One atomic script appends the event to the generation's capped, expiring stream and publishes it on the
 user's channel. The stream entry id becomes the event's ``id``, so a client that replays the stream and
-listens live at the same time can drop duplicates by id.
+listens live at the same time can drop duplicates by id. A generation's final event is published once: the
+script remembers its id (``final_event_key``) and a second publish of a final event returns that id instead.
 """
 
 from __future__ import annotations
@@ -14,14 +15,21 @@ from posegen.contracts import (
     STREAM_TTL_SECONDS,
     Event,
     event_stream_key,
+    final_event_key,
     parse_event,
     user_channel,
 )
 
 # ARGV[1] is the event's JSON with an empty id first ('{"id":"",...'); the script fills the id in.
+# ARGV[4] is 1 for a final event: KEYS[3] then holds the id of the one already published, if any.
 _PUBLISH = """
+if ARGV[4] == '1' then
+  local published = redis.call('GET', KEYS[3])
+  if published then return published end
+end
 local entry = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
+if ARGV[4] == '1' then redis.call('SET', KEYS[3], entry, 'EX', ARGV[3]) end
 local message = '{"id":"' .. entry .. '"' .. string.sub(ARGV[1], 9)
 redis.call('PUBLISH', KEYS[2], message)
 return entry
@@ -33,18 +41,19 @@ class EventPublisher:
     def __init__(self, connection: redis.Redis) -> None:
         self._script = connection.register_script(_PUBLISH)
 
-    def publish(self, event: Event, *, pipeline: redis.client.Pipeline | None = None) -> str | None:
-        """Append and publish; return the event's id (None when queued on ``pipeline``)."""
+    def publish(self, event: Event) -> str:
+        """Append and publish; return the event's id."""
         payload = event.model_copy(update={"id": ""}).to_json()
         if not payload.startswith(_EMPTY_ID_PREFIX):
             raise ValueError("events must serialise with 'id' first")
         result = self._script(
-            keys=[event_stream_key(event.generation_id), user_channel(event.user_id)],
-            args=[payload, STREAM_MAXLEN, STREAM_TTL_SECONDS],
-            client=pipeline,
+            keys=[
+                event_stream_key(event.generation_id),
+                user_channel(event.user_id),
+                final_event_key(event.generation_id),
+            ],
+            args=[payload, STREAM_MAXLEN, STREAM_TTL_SECONDS, 1 if event.is_terminal else 0],
         )
-        if pipeline is not None:
-            return None
         return result.decode() if isinstance(result, bytes) else result
 
 

@@ -8,6 +8,7 @@ import warnings
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 ALLOWED_FORMATS = frozenset({"PNG", "JPEG", "WEBP"})
+UPLOAD_MEDIA_TYPES = ("image/png", "image/jpeg", "image/webp")
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_UPLOAD_PIXELS = 4096 * 4096
 MAX_AVATAR_SIDE = 2048

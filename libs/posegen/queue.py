@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import redis
-from rq import Queue, Retry, Worker
+from rq import Queue, Worker
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
@@ -16,7 +16,6 @@ from posegen.contracts import JOB_FUNCTION, QUEUE_NAME, job_id
 JOB_TIMEOUT_SECONDS = 3 * 3600
 RESULT_TTL_SECONDS = 24 * 3600
 FAILURE_TTL_SECONDS = 7 * 24 * 3600
-RETRY = Retry(max=2, interval=[10, 60])
 _WAITING_STATES = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 _LIVE_STATES = _WAITING_STATES | {JobStatus.STARTED}
 
@@ -35,20 +34,12 @@ def enqueue_generation(connection: redis.Redis, generation_id: str, *, at_front:
             timeout=JOB_TIMEOUT_SECONDS,
             result_ttl=RESULT_TTL_SECONDS,
             failure_ttl=FAILURE_TTL_SECONDS,
-            retry=RETRY,
             at_front=at_front,
             unique=True,
         )
     except DuplicateJobError:
         return False
     return True
-
-
-def queue_position(connection: redis.Redis, generation_id: str) -> int | None:
-    """1-based position among waiting jobs, or None when the job is not waiting (a linear scan: use
-    :func:`waiting_count` right after an enqueue instead, where the new job is last)."""
-    position = generation_queue(connection).get_job_position(job_id(generation_id))
-    return None if position is None else position + 1
 
 
 def waiting_count(connection: redis.Redis) -> int:

@@ -100,7 +100,7 @@ def test_duplicate_and_unknown_pose_ids_are_refused_before_charging(client, gw, 
     duplicate = generate(client, gw, headers, project_id, selectedPoseIds=[pose_ids[0], pose_ids[0]])
     assert duplicate.status_code == 422
     unknown = generate(client, gw, headers, project_id, selectedPoseIds=[pose_ids[0], "no-such-pose"])
-    assert unknown.status_code == 400
+    assert unknown.status_code == 404
     assert unknown.json()["error"]["field"] == "selectedPoseIds"
     assert unknown.json()["error"]["details"]["unknown"] == ["no-such-pose"]
     assert gw.balance(user_id) == 1000 and not generations_of(gw, user_id)
@@ -199,7 +199,7 @@ def test_redis_dying_after_the_commit_leaves_a_queued_generation_the_reconciler_
     assert gw.balance(user_id) == 40
     assert not redis_client.exists(f"rq:job:gen-{generation_id}")
 
-    reconciler = Reconciler(pool=context.pool, connection=redis_client, grace_seconds=0)
+    reconciler = Reconciler(pool=context.pool, connection=redis_client, publish=context.publish, grace_seconds=0)
     assert reconciler.run_once() == [generation_id]
     assert f"gen-{generation_id}".encode() in redis_client.lrange(QUEUE_LIST_KEY, 0, -1)
     assert reconciler.run_once() == [], "a live job is left alone"

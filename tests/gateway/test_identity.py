@@ -44,7 +44,7 @@ def test_without_an_avatar_the_default_is_off_and_an_explicit_strength_is_refuse
     body = generation(client, gw, headers, accepted.json()["generationId"])
     assert (body["identityStrength"], body["avatarImageUrl"]) == (0.0, None)
     refused = generate(client, gw, headers, project_id, pose_ids, identityStrength=0.5)
-    assert refused.status_code == 400
+    assert refused.status_code == 409
     error = refused.json()["error"]
     assert error["field"] == "identityStrength" and "avatar" in error["message"]
     assert generate(client, gw, headers, project_id, pose_ids, identityStrength=0).status_code == 202

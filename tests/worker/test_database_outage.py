@@ -27,12 +27,12 @@ def test_a_database_outage_mid_run_loses_no_finished_image(private_postgres, wor
     thread.join(timeout=240)
     assert outcome.get("v") == "finished"
     row = scenario.row(generation_id)
-    assert (row["status"], row["poses_completed"], row["poses_failed"], row["credit_refunded"]) == (
+    assert (row.status, row.poses_completed, row.poses_failed, row.credit_refunded) == (
         "completed",
         4,
         0,
         0,
     )
     images = scenario.images(generation_id)
-    assert len(images) == 4 and len({i["variation_key"] for i in images}) == 4
+    assert len(images) == 4 and len({i.variation_key for i in images}) == 4
     assert scenario.balance() == scenario.granted - 120

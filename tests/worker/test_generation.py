@@ -2,15 +2,17 @@
 
 import io
 import threading
+import weakref
 
 import numpy as np
 from PIL import Image
 
-from posegen.contracts import cancel_flag_key
+from posegen.contracts import cancel_flag_key, generation_lease_key
 from posegen.events import read_events
 from posegen.poses.render import render_skeleton
 from posegen.prompts import build_negative_prompt
 from posegen_worker.generation import GenerationRun
+from posegen_worker.recovery import reap
 
 from .conftest import direct_call
 
@@ -25,19 +27,19 @@ def test_image_is_pixel_identical_to_a_direct_diffusers_call(make_runtime, scena
     assert GenerationRun(runtime, generation_id).run() == "finished"
     [image_row] = scenario.images(generation_id)
     with scenario.connect() as conn:
-        keypoints = conn.execute("SELECT keypoints FROM poses WHERE id = %s", (image_row["pose_id"],)).fetchone()
+        keypoints = conn.execute("SELECT keypoints FROM poses WHERE id = %s", (image_row.pose_id,)).fetchone()
     control = Image.fromarray(render_skeleton(keypoints["keypoints"], 256, 256))
     direct = direct_call(
         warm_pipeline,
-        prompt=image_row["prompt_used"],
+        prompt=image_row.prompt_used,
         negative=build_negative_prompt(None),
         control=control,
         seed=1234,
         steps=4,
         size=256,
     )
-    assert image_row["seed"] == 1234
-    assert np.array_equal(stored_image(runtime, image_row["image_key"]), np.asarray(direct))
+    assert image_row.seed == 1234
+    assert np.array_equal(stored_image(runtime, image_row.image_key), np.asarray(direct))
 
 
 def test_two_poses_eight_steps_give_sixteen_progress_events_then_completed(
@@ -76,9 +78,9 @@ def test_batches_of_one_three_and_four_give_five_distinct_correct_images(make_ru
         runtime = make_runtime(worker_batch_size=batch_size)
         generation_id = scenario.generation(poses=5, steps=4, seed=99)
         assert GenerationRun(runtime, generation_id).run() == "finished"
-        rows = sorted(scenario.images(generation_id), key=lambda r: r["seed"])
-        assert [r["seed"] for r in rows] == [99, 100, 101, 102, 103]
-        made[batch_size] = [stored_image(runtime, r["image_key"]).astype(int) for r in rows]
+        rows = sorted(scenario.images(generation_id), key=lambda r: r.seed)
+        assert [r.seed for r in rows] == [99, 100, 101, 102, 103]
+        made[batch_size] = [stored_image(runtime, r.image_key).astype(int) for r in rows]
         assert len({image.tobytes() for image in made[batch_size]}) == 5, "five distinct images"
     for batch_size in (3, 4):
         for alone, batched in zip(made[1], made[batch_size], strict=True):
@@ -103,8 +105,8 @@ def test_cancel_mid_run_refunds_what_was_not_made(make_runtime, scenario, events
     assert progress_after <= 1, "the pipeline stops within one step of the flag"
     row = scenario.row(generation_id)
     images = scenario.images(generation_id)
-    completed = [r for r in images if r["status"] == "completed"]
-    assert row["status"] == "cancelled" and row["poses_completed"] == len(completed) >= 1
+    completed = [r for r in images if r.status == "completed"]
+    assert row.status == "cancelled" and row.poses_completed == len(completed) >= 1
     assert cancelled.poses_completed == len(completed) and cancelled.credit_refunded == 30 * (3 - len(completed))
     assert scenario.balance() == scenario.granted - 30 * len(completed)
     files = sorted(p.name for p in runtime.storage.path(f"poses/{generation_id}").iterdir())
@@ -121,7 +123,7 @@ def test_a_rerun_generates_stores_charges_and_refunds_nothing_twice(make_runtime
         conn.execute("UPDATE generations SET status = 'queued' WHERE id = %s", (generation_id,))
     assert GenerationRun(runtime, generation_id).run() == "finished"
     assert (scenario.images(generation_id), scenario.balance(), scenario.refunds()) == before
-    assert scenario.row(generation_id)["poses_completed"] == 2
+    assert scenario.row(generation_id).poses_completed == 2
 
 
 class FailingPipe:
@@ -149,7 +151,7 @@ def test_one_failing_image_is_recorded_refunded_and_reported(make_runtime, scena
     )
     assert GenerationRun(runtime, generation_id).run() == "finished"
     row = scenario.row(generation_id)
-    assert (row["status"], row["poses_completed"], row["poses_failed"], row["credit_refunded"]) == ("partial", 2, 1, 30)
+    assert (row.status, row.poses_completed, row.poses_failed, row.credit_refunded) == ("partial", 2, 1, 30)
     failed = events.wait_for(lambda e: e.type == "pose_failed")
     assert failed.variation_key == f"{scenario.pose_ids[1]}:0" and "out of memory" in failed.error
     completed = events.wait_for(lambda e: e.type == "completed")
@@ -162,8 +164,8 @@ def test_text_mode_follows_a_matching_library_pose(make_runtime, scenario):
     generation_id = scenario.generation(text="a runner sprinting on a track", variations=2, steps=2)
     assert GenerationRun(runtime, generation_id).run() == "finished"
     rows = scenario.images(generation_id)
-    assert len(rows) == 2 and all(r["pose_id"] is None for r in rows)
-    assert all(r["prompt_used"].startswith("a runner sprinting") for r in rows)
+    assert len(rows) == 2 and all(r.pose_id is None for r in rows)
+    assert all(r.prompt_used.startswith("a runner sprinting") for r in rows)
 
 
 def test_a_cancelled_generation_is_not_run(make_runtime, scenario):
@@ -173,3 +175,74 @@ def test_a_cancelled_generation_is_not_run(make_runtime, scenario):
         conn.execute("UPDATE generations SET status = 'cancelled' WHERE id = %s", (generation_id,))
     assert GenerationRun(runtime, generation_id).run() == "skipped"
     assert scenario.images(generation_id) == []
+
+
+def test_a_job_raising_in_planning_fails_at_once_with_its_own_message(make_runtime, scenario, events, monkeypatch):
+    import posegen_worker.planning as planning
+
+    def broken(*_args):
+        raise ValueError("keypoints out of range")
+
+    monkeypatch.setattr(planning, "render_skeleton", broken)
+    runtime = make_runtime()
+    generation_id = scenario.generation(poses=2, steps=2)
+    assert GenerationRun(runtime, generation_id).run() == "failed"
+    row = scenario.row(generation_id)
+    assert (row.status, row.error_message, row.credit_refunded) == ("failed", "ValueError: keypoints out of range", 60)
+    assert row.recovery_attempts == 0 and row.final_event_at is not None
+    failed = events.wait_for(lambda e: e.type == "failed" and e.generation_id == generation_id)
+    assert failed.error == "ValueError: keypoints out of range"
+    assert not runtime.redis.exists(generation_lease_key(generation_id)), "nothing left for the reaper"
+
+
+def test_an_infrastructure_fault_leaves_it_to_the_reaper(make_runtime, scenario, monkeypatch):
+    import psycopg
+
+    import posegen_worker.generation as generation_module
+
+    def unreachable(*_args, **_kwargs):
+        raise psycopg.OperationalError("connection refused")
+
+    monkeypatch.setattr(generation_module, "plan_generation", unreachable)
+    runtime = make_runtime()
+    generation_id = scenario.generation(poses=2, steps=2)
+    assert GenerationRun(runtime, generation_id).run() == "interrupted"
+    row = scenario.row(generation_id)
+    assert (row.status, row.credit_refunded, row.error_message) == ("processing", 0, None)
+    assert runtime.redis.ttl(generation_lease_key(generation_id)) > 0, "the lease is left to expire"
+    runtime.redis.delete(generation_lease_key(generation_id))
+    with scenario.connect() as conn:
+        conn.execute("UPDATE generations SET updated_at = now() - interval '1 minute' WHERE id = %s", (generation_id,))
+    assert generation_id in reap(runtime)
+    assert (scenario.row(generation_id).status, scenario.row(generation_id).recovery_attempts) == ("queued", 1)
+
+
+class LeakCheckingPipe:
+    """Fails every batch of more than one image after allocating a large tensor, as an out-of-memory error
+    would, and records whether that tensor was already released when the image-by-image retry starts."""
+
+    def __init__(self, pipe) -> None:
+        self.pipe, self.allocated, self.released_before_retry = pipe, [], []
+
+    def __call__(self, **kwargs):
+        import torch
+
+        if len(kwargs["generator"]) > 1:
+            activations = torch.ones(64, 1024, 1024)
+            self.allocated.append(weakref.ref(activations))
+            raise RuntimeError("CUDA out of memory (simulated)")
+        self.released_before_retry.append(all(ref() is None for ref in self.allocated))
+        return self.pipe(**kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.pipe, name)
+
+
+def test_the_out_of_memory_fallback_releases_the_failed_batch_first(make_runtime, scenario, warm_pipeline):
+    runtime = make_runtime(worker_batch_size=3)
+    pipe = LeakCheckingPipe(warm_pipeline.pipe)
+    runtime.pipeline = type(warm_pipeline)(**{**vars(warm_pipeline), "pipe": pipe})
+    generation_id = scenario.generation(poses=3, steps=2)
+    assert GenerationRun(runtime, generation_id).run() == "finished"
+    assert scenario.row(generation_id).poses_completed == 3
+    assert pipe.released_before_retry == [True, True, True]

@@ -42,8 +42,8 @@ def store_avatar(runtime, scenario, seed: int) -> str:
 def run_images(runtime, scenario, **generation) -> list[np.ndarray]:
     generation_id = scenario.generation(**generation)
     assert GenerationRun(runtime, generation_id).run() == "finished"
-    rows = sorted(scenario.images(generation_id), key=lambda r: r["seed"])
-    return [stored_image(runtime, row["image_key"]) for row in rows]
+    rows = sorted(scenario.images(generation_id), key=lambda r: r.seed)
+    return [stored_image(runtime, row.image_key) for row in rows]
 
 
 @pytest.fixture(scope="module")
@@ -92,13 +92,13 @@ def test_images_are_pixel_identical_to_a_direct_diffusers_call_with_the_avatar_e
     generation_id = scenario.generation(poses=1, steps=3, seed=77, identity_strength=0.8, avatar_key=key)
     assert GenerationRun(runtime, generation_id).run() == "finished"
     [row] = scenario.images(generation_id)
-    assert row["identity_strength"] == pytest.approx(0.8)
+    assert row.identity_strength == pytest.approx(0.8)
     work = _control_of(scenario, row)
     avatar = Image.open(io.BytesIO(avatar_png(4))).convert("RGB")
     [embeds] = warm_pipeline.pipe.prepare_ip_adapter_image_embeds(avatar, None, "cpu", 1, True)
     direct = direct_call(
         warm_pipeline,
-        prompt=row["prompt_used"],
+        prompt=row.prompt_used,
         negative=build_negative_prompt(None),
         control=work,
         seed=77,
@@ -107,14 +107,14 @@ def test_images_are_pixel_identical_to_a_direct_diffusers_call_with_the_avatar_e
         embeds=embeds,
         scale=0.8,
     )
-    assert np.array_equal(stored_image(runtime, row["image_key"]), np.asarray(direct))
+    assert np.array_equal(stored_image(runtime, row.image_key), np.asarray(direct))
 
 
 def _control_of(scenario, row) -> Image.Image:
     from posegen.poses.render import render_skeleton
 
     with scenario.connect() as conn:
-        keypoints = conn.execute("SELECT keypoints FROM poses WHERE id = %s", (row["pose_id"],)).fetchone()
+        keypoints = conn.execute("SELECT keypoints FROM poses WHERE id = %s", (row.pose_id,)).fetchone()
     return Image.fromarray(render_skeleton(keypoints["keypoints"], 256, 256))
 
 
@@ -150,7 +150,7 @@ def test_replacing_the_avatar_after_submission_does_not_change_the_images(make_r
     [embeds] = warm_pipeline.pipe.prepare_ip_adapter_image_embeds(avatar, None, "cpu", 1, True)
     direct = direct_call(
         warm_pipeline,
-        prompt=row["prompt_used"],
+        prompt=row.prompt_used,
         negative=build_negative_prompt(None),
         control=_control_of(scenario, row),
         seed=31,
@@ -159,7 +159,7 @@ def test_replacing_the_avatar_after_submission_does_not_change_the_images(make_r
         embeds=embeds,
         scale=1.0,
     )
-    assert np.array_equal(stored_image(runtime, row["image_key"]), np.asarray(direct))
+    assert np.array_equal(stored_image(runtime, row.image_key), np.asarray(direct))
 
 
 @pytest.mark.parametrize("damage", ["deleted", "corrupt"])
@@ -173,10 +173,10 @@ def test_a_missing_or_unreadable_avatar_fails_the_generation_with_a_full_refund(
         runtime.storage.write(key, b"\x89PNG\r\n\x1a\n truncated")
     assert GenerationRun(runtime, generation_id).run() == "failed"
     row = scenario.row(generation_id)
-    assert row["status"] == "failed" and row["credit_refunded"] == row["credit_charged"] == 90
-    assert "avatar" in row["error_message"] and ("no longer stored" in row["error_message"]) == (damage == "deleted")
+    assert row.status == "failed" and row.credit_refunded == row.credit_charged == 90
+    assert "avatar" in row.error_message and ("no longer stored" in row.error_message) == (damage == "deleted")
     failed = events.wait_for(lambda e: e.type == "failed" and e.generation_id == generation_id)
-    assert failed.error == row["error_message"] and failed.credit_refunded == 90
+    assert failed.error == row.error_message and failed.credit_refunded == 90
     finals = [e for e in events.events if e.generation_id == generation_id and e.type in ("failed", "completed")]
     assert len(finals) == 1
     assert scenario.refunds() == 3 and scenario.balance() == scenario.granted

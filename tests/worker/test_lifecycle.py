@@ -7,7 +7,7 @@ import signal
 from posegen.contracts import QUEUE_LIST_KEY, job_id
 from posegen.queue import enqueue_generation
 
-from .conftest import CREDITS_PER_IMAGE
+from ..scenario import CREDITS_PER_IMAGE
 
 
 def assert_exactly_done(scenario, runtime_storage_dir, generation_id: str, images: int) -> None:
@@ -15,12 +15,12 @@ def assert_exactly_done(scenario, runtime_storage_dir, generation_id: str, image
 
     row = scenario.row(generation_id)
     rows = scenario.images(generation_id)
-    assert row["status"] == "completed", row
-    assert row["poses_completed"] == images and row["poses_failed"] == 0
-    assert len(rows) == images and len({r["variation_key"] for r in rows}) == images
+    assert row.status == "completed", row
+    assert row.poses_completed == images and row.poses_failed == 0
+    assert len(rows) == images and len({r.variation_key for r in rows}) == images
     files = sorted((Path(runtime_storage_dir) / "poses" / generation_id).iterdir())
     assert len(files) == 2 * images, [f.name for f in files]
-    assert row["credit_refunded"] == 0 and scenario.refunds() == 0
+    assert row.credit_refunded == 0 and scenario.refunds() == 0
     assert scenario.balance() == scenario.granted - CREDITS_PER_IMAGE * images
 
 
@@ -33,7 +33,7 @@ def test_sigterm_finishes_the_batch_requeues_at_the_front_and_exits_0(spawn_work
     first.send_signal(signal.SIGTERM)
     assert first.wait(timeout=120) == 0, first.log_path.read_text()
     row = scenario.row(generation_id)
-    assert row["status"] == "queued" and 1 <= row["poses_completed"] < 4
+    assert row.status == "queued" and 1 <= row.poses_completed < 4
     assert redis_client.lindex(QUEUE_LIST_KEY, 0) == job_id(generation_id).encode(), "back at the front"
 
     spawn_worker("second")
@@ -50,9 +50,9 @@ def test_sigkill_mid_run_is_recovered_by_the_reaper(spawn_worker, scenario, even
     events.wait_for(lambda e: e.type == "pose_completed" and e.generation_id == generation_id)
     doomed.kill()
     doomed.wait(timeout=30)
-    assert scenario.row(generation_id)["status"] == "processing"
+    assert scenario.row(generation_id).status == "processing"
 
     spawn_worker("rescuer", WORKER_LEASE_SECONDS="2")
     events.wait_for(lambda e: e.type == "completed" and e.generation_id == generation_id, timeout=180)
-    assert scenario.row(generation_id)["recovery_attempts"] == 1
+    assert scenario.row(generation_id).recovery_attempts == 1
     assert_exactly_done(scenario, worker_env["STORAGE_DIR"], generation_id, 3)

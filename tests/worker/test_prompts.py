@@ -14,8 +14,8 @@ def image_for(runtime, scenario, prompt: str) -> np.ndarray:
     generation_id = scenario.generation(poses=1, steps=3, seed=11, prompt=prompt)
     assert GenerationRun(runtime, generation_id).run() == "finished"
     [row] = scenario.images(generation_id)
-    assert row["prompt_used"].startswith(prompt)
-    return stored_image(runtime, row["image_key"])
+    assert row.prompt_used.startswith(prompt)
+    return stored_image(runtime, row.image_key)
 
 
 def test_the_last_word_of_a_long_prompt_changes_the_image(make_runtime, scenario, warm_pipeline):

@@ -26,7 +26,7 @@ def test_a_redis_restart_mid_run_loses_no_image_and_no_final_event(make_runtime,
     thread.join(timeout=180)
     assert outcome.get("v") == "finished"
     row = scenario.row(generation_id)
-    assert (row["status"], row["poses_completed"], row["credit_refunded"]) == ("completed", 3, 0)
+    assert (row.status, row.poses_completed, row.credit_refunded) == ("completed", 3, 0)
     assert scenario.balance() == scenario.granted - 90
     final = read_events(redis.Redis.from_url(server.url), generation_id)[-1]
     assert final.type == "completed", "the final event reached the stream"

@@ -7,10 +7,9 @@ elbow) and checked on rendered skeletons.
 
 from __future__ import annotations
 
-from posegen.poses.kinematics import NEUTRAL_ARM, NEUTRAL_LEG, Limb
+from posegen.poses.kinematics import NEUTRAL_LEG, Limb
 
 # Arms, in the torso's frame.
-RELAXED = NEUTRAL_ARM
 HELD_AWAY = Limb(18.0, 0.0, 22.0, 10.0)
 HAND_ON_HIP = Limb(40.0, -25.0, 45.0, 175.0)
 IN_POCKET = Limb(15.0, -20.0, 25.0, 150.0)
@@ -73,7 +72,6 @@ STEP_FORWARD = Limb(25.0, 90.0, 8.0, -90.0)
 STEP_BACK = Limb(20.0, -90.0, 30.0, -90.0)
 SEATED = Limb(88.0, 92.0, 4.0, 0.0)
 SEATED_APART = Limb(85.0, 75.0, 8.0, 10.0)
-KNEELING = Limb(2.0, 0.0, 90.0, -90.0)
 ON_HEELS = Limb(88.0, 90.0, 88.0, -90.0)
 DEEP_SQUAT = Limb(100.0, 60.0, 20.0, -90.0)
 KNEES_UP = Limb(125.0, 85.0, 15.0, 90.0)

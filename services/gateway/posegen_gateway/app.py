@@ -16,8 +16,10 @@ from posegen_gateway.context import GatewayContext
 from posegen_gateway.errors import install_error_handlers
 from posegen_gateway.guards import RejectNulMiddleware
 from posegen_gateway.metrics import MetricsMiddleware
+from posegen_gateway.openapi import install_openapi, operation_id
 from posegen_gateway.reconcile import Reconciler
 from posegen_gateway.routers import credits, files, generations, library, projects
+from posegen_gateway.schemas.projects import AvatarUrl
 from posegen_gateway.web import install_web
 
 DESCRIPTION = """Turns a person's avatar and a library of body poses into images (Stable Diffusion 1.5 with an
@@ -31,7 +33,9 @@ def create_app(settings: GatewaySettings, *, run_reconciler: bool = True) -> Fas
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = GatewayContext.open(settings)
         app.state.context = context
-        reconciler = Reconciler(pool=context.pool, connection=context.redis) if run_reconciler else None
+        reconciler = (
+            Reconciler(pool=context.pool, connection=context.redis, publish=context.publish) if run_reconciler else None
+        )
         if reconciler:
             reconciler.start()
         try:
@@ -41,7 +45,13 @@ def create_app(settings: GatewaySettings, *, run_reconciler: bool = True) -> Fas
                 reconciler.stop()
             context.close()
 
-    app = FastAPI(title="Pose Generator", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Pose Generator",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+    )
     origins = [origin.strip() for origin in settings.cors_origin.split(",") if origin.strip()]
     app.add_middleware(
         CORSMiddleware,
@@ -58,6 +68,7 @@ def create_app(settings: GatewaySettings, *, run_reconciler: bool = True) -> Fas
     for module in (library, projects, generations, credits, files):
         app.include_router(module.router)
     install_web(app)
+    install_openapi(app, extra_models=(AvatarUrl,))
 
     @app.get("/metrics", tags=["health"], summary="Prometheus exposition", response_class=Response,
              responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})  # fmt: skip

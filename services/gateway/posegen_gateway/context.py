@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -10,11 +11,14 @@ from dataclasses import dataclass, field
 import redis
 from psycopg_pool import ConnectionPool
 
+from posegen.contracts import Event
 from posegen.events import EventPublisher
 from posegen.settings import GatewaySettings
 from posegen.storage import Storage, UrlSigner, signing_key
 from posegen_gateway.metrics import GatewayMetrics
 from posegen_gateway.ratelimit import SlidingWindowLimiter
+
+log = logging.getLogger("posegen.gateway")
 
 
 class TtlCache:
@@ -100,6 +104,16 @@ class GatewayContext:
             events=EventPublisher(client),
             metrics=GatewayMetrics(client),
         )
+
+    def publish(self, event: Event) -> bool:
+        """Publish an event; False when Redis could not be reached (the database keeps the truth, and a final
+        event is delivered later by the reconciler)."""
+        try:
+            self.events.publish(event)
+        except redis.RedisError as error:
+            log.warning("could not publish %s of %s: %s", event.type, event.generation_id, error)
+            return False
+        return True
 
     def close(self) -> None:
         self.redis.close()

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolClosed, PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from posegen.errors import ApiError
 from posegen_gateway.schemas.common import ErrorBody, ErrorEnvelope
@@ -69,10 +70,21 @@ async def on_validation_error(_request: Request, error: RequestValidationError) 
                     details=details)  # fmt: skip
 
 
-async def on_http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+async def on_http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
     message = error.detail if isinstance(error.detail, str) else "request failed"
-    return envelope(error.status_code, message, _HTTP_CODES.get(error.status_code, "error"),
-                    headers=getattr(error, "headers", None))  # fmt: skip
+    headers = getattr(error, "headers", None)
+    if error.status_code == 405:
+        headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+    return envelope(error.status_code, message, _HTTP_CODES.get(error.status_code, "error"), headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette's 405 names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods - {"HEAD"}
+    return sorted(methods)
 
 
 async def on_dependency_down(request: Request, error: Exception) -> JSONResponse:
@@ -111,7 +123,7 @@ ERROR_RESPONSES = {
 def error_responses(*statuses: int, auth: bool = True) -> dict:
     """OpenAPI ``responses`` entries for routes that can answer these statuses with the envelope."""
     descriptions = {
-        400: "bad request", 402: "not enough credits", 403: "needs role admin", 409: "conflicts with the state",
+        400: "bad request", 402: "not enough credits", 403: "forbidden", 409: "conflicts with the state",
         413: "upload too large", 415: "not an accepted image type", 429: "rate limit exceeded",
     }  # fmt: skip
     responses = {k: v for k, v in ERROR_RESPONSES.items() if auth or k != 401}

@@ -1,5 +1,6 @@
 """Generations that are ``queued`` in PostgreSQL but have no live RQ job (the process died between the
-commit and the enqueue, or Redis was down) are enqueued again, so no paid-for generation is lost."""
+commit and the enqueue, Redis was down or lost its data) are enqueued again, so no paid-for generation is
+lost; and final events that were owed but never published (a crash after the commit) are delivered."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import threading
 import redis
 from psycopg_pool import ConnectionPool
 
+from posegen import lifecycle
 from posegen.db import generations as generations_db
 from posegen.db.library import refresh_usage_counts
 from posegen.queue import discard_job, enqueue_generation, job_is_live
@@ -26,13 +28,13 @@ def reconcile_queued(
     with pool.connection() as conn:
         candidates = generations_db.stale_queued(conn=conn, older_than_seconds=grace_seconds)
     enqueued = []
-    for row in candidates:
-        if job_is_live(connection, row["id"]):
+    for generation_id in candidates:
+        if job_is_live(connection, generation_id):
             continue
-        discard_job(connection, row["id"])
-        if enqueue_generation(connection, row["id"]):
-            enqueued.append(row["id"])
-            log.warning("re-enqueued generation %s that had no live job", row["id"])
+        discard_job(connection, generation_id)
+        if enqueue_generation(connection, generation_id):
+            enqueued.append(generation_id)
+            log.warning("re-enqueued generation %s that had no live job", generation_id)
     return enqueued
 
 
@@ -46,11 +48,13 @@ class Reconciler:
         *,
         pool: ConnectionPool,
         connection: redis.Redis,
+        publish: lifecycle.Publish,
         interval: float = 15.0,
         grace_seconds: float = GRACE_SECONDS,
     ) -> None:
         self.pool = pool
         self.connection = connection
+        self.publish = publish
         self.interval = interval
         self.grace_seconds = grace_seconds
         self._stop = threading.Event()
@@ -69,6 +73,7 @@ class Reconciler:
             return []
         try:
             enqueued = reconcile_queued(pool=self.pool, connection=self.connection, grace_seconds=self.grace_seconds)
+            lifecycle.deliver_owed(pool=self.pool, publish=self.publish, older_than_seconds=self.grace_seconds)
             with self.pool.connection() as conn:
                 refresh_usage_counts(conn=conn)
             return enqueued

@@ -22,7 +22,15 @@ USER_AGENT = "posegen-avatar-fetch/1"
 
 
 class FetchRefused(ValueError):
-    """The URL may not be fetched, or the fetch failed; the message is safe to show to the client."""
+    """The fetch failed (nothing there, not in time, too large); the message is safe to show to the client."""
+
+
+class FetchTooLarge(FetchRefused):
+    """The image at the URL is larger than the upload limit."""
+
+
+class FetchForbidden(FetchRefused):
+    """The URL's host is one the gateway may not fetch from (a private address, or not allowed)."""
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -44,7 +52,7 @@ def resolve_allowed(host: str, port: int, allowed_networks: Iterable[Network] = 
     allowed = list(allowed_networks)
     for address in addresses:
         if not (is_public(address) or any(address in network for network in allowed)):
-            raise FetchRefused("the URL points to a private, loopback or link-local address")
+            raise FetchForbidden("the URL points to a private, loopback or link-local address")
     if not addresses:
         raise FetchRefused(f"cannot resolve host '{host}'")
     return str(addresses[0])
@@ -119,7 +127,7 @@ def _checked_url(url: str, allowed_hosts: tuple[str, ...] = ()) -> str:
         raise FetchRefused("the URL must name a host and carry no credentials")
     host = parsed.host.lower()
     if allowed_hosts and not any(host == h or host.endswith("." + h) for h in allowed_hosts):
-        raise FetchRefused("avatars are only fetched from: " + ", ".join(allowed_hosts))
+        raise FetchForbidden("avatars are only fetched from: " + ", ".join(allowed_hosts))
     return str(parsed)
 
 
@@ -135,5 +143,5 @@ def _read_limited(chunks: Iterable[bytes], max_bytes: int) -> bytes:
     for chunk in chunks:
         body.extend(chunk)
         if len(body) > max_bytes:
-            raise FetchRefused(f"the image is larger than {max_bytes // (1024 * 1024)} MB")
+            raise FetchTooLarge(f"the image is larger than {max_bytes // (1024 * 1024)} MB")
     return bytes(body)

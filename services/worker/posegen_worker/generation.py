@@ -1,24 +1,25 @@
 """Running one generation: claim it under a lease, denoise its unfinished images in batches with a
-progress event per step, hand each finished batch to the persister, and end it as completed, partial,
-failed or cancelled; or, when the worker is asked to stop, put it back on the queue after the batch."""
+progress event per step, hand each finished batch to the persister, and end it through ``posegen.lifecycle``;
+or, when the worker is asked to stop, give it back to the queue after the batch.
+
+Faults are sorted in one place (:meth:`GenerationRun._run_leased`): a reason that will not go away (a missing
+avatar, a bug) fails the generation at once with its message and a refund; a fault of the infrastructure
+(PostgreSQL or Redis unreachable) leaves it ``processing`` with its lease left to expire, so the reaper puts
+it back on the queue for the next worker (see docs/reliability.md)."""
 
 from __future__ import annotations
 
 import enum
+import gc
 import logging
 import time
 
+import psycopg
 import redis
+from psycopg_pool import PoolTimeout
 
-from posegen import billing
-from posegen.contracts import (
-    CancelledEvent,
-    CompletedEvent,
-    FailedEvent,
-    ProgressEvent,
-    StartedEvent,
-    cancel_flag_key,
-)
+from posegen import lifecycle
+from posegen.contracts import ProgressEvent, StartedEvent, cancel_flag_key
 from posegen.db import generations as generations_db
 from posegen.inference.preview import latents_to_jpeg_data_url
 from posegen.inference.runner import ImageRequest, generate_batch
@@ -28,15 +29,21 @@ from posegen_worker.recovery import Lease
 from posegen_worker.runtime import Runtime
 
 log = logging.getLogger("posegen.worker")
+INFRASTRUCTURE_FAULTS = (psycopg.OperationalError, PoolTimeout, redis.ConnectionError, redis.TimeoutError)
 
 
 class Outcome(enum.StrEnum):
     finished = "finished"
     cancelled = "cancelled"
     requeued = "requeued"
+    interrupted = "interrupted"
     lost = "lost"
     skipped = "skipped"
     failed = "failed"
+
+
+_OUTCOMES = {"completed": Outcome.finished, "partial": Outcome.finished, "failed": Outcome.failed,
+             "cancelled": Outcome.cancelled}  # fmt: skip
 
 
 class GenerationRun:
@@ -52,29 +59,30 @@ class GenerationRun:
             return Outcome.skipped
         started = time.perf_counter()
         self.rt.metrics.busy.set(1)
+        outcome = Outcome.interrupted
         try:
             with self.lease.kept():
                 outcome = self._run_leased()
+        except INFRASTRUCTURE_FAULTS as error:
+            log.warning("generation %s interrupted (%s); the reaper re-queues it when its lease expires",
+                        self.generation_id, error)  # fmt: skip
         finally:
             self.rt.metrics.busy_seconds.inc(time.perf_counter() - started)
             self.rt.metrics.busy.set(0)
             if self.lease.lost.is_set():
                 log.warning("lost the lease of generation %s to another worker", self.generation_id)
-            else:
+            elif outcome is not Outcome.interrupted:
                 self.lease.release()
         self.rt.metrics.generations.labels(outcome.value).inc()
         return outcome
 
     def _run_leased(self) -> Outcome:
         with self.rt.pool.connection() as conn:
-            generation = generations_db.claim(conn=conn, generation_id=self.generation_id,
-                                              worker_name=self.settings.worker_name)  # fmt: skip
+            generation = lifecycle.claim(conn=conn, generation_id=self.generation_id,
+                                         worker_name=self.settings.worker_name)  # fmt: skip
             if generation is None:
                 return Outcome.skipped
-            done = {
-                row["variation_key"]
-                for row in generations_db.generated_poses(conn=conn, generation_id=self.generation_id)
-            }
+            done = {row.variation_key for row in generations_db.generated_poses(conn=conn, generation_id=generation.id)}
         self.generation = generation
         self.persister = Persister(self.rt, generation)
         try:
@@ -85,6 +93,9 @@ class GenerationRun:
             log.warning("generation %s failed: %s", self.generation_id, error)
             self._drain_quietly()
             return self._fail(str(error))
+        except INFRASTRUCTURE_FAULTS:
+            self._drain_quietly()
+            raise
         except Exception as error:
             log.exception("generation %s failed", self.generation_id)
             self._drain_quietly()
@@ -95,14 +106,14 @@ class GenerationRun:
     def _run_work(self, work: list[Work], finished: int) -> Outcome:
         if self._cancel_requested():
             return self._cancel()
-        self.rt.publish(StartedEvent(generation_id=self.generation_id, user_id=self.generation["user_id"],
-                                            poses_total=self.generation["poses_total"],
-                                            worker=self.settings.worker_name))  # fmt: skip
-        self._percentage = 100.0 * finished / self.generation["poses_total"]
+        self.rt.publish(StartedEvent(generation_id=self.generation_id, user_id=self.generation.user_id,
+                                     poses_total=self.generation.poses_total,
+                                     worker=self.settings.worker_name))  # fmt: skip
+        self._percentage = 100.0 * finished / self.generation.poses_total
         size = self.settings.worker_batch_size
         for start in range(0, len(work), size):
             if self.rt.stop_event.is_set():
-                return self._requeue()
+                return self._hand_over()
             if self.lease.lost.is_set():
                 self._drain_quietly()
                 return Outcome.lost
@@ -113,27 +124,34 @@ class GenerationRun:
                 return self._cancel()
             finished += len(batch)
         self.persister.drain()
-        return self._finish()
+        with self.rt.pool.connection() as conn:
+            return self._ended(lifecycle.complete(conn=conn, generation_id=self.generation_id))
 
     def _denoise(self, batch: list[Work], finished: int) -> bool:
-        """Run one batch; False when it was cancelled mid-way (its images are dropped)."""
+        """Run one batch; False when it was cancelled mid-way (its images are dropped). A batch that raises
+        (out of memory, say) is run again image by image once the failed call's memory is released."""
         try:
             result, seconds = self._call_pipeline(batch, finished)
+        except INFRASTRUCTURE_FAULTS:
+            raise
         except Exception as error:
-            if len(batch) == 1:
-                log.exception("image %s of %s failed", batch[0].variation_key, self.generation_id)
-                self.persister.failed_image(batch[0], f"{type(error).__name__}: {error}")
-                return True
-            log.warning("a batch of %s failed (%s); running its images one by one", len(batch), error)
-            return all(self._denoise([item], finished + i) for i, item in enumerate(batch))
-        if result.interrupted:
-            return False
-        for item, image in zip(batch, result.images, strict=True):
-            self.persister.completed_image(item, image, seconds / len(batch))
-        return True
+            failure = f"{type(error).__name__}: {error}"
+        else:
+            if result.interrupted:
+                return False
+            for item, image in zip(batch, result.images, strict=True):
+                self.persister.completed_image(item, image, seconds / len(batch))
+            return True
+        release_memory(self.rt.pipeline.device)
+        if len(batch) == 1:
+            log.error("image %s of %s failed: %s", batch[0].variation_key, self.generation_id, failure)
+            self.persister.failed_image(batch[0], failure)
+            return True
+        log.warning("a batch of %s failed (%s); running its images one by one", len(batch), failure)
+        return all(self._denoise([item], finished + i) for i, item in enumerate(batch))
 
     def _call_pipeline(self, batch: list[Work], finished: int):
-        total, steps = self.generation["poses_total"], self.generation["steps"]
+        total, steps = self.generation.poses_total, self.generation.steps
         timing = {"start": time.perf_counter(), "last": time.perf_counter()}
         preview_every = self.settings.worker_preview_every
 
@@ -149,12 +167,21 @@ class GenerationRun:
             preview = None
             if preview_every and (step % preview_every == 0 or step == steps):
                 preview = latents_to_jpeg_data_url(latents)
-            self.rt.publish(ProgressEvent(
-                generation_id=self.generation_id, user_id=self.generation["user_id"], pose_index=batch[0].index,
-                poses_total=total, poses_completed=self.persister.completed, poses_failed=self.persister.failed,
-                step=step, total_steps=steps, percentage=round(self._percentage, 2),
-                eta_seconds=round(per_step * remaining_steps, 2), preview=preview,
-            ))  # fmt: skip
+            self.rt.publish(
+                ProgressEvent(
+                    generation_id=self.generation_id,
+                    user_id=self.generation.user_id,
+                    pose_index=batch[0].index,
+                    poses_total=total,
+                    poses_completed=self.persister.completed,
+                    poses_failed=self.persister.failed,
+                    step=step,
+                    total_steps=steps,
+                    percentage=round(self._percentage, 2),
+                    eta_seconds=round(per_step * remaining_steps, 2),
+                    preview=preview,
+                )
+            )
             return False
 
         requests = [ImageRequest(w.prompt, w.negative_prompt, w.control_image, w.seed) for w in batch]
@@ -163,9 +190,9 @@ class GenerationRun:
             self.rt.pipeline.pipe,
             requests,
             steps=steps,
-            guidance_scale=self.generation["guidance_scale"],
-            width=self.generation["width"],
-            height=self.generation["height"],
+            guidance_scale=self.generation.guidance_scale,
+            width=self.generation.width,
+            height=self.generation.height,
             on_step=on_step,
             identity=self.plan.identity,
             prompt_chunks=self.plan.prompt_chunks,
@@ -183,74 +210,43 @@ class GenerationRun:
             self.rt.redis_failed()
             return False
 
-    def _finish(self) -> Outcome:
-        with self.rt.pool.connection() as conn, conn.transaction():
-            row = generations_db.refresh_counts(conn=conn, generation_id=self.generation_id)
-            if row["poses_completed"] == 0:
-                status, error = "failed", "no image could be generated"
-            else:
-                status, error = ("completed" if row["poses_failed"] == 0 else "partial"), None
-            ended = generations_db.finish(conn=conn, generation_id=self.generation_id, status=status,
-                                          error_message=error)  # fmt: skip
+    def _ended(self, ended: lifecycle.Ended | None) -> Outcome:
         if ended is None:
             return Outcome.skipped
-        user = self.generation["user_id"]
-        if status == "failed":
-            self.rt.publish(FailedEvent(generation_id=self.generation_id, user_id=user, error=error,
-                                               credit_refunded=ended["credit_refunded"]))  # fmt: skip
-            return Outcome.failed
-        self.rt.publish(CompletedEvent(
-            generation_id=self.generation_id, user_id=user, status=status, poses_completed=ended["poses_completed"],
-            poses_failed=ended["poses_failed"], poses_total=ended["poses_total"],
-            credit_refunded=ended["credit_refunded"],
-        ))  # fmt: skip
-        return Outcome.finished
+        lifecycle.deliver(ended, publish=self.rt.publish, pool=self.rt.pool)
+        return _OUTCOMES[ended.row.status]
 
     def _cancel(self) -> Outcome:
         self.persister.drain()
-        with self.rt.pool.connection() as conn, conn.transaction():
-            generations_db.refresh_counts(conn=conn, generation_id=self.generation_id)
-            row = generations_db.mark_cancelled(conn=conn, generation_id=self.generation_id,
-                                                from_statuses=("processing",))  # fmt: skip
-            if row is None:
-                return Outcome.skipped
-            refunded = billing.refund_unfinished(conn=conn, generation=row)
-        self.rt.publish(CancelledEvent(generation_id=self.generation_id, user_id=row["user_id"],
-                                              poses_completed=row["poses_completed"],
-                                              credit_refunded=row["credit_refunded"] + refunded))  # fmt: skip
+        with self.rt.pool.connection() as conn:
+            outcome = self._ended(lifecycle.stop_cancelled(conn=conn, generation_id=self.generation_id))
         self.rt.redis.delete(cancel_flag_key(self.generation_id))
-        return Outcome.cancelled
+        return outcome
 
-    def _requeue(self) -> Outcome:
+    def _hand_over(self) -> Outcome:
         self.persister.drain()
         with self.rt.pool.connection() as conn:
-            generations_db.refresh_counts(conn=conn, generation_id=self.generation_id)
-            released = generations_db.release_to_queue(conn=conn, generation_id=self.generation_id)
+            released = lifecycle.hand_over(conn=conn, generation_id=self.generation_id)
         if released is not None:
             self.rt.requeue.append(self.generation_id)
         log.info("stopping: generation %s goes back to the front of the queue", self.generation_id)
         return Outcome.requeued
 
     def _fail(self, message: str) -> Outcome:
-        with self.rt.pool.connection() as conn, conn.transaction():
-            generations_db.refresh_counts(conn=conn, generation_id=self.generation_id)
-            row = generations_db.finish(conn=conn, generation_id=self.generation_id, status="failed",
-                                        error_message=message[:500])  # fmt: skip
-            if row is None:
-                return Outcome.skipped
-            refunded = billing.refund_unfinished(conn=conn, generation=row)
-        self.rt.publish(
-            FailedEvent(
-                generation_id=self.generation_id,
-                user_id=row["user_id"],
-                error=message[:500],
-                credit_refunded=row["credit_refunded"] + refunded,
-            )
-        )
-        return Outcome.failed
+        with self.rt.pool.connection() as conn:
+            return self._ended(lifecycle.fail(conn=conn, generation_id=self.generation_id, message=message))
 
     def _drain_quietly(self) -> None:
         try:
             self.persister.drain()
         except Exception:
             log.exception("saving images of %s failed", self.generation_id)
+
+
+def release_memory(device: str) -> None:
+    """After a failed pipeline call: drop what its frames held, and give cached CUDA blocks back."""
+    gc.collect()
+    if device == "cuda":
+        import torch
+
+        torch.cuda.empty_cache()

@@ -9,7 +9,6 @@ import logging
 import os
 import re
 import threading
-import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,10 +20,13 @@ from psycopg_pool import PoolTimeout
 from posegen import billing, images
 from posegen.contracts import PoseCompletedEvent, PoseFailedEvent
 from posegen.db import generations as generations_db
+from posegen.db.generations import GenerationRow, ImageRow
+from posegen.retry import retrying
 from posegen_worker.runtime import Runtime
 
 log = logging.getLogger("posegen.worker.persist")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+DATABASE_FAULTS = (psycopg.OperationalError, PoolTimeout)
 
 
 @dataclass(frozen=True)
@@ -54,16 +56,10 @@ DATABASE_RETRY_SECONDS = 120.0
 def with_database_retry(write, *, what: str):
     """Run a database write, retrying with backoff while PostgreSQL is unreachable, so a finished image is
     not lost to a short outage (the write is idempotent: rows are unique per variation)."""
-    delay, deadline = 0.5, time.monotonic() + DATABASE_RETRY_SECONDS
-    while True:
-        try:
+    for attempt in retrying(on=DATABASE_FAULTS, deadline=DATABASE_RETRY_SECONDS, first=0.5, cap=10.0, log=log):
+        with attempt:
             return write()
-        except (psycopg.OperationalError, PoolTimeout) as error:
-            if time.monotonic() + delay > deadline:
-                raise
-            log.warning("saving %s failed (%s); retrying in %.1fs", what, error, delay)
-            time.sleep(delay)
-            delay = min(10.0, delay * 2)
+    raise AssertionError(f"unreachable: {what}")
 
 
 def image_keys(generation_id: str, variation_key: str) -> tuple[str, str]:
@@ -72,14 +68,14 @@ def image_keys(generation_id: str, variation_key: str) -> tuple[str, str]:
 
 
 class Persister:
-    def __init__(self, runtime: Runtime, generation: dict) -> None:
+    def __init__(self, runtime: Runtime, generation: GenerationRow) -> None:
         self.runtime = runtime
         self.generation = generation
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="persist", initializer=_lower_priority)
         self._futures: list[Future] = []
         self._lock = threading.Lock()
-        self.completed = generation["poses_completed"]
-        self.failed = generation["poses_failed"]
+        self.completed = generation.poses_completed
+        self.failed = generation.poses_failed
 
     def completed_image(self, work: Work, image: Image.Image, seconds: float) -> None:
         self._futures.append(self._executor.submit(self._save, work, image, seconds))
@@ -97,63 +93,69 @@ class Persister:
         self._executor.shutdown(wait=True)
 
     def _save(self, work: Work, image: Image.Image, seconds: float) -> None:
-        generation_id = self.generation["id"]
-        image_key, thumb_key = image_keys(generation_id, work.variation_key)
+        image_key, thumb_key = image_keys(self.generation.id, work.variation_key)
         self.runtime.storage.write(image_key, images.encode_png(image, compress_level=1))
         self.runtime.storage.write(thumb_key, images.thumbnail_jpeg(image))
-        row_id = str(uuid.uuid4())
-        inserted = with_database_retry(lambda: self._record_completed(work, row_id, image_key, thumb_key, seconds),
-                                       what=work.variation_key)  # fmt: skip
-        if not inserted:
+        row = self._image_row(work, status="completed", image_key=image_key, thumbnail_key=thumb_key,
+                              generation_seconds=round(seconds, 3))  # fmt: skip
+        if not with_database_retry(lambda: self._record(row), what=work.variation_key):
             return
         with self._lock:
             self.completed += 1
         self.runtime.metrics.images.labels("completed").inc()
         self.runtime.metrics.image_seconds.observe(seconds)
-        self.runtime.publish(PoseCompletedEvent(
-            generation_id=generation_id, user_id=self.generation["user_id"], pose_index=work.index,
-            generated_pose_id=row_id, pose_id=work.pose_id, variation_key=work.variation_key,
-            image_url=self.runtime.signer.url(image_key), thumbnail_url=self.runtime.signer.url(thumb_key),
-            seed=work.seed, seconds=round(seconds, 3),
-        ))  # fmt: skip
-
-    def _record_completed(self, work: Work, row_id: str, image_key: str, thumb_key: str, seconds: float) -> bool:
-        generation_id = self.generation["id"]
-        with self.runtime.pool.connection() as conn, conn.transaction():
-            inserted = generations_db.insert_generated_pose(conn=conn, row={
-                "id": row_id, "generation_id": generation_id, "pose_id": work.pose_id,
-                "variation_key": work.variation_key, "status": "completed", "image_key": image_key,
-                "thumbnail_key": thumb_key, "seed": work.seed, "prompt_used": work.prompt,
-                "generation_seconds": round(seconds, 3), "identity_strength": work.identity_strength,
-                "error_message": None,
-            })  # fmt: skip
-            if inserted:
-                generations_db.refresh_counts(conn=conn, generation_id=generation_id)
-        return inserted
+        self.runtime.publish(
+            PoseCompletedEvent(
+                generation_id=self.generation.id,
+                user_id=self.generation.user_id,
+                pose_index=work.index,
+                generated_pose_id=row.id,
+                pose_id=work.pose_id,
+                variation_key=work.variation_key,
+                image_url=self.runtime.signer.url(image_key),
+                thumbnail_url=self.runtime.signer.url(thumb_key),
+                seed=work.seed,
+                seconds=round(seconds, 3),
+            )
+        )
 
     def _fail(self, work: Work, error: str) -> None:
-        generation_id = self.generation["id"]
-        inserted = with_database_retry(lambda: self._record_failed(work, error), what=work.variation_key)
-        if not inserted:
+        row = self._image_row(work, status="failed", error_message=error[:500])
+        if not with_database_retry(lambda: self._record(row), what=work.variation_key):
             return
         with self._lock:
             self.failed += 1
         self.runtime.metrics.images.labels("failed").inc()
-        self.runtime.publish(PoseFailedEvent(
-            generation_id=generation_id, user_id=self.generation["user_id"], pose_index=work.index,
-            variation_key=work.variation_key, error=error[:500],
-        ))  # fmt: skip
+        self.runtime.publish(
+            PoseFailedEvent(
+                generation_id=self.generation.id,
+                user_id=self.generation.user_id,
+                pose_index=work.index,
+                variation_key=work.variation_key,
+                error=error[:500],
+            )
+        )
 
-    def _record_failed(self, work: Work, error: str) -> bool:
-        generation_id = self.generation["id"]
+    def _image_row(self, work: Work, *, status: str, **values) -> ImageRow:
+        fields = {"image_key": None, "thumbnail_key": None, "generation_seconds": None, "error_message": None}
+        return ImageRow(
+            id=str(uuid.uuid4()),
+            generation_id=self.generation.id,
+            pose_id=work.pose_id,
+            variation_key=work.variation_key,
+            status=status,
+            seed=work.seed,
+            prompt_used=work.prompt,
+            identity_strength=work.identity_strength,
+            **{**fields, **values},
+        )
+
+    def _record(self, row: ImageRow) -> bool:
+        """Insert the image's row once (a failed one is refunded in the same transaction) and recount."""
         with self.runtime.pool.connection() as conn, conn.transaction():
-            inserted = generations_db.insert_generated_pose(conn=conn, row={
-                "id": str(uuid.uuid4()), "generation_id": generation_id, "pose_id": work.pose_id,
-                "variation_key": work.variation_key, "status": "failed", "image_key": None, "thumbnail_key": None,
-                "seed": work.seed, "prompt_used": work.prompt, "generation_seconds": None,
-                "identity_strength": work.identity_strength, "error_message": error[:500],
-            })  # fmt: skip
+            inserted = generations_db.insert_image(conn=conn, row=row)
             if inserted:
-                billing.refund_images(conn=conn, generation=self.generation, variation_keys=[work.variation_key])
-                generations_db.refresh_counts(conn=conn, generation_id=generation_id)
+                if row.status == "failed":
+                    billing.refund_images(conn=conn, generation=self.generation, variation_keys=[row.variation_key])
+                generations_db.refresh_counts(conn=conn, generation_id=row.generation_id)
         return inserted

@@ -14,6 +14,7 @@ from psycopg import Connection
 from posegen import images
 from posegen.db import generations as generations_db
 from posegen.db import library as library_db
+from posegen.db.generations import GenerationRow
 from posegen.inference.runner import Identity
 from posegen.inference.text import chunks_needed
 from posegen.plan import GALLERY, plan_images
@@ -47,22 +48,22 @@ def image_seed(generation_seed: int | None, index: int) -> int:
     return (generation_seed + index) % MAX_SEED
 
 
-def plan_generation(runtime: Runtime, conn: Connection, generation: dict, *, done: set[str]) -> Plan:
+def plan_generation(runtime: Runtime, conn: Connection, generation: GenerationRow, *, done: set[str]) -> Plan:
     """The images still to make (those in ``done`` were stored before), with what they share."""
     identity, strength = _identity(runtime, generation)
     work = [item for item in plan_work(conn, generation, strength) if item.variation_key not in done]
-    prompts = [item.prompt for item in work] + [build_negative_prompt(generation["negative_prompt"])]
+    prompts = [item.prompt for item in work] + [build_negative_prompt(generation.negative_prompt)]
     return Plan(work, identity, chunks_needed(runtime.pipeline.pipe.tokenizer, prompts))
 
 
-def plan_work(conn: Connection, generation: dict, identity_strength: float = 0.0) -> list[Work]:
-    pose_ids = generations_db.generation_pose_ids(conn=conn, generation_id=generation["id"])
+def plan_work(conn: Connection, generation: GenerationRow, identity_strength: float = 0.0) -> list[Work]:
+    pose_ids = generations_db.generation_pose_ids(conn=conn, generation_id=generation.id)
     planned = plan_images(
-        generation_type=generation["generation_type"],
+        generation_type=generation.generation_type,
         pose_ids=pose_ids,
-        variations=generation["variations_per_pose"],
+        variations=generation.variations_per_pose,
     )
-    gallery = generation["generation_type"] == GALLERY
+    gallery = generation.generation_type == GALLERY
     if gallery:
         poses = library_db.poses_by_id(conn=conn, pose_ids=pose_ids)
         missing = sorted(set(pose_ids) - set(poses))
@@ -70,22 +71,22 @@ def plan_work(conn: Connection, generation: dict, identity_strength: float = 0.0
             raise GenerationRejected(f"the library no longer has pose {missing[0]}")
         guides = [poses[image.pose_id] for image in planned]
     else:
-        matches = library_db.match_poses(conn=conn, text=generation["text_prompt"], limit=len(planned))
+        matches = library_db.match_poses(conn=conn, text=generation.text_prompt, limit=len(planned))
         guides = [matches[i % len(matches)] for i in range(len(planned))]
-    negative = build_negative_prompt(generation["negative_prompt"])
+    negative = build_negative_prompt(generation.negative_prompt)
     controls: dict[str, Image.Image] = {}
     work = []
     for image, guide in zip(planned, guides, strict=True):
         if guide["id"] not in controls:
-            pixels = render_skeleton(guide["keypoints"], generation["width"], generation["height"])
+            pixels = render_skeleton(guide["keypoints"], generation.width, generation.height)
             controls[guide["id"]] = Image.fromarray(pixels)
         prompt = build_prompt(
             pose_name=guide["name"] if gallery else None,
             pose_description=guide["description"] if gallery else None,
-            user_prompt=generation["prompt"],
-            text_prompt=None if gallery else generation["text_prompt"],
+            user_prompt=generation.prompt,
+            text_prompt=None if gallery else generation.text_prompt,
         )
-        seed = image_seed(generation["seed"], image.index)
+        seed = image_seed(generation.seed, image.index)
         control = controls[guide["id"]]
         work.append(
             Work(image.index, image.variation_key, image.pose_id, seed, prompt, negative, control, identity_strength)
@@ -93,19 +94,19 @@ def plan_work(conn: Connection, generation: dict, identity_strength: float = 0.0
     return work
 
 
-def _identity(runtime: Runtime, generation: dict) -> tuple[Identity | None, float]:
+def _identity(runtime: Runtime, generation: GenerationRow) -> tuple[Identity | None, float]:
     """The embedding of the avatar the generation was submitted with, computed once, and the strength that
     will really be applied (0 without an adapter, an avatar or a strength)."""
     adapter = runtime.pipeline.identity
-    strength = float(generation["identity_strength"] or 0.0)
+    strength = float(generation.identity_strength or 0.0)
     if adapter is None:
         if strength > 0:
-            log.warning("generation %s asks for identity but this worker has no adapter", generation["id"])
+            log.warning("generation %s asks for identity but this worker has no adapter", generation.id)
         return None, 0.0
-    guidance = generation["guidance_scale"] > 1
-    if strength == 0 or not generation["avatar_key"]:
+    guidance = generation.guidance_scale > 1
+    if strength == 0 or not generation.avatar_key:
         return Identity(adapter.neutral_for(guidance=guidance), 0.0), 0.0
-    avatar = read_avatar(runtime, generation["avatar_key"])
+    avatar = read_avatar(runtime, generation.avatar_key)
     runtime.metrics.identity_embeddings.inc()
     return Identity(adapter.embed(runtime.pipeline.pipe, avatar, guidance=guidance), strength), strength
 

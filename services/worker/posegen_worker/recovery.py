@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import redis
 
-from posegen import billing
-from posegen.contracts import FailedEvent, generation_lease_key
+from posegen import lifecycle
+from posegen.contracts import generation_lease_key
 from posegen.db import generations as generations_db
 from posegen.queue import discard_job, enqueue_generation, job_is_live
 from posegen_worker.runtime import Runtime
@@ -85,37 +85,33 @@ def reap(runtime: Runtime) -> list[str]:
     try:
         with runtime.pool.connection() as conn:
             candidates = generations_db.processing_older_than(conn=conn, seconds=1.0)
-        return [row["id"] for row in candidates if _recover(runtime, row["id"])]
+        return [generation_id for generation_id in candidates if _recover(runtime, generation_id)]
     finally:
         with contextlib.suppress(redis.exceptions.LockError):
             lock.release()
 
 
 def _recover(runtime: Runtime, generation_id: str) -> bool:
-    if runtime.redis.exists(generation_lease_key(generation_id)):
+    lease = generation_lease_key(generation_id)
+    if runtime.redis.exists(lease):
         return False
-    settings = runtime.settings
-    failed_event = None
-    with runtime.pool.connection() as conn, conn.transaction():
-        row = generations_db.get_generation(conn=conn, generation_id=generation_id, for_update=True)
-        if row is None or row["status"] != "processing" or runtime.redis.exists(generation_lease_key(generation_id)):
-            return False
-        if row["recovery_attempts"] >= settings.worker_max_recoveries:
-            message = f"the worker running it stopped {row['recovery_attempts'] + 1} times"
-            generations_db.finish(conn=conn, generation_id=generation_id, status="failed", error_message=message)
-            refunded = billing.refund_unfinished(conn=conn, generation=row)
-            failed_event = FailedEvent(generation_id=generation_id, user_id=row["user_id"], error=message,
-                                       credit_refunded=row["credit_refunded"] + refunded)  # fmt: skip
-        else:
-            generations_db.release_to_queue(conn=conn, generation_id=generation_id, recovered=True)
-    if failed_event is not None:
-        runtime.publish(failed_event)
-        log.error("generation %s failed: %s", generation_id, failed_event.error)
-    else:
+    with runtime.pool.connection() as conn:
+        result = lifecycle.recover(
+            conn=conn,
+            generation_id=generation_id,
+            max_recoveries=runtime.settings.worker_max_recoveries,
+            abandoned=lambda: not runtime.redis.exists(lease),
+        )
+    if result.ended is not None:
+        lifecycle.deliver(result.ended, publish=runtime.publish, pool=runtime.pool)
+        log.error("generation %s failed: %s", generation_id, result.ended.row.error_message)
+    elif result.requeued is not None:
         if not job_is_live(runtime.redis, generation_id, running_counts=False):
             discard_job(runtime.redis, generation_id)
             enqueue_generation(runtime.redis, generation_id, at_front=True)
         log.warning("re-queued generation %s whose worker stopped renewing its lease", generation_id)
+    else:
+        return False
     runtime.metrics.recoveries.inc()
     return True
 

@@ -10,13 +10,19 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import redis
 from psycopg_pool import ConnectionPool
 
 from posegen.events import EventPublisher
+from posegen.retry import retrying
+from posegen.settings import WorkerSettings
 from posegen.storage import Storage, UrlSigner, signing_key
 from posegen_worker.metrics import WorkerMetrics
+
+if TYPE_CHECKING:
+    from posegen.inference.loading import LoadedPipeline
 
 log = logging.getLogger("posegen.worker")
 PUBLISH_RETRY_SECONDS = 120.0
@@ -25,20 +31,20 @@ REDIS_BACKOFF_SECONDS = 2.0
 
 @dataclass
 class Runtime:
-    settings: object
+    settings: WorkerSettings
     pool: ConnectionPool
     redis: redis.Redis
     storage: Storage
     signer: UrlSigner
     events: EventPublisher
-    pipeline: object
+    pipeline: LoadedPipeline
     metrics: WorkerMetrics
     stop_event: threading.Event = field(default_factory=threading.Event)
     requeue: list[str] = field(default_factory=list)
     redis_down_until: float = 0.0
 
     @classmethod
-    def open(cls, settings, *, pipeline=None) -> Runtime:
+    def open(cls, settings: WorkerSettings, *, pipeline: LoadedPipeline | None = None) -> Runtime:
         from posegen.db.pool import create_pool
         from posegen.inference.loading import load_pipeline
 
@@ -57,24 +63,23 @@ class Runtime:
             metrics=metrics,
         )
 
-    def publish(self, event) -> None:
-        """Publish an event without letting Redis trouble fail the generation: a ``progress`` event is tried
-        once (the next step brings a fresher one), any other is retried with backoff for a while (the
-        database keeps the truth either way, and clients can replay what reached the stream)."""
+    def publish(self, event) -> bool:
+        """Publish an event without letting Redis trouble fail the generation; True when it reached Redis. A
+        ``progress`` event is tried once (the next step brings a fresher one), any other is retried with
+        backoff for a while (the database keeps the truth either way, and a final event left unpublished is
+        delivered later, see ``posegen.lifecycle``)."""
         if event.type == "progress" and not self.redis_usable():
-            return
-        delay, deadline = 0.2, time.monotonic() + PUBLISH_RETRY_SECONDS
-        while True:
-            try:
-                self.events.publish(event)
-                return
-            except redis.RedisError as error:
-                self.redis_failed()
-                if event.type == "progress" or time.monotonic() + delay > deadline:
-                    log.warning("could not publish %s of %s: %s", event.type, event.generation_id, error)
-                    return
-                time.sleep(delay)
-                delay = min(5.0, delay * 2)
+            return False
+        deadline = 0.0 if event.type == "progress" else PUBLISH_RETRY_SECONDS
+        try:
+            for attempt in retrying(on=(redis.RedisError,), deadline=deadline, first=0.2, cap=5.0, log=log):
+                with attempt:
+                    self.events.publish(event)
+        except redis.RedisError as error:
+            self.redis_failed()
+            log.warning("could not publish %s of %s: %s", event.type, event.generation_id, error)
+            return False
+        return True
 
     def redis_usable(self) -> bool:
         """False for a short while after a Redis error, so the denoising loop does not wait on timeouts."""
@@ -102,7 +107,7 @@ def current() -> Runtime:
     global _installed
     with _lock:
         if _installed is None:
-            from posegen.settings import WorkerSettings, load_settings
+            from posegen.settings import load_settings
 
             _installed = Runtime.open(load_settings(WorkerSettings))
         return _installed

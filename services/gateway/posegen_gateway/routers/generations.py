@@ -7,6 +7,7 @@ from fastapi import APIRouter, Path, Query, Response
 from posegen.contracts import API_PREFIX
 from posegen_gateway.deps import ConnDep, ContextDep, UserDep, json_response, with_connection
 from posegen_gateway.errors import error_responses
+from posegen_gateway.openapi import links
 from posegen_gateway.schemas.common import Page, PageQuery
 from posegen_gateway.schemas.generations import (
     CancelResult,
@@ -35,7 +36,10 @@ RATE_HEADERS = {
     status_code=202,
     response_model=GenerateAccepted,
     responses={
-        202: {"headers": RATE_HEADERS},
+        202: {
+            "headers": RATE_HEADERS,
+            "links": links("generation_id", "generationId", "getGeneration", "getResults", "cancelGeneration"),
+        },
         **error_responses(400, 402, 409, 429, 503),
     },
 )

@@ -3,12 +3,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from posegen.contracts import API_PREFIX
 from posegen.errors import BadRequest, UnsupportedMediaType
-from posegen.images import MAX_UPLOAD_BYTES
+from posegen.images import MAX_UPLOAD_BYTES, UPLOAD_MEDIA_TYPES
 from posegen_gateway.deps import ConnDep, ContextDep, UserDep
 from posegen_gateway.errors import error_responses
+from posegen_gateway.openapi import links
 from posegen_gateway.schemas.common import Page, PageQuery
 from posegen_gateway.schemas.projects import AvatarUrl, Project, ProjectCreate, ProjectUpdate
 from posegen_gateway.serving import projects
@@ -23,7 +26,15 @@ def list_projects(user: UserDep, ctx: ContextDep, conn: ConnDep, page: Annotated
     return projects.list_projects(conn=conn, user_id=user.user_id, page=page, signer=ctx.signer)
 
 
-@router.post("/projects", status_code=201, response_model=Project, responses=error_responses(400))
+@router.post(
+    "/projects",
+    status_code=201,
+    response_model=Project,
+    responses={
+        201: {"links": links("project_id", "id", "getProject", "updateProject", "deleteProject", "uploadAvatar")},
+        **error_responses(400, 403, 413),
+    },
+)
 def create_project(user: UserDep, ctx: ContextDep, conn: ConnDep, body: ProjectCreate) -> Project:
     return projects.create_project(
         conn=conn,
@@ -40,7 +51,7 @@ def get_project(user: UserDep, ctx: ContextDep, conn: ConnDep, project_id: Proje
     return projects.get_project(conn=conn, user_id=user.user_id, project_id=project_id, signer=ctx.signer)
 
 
-@router.put("/projects/{project_id}", response_model=Project, responses=error_responses(400))
+@router.put("/projects/{project_id}", response_model=Project, responses=error_responses())
 def update_project(
     user: UserDep, ctx: ContextDep, conn: ConnDep, project_id: ProjectId, body: ProjectUpdate
 ) -> Project:
@@ -56,7 +67,7 @@ def delete_project(user: UserDep, ctx: ContextDep, conn: ConnDep, project_id: Pr
 @router.post(
     "/projects/{project_id}/avatar",
     response_model=Project,
-    responses=error_responses(400, 413, 415),
+    responses=error_responses(400, 403, 413, 415),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -66,12 +77,14 @@ def delete_project(user: UserDep, ctx: ContextDep, conn: ConnDep, project_id: Pr
                         "type": "object",
                         "required": ["file"],
                         "properties": {"file": {"type": "string", "format": "binary"}},
-                    }
+                        "additionalProperties": False,
+                    },
+                    "encoding": {"file": {"contentType": ", ".join(UPLOAD_MEDIA_TYPES)}},
                 },
                 "application/json": {"schema": {"$ref": "#/components/schemas/AvatarUrl"}},
             },
         }
-    },  # fmt: skip
+    },
 )
 async def upload_avatar(user: UserDep, ctx: ContextDep, project_id: ProjectId, request: Request) -> Project:
     """A PNG, JPEG or WebP as multipart field ``file`` (decoded and re-encoded), or ``{"url": "https://..."}``."""
@@ -82,8 +95,10 @@ async def upload_avatar(user: UserDep, ctx: ContextDep, project_id: ProjectId, r
     if content_type == "application/json":
         try:
             body = AvatarUrl.model_validate_json(await request.body())
-        except ValueError:
-            raise BadRequest('expected {"url": "https://..."}', field="url") from None
+        except ValidationError as error:
+            if any(problem["type"] == "json_invalid" for problem in error.errors()):
+                raise BadRequest('expected {"url": "https://..."}', field="url") from None
+            raise RequestValidationError([{**p, "loc": ("body", *p["loc"])} for p in error.errors()]) from None
         return await _store(ctx, user.user_id, project_id, url=body.url)
     raise UnsupportedMediaType("send multipart/form-data with a 'file' field, or JSON with a 'url'")
 

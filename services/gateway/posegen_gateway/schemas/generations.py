@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from posegen.plan import GALLERY, TEXT
 from posegen_gateway.schemas.common import ApiModel, RequestModel
@@ -11,13 +11,25 @@ from posegen_gateway.schemas.common import ApiModel, RequestModel
 GenerationType = Literal["GALLERY_REFERENCE", "TEXT_DESCRIPTION"]
 GenerationStatus = Literal["queued", "processing", "completed", "partial", "failed", "cancelled"]
 MAX_SEED = 2**32 - 1
+PoseIdText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class GenerateRequest(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"generationType": {"const": TEXT}}, "required": ["generationType"]},
+            "then": {"required": ["textPrompt"], "properties": {"textPrompt": {"type": "string"}}},
+            "else": {"required": ["selectedPoseIds"], "properties": {"selectedPoseIds": {"type": "array"}}},
+        }
+    )
     project_id: str = Field(min_length=1, max_length=64)
     generation_type: GenerationType = GALLERY
-    selected_pose_ids: list[str] | None = Field(
-        default=None, min_length=1, max_length=50, description="gallery mode: 1..50 distinct library pose ids"
+    selected_pose_ids: list[PoseIdText] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=50,
+        description="gallery mode: 1..50 distinct library pose ids (an unknown id is a 404)",
+        json_schema_extra={"uniqueItems": True},
     )
     variations_per_pose: int = Field(default=1, ge=1, le=6, description="gallery mode")
     text_prompt: str | None = Field(default=None, min_length=3, max_length=1000, description="text mode")
@@ -35,22 +47,18 @@ class GenerateRequest(RequestModel):
         le=1,
         description="How strongly the project's avatar shapes the images (IP-Adapter scale): 0 turns it off. "
         "Left out: the server's default (IDENTITY_STRENGTH) when the project has an avatar, else 0. A value above 0 "
-        "for a project without an avatar is refused with 400. The avatar as it is at submission is used, "
-        "even if the project's avatar is replaced while the generation waits.",
+        "for a project without an avatar is refused with 409 (the project's state conflicts). The avatar as it is "
+        "at submission is used, even if the project's avatar is replaced while the generation waits.",
     )
 
     @field_validator("selected_pose_ids")
     @classmethod
     def _distinct_ids(cls, value: list[str] | None) -> list[str] | None:
-        if value is None:
-            return value
-        if any(not isinstance(item, str) or not 1 <= len(item) <= 64 for item in value):
-            raise ValueError("pose ids are strings of 1..64 characters")
-        if len(set(value)) != len(value):
+        if value is not None and len(set(value)) != len(value):
             raise ValueError("pose ids must be distinct (use variationsPerPose for more images of one pose)")
         return value
 
-    @field_validator("text_prompt", "prompt", "negative_prompt", mode="before")
+    @field_validator("prompt", "negative_prompt", mode="before")
     @classmethod
     def _strip(cls, value):
         return value.strip() if isinstance(value, str) else value

@@ -1,45 +1,48 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from posegen_gateway.schemas.common import ApiModel, RequestModel
 
 AvatarSource = Literal["UPLOAD", "AVATAR_CREATOR", "URL"]
+HTTPS_URL = r"^https://[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(/[!-~]*)?$"
+"""An https URL on the default port with an ASCII host name (IDNA-encode others) and no credentials."""
+URL_DESCRIPTION = (
+    "an https URL of a PNG, JPEG or WebP image on a public host; the gateway fetches, checks and stores it. "
+    "403 when the host is not one the gateway may fetch from (a private or loopback address, or not in "
+    "AVATAR_URL_HOSTS); 400 when nothing could be fetched there or it is not an image; 413 when it is too large"
+)
 
 
-def _stripped(value: str | None) -> str | None:
+NAME = r"^\s*[^\s\x00][^\x00]+[^\s\x00]\s*$"
+"""At least three characters once the spaces around it are trimmed (as it is stored)."""
+
+
+def _trimmed(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
-class ProjectCreate(RequestModel):
-    project_name: str = Field(min_length=3, max_length=100)
-    description: str | None = Field(default=None, max_length=500)
-    avatar_source: AvatarSource | None = None
-    avatar_image_url: str | None = Field(
-        default=None,
-        max_length=2048,
-        pattern=r"^https://",
-        description="an https URL on a public host; the gateway fetches, checks and stores the image",
-    )
+Name = Annotated[str, Field(min_length=3, max_length=100, pattern=NAME), AfterValidator(_trimmed)]
+Description = Annotated[str, Field(max_length=500), AfterValidator(_trimmed)]
 
-    @field_validator("project_name", "description", mode="before")
-    @classmethod
-    def _strip(cls, value):
-        return _stripped(value)
+
+class ProjectCreate(RequestModel):
+    project_name: Name
+    description: Description | None = None
+    avatar_source: AvatarSource | None = None
+    avatar_image_url: str | None = Field(default=None, max_length=2048, pattern=HTTPS_URL, description=URL_DESCRIPTION)
 
 
 class ProjectUpdate(RequestModel):
-    project_name: str | None = Field(default=None, min_length=3, max_length=100)
-    description: str | None = Field(default=None, max_length=500)
-    status: Literal["active", "archived"] | None = None
+    """Only the fields sent change; ``description: null`` clears the description."""
 
-    @field_validator("project_name", "description", mode="before")
-    @classmethod
-    def _strip(cls, value):
-        return _stripped(value)
+    project_name: Name | SkipJsonSchema[None] = None
+    description: Description | None = None
+    status: Literal["active", "archived"] | SkipJsonSchema[None] = None
 
 
 class Project(ApiModel):
@@ -55,4 +58,4 @@ class Project(ApiModel):
 
 
 class AvatarUrl(RequestModel):
-    url: str = Field(max_length=2048, pattern=r"^https://", description="an https URL of a PNG, JPEG or WebP image")
+    url: str = Field(max_length=2048, pattern=HTTPS_URL, description=URL_DESCRIPTION)

@@ -19,7 +19,8 @@ from posegen.billing import charge_generation
 from posegen.contracts import QueuedEvent, rate_limit_key
 from posegen.db import generations as generations_db
 from posegen.db import library as library_db
-from posegen.errors import BadRequest, Conflict, RateLimited, ServiceUnavailable
+from posegen.db.generations import GenerationRow
+from posegen.errors import Conflict, NotFound, RateLimited, ServiceUnavailable
 from posegen.plan import plan_images
 from posegen.queue import enqueue_generation, waiting_count
 from posegen_gateway.context import GatewayContext
@@ -49,7 +50,7 @@ def _check_poses(conn: Connection, pose_ids: list[str]) -> None:
         return
     unknown = [pid for pid in pose_ids if pid not in library_db.existing_pose_ids(conn=conn, pose_ids=pose_ids)]
     if unknown:
-        raise BadRequest(
+        raise NotFound(
             f"unknown pose ids: {', '.join(unknown[:10])}",
             field="selectedPoseIds",
             details={"unknown": unknown},
@@ -62,7 +63,7 @@ def _identity(ctx: GatewayContext, project: dict, body: GenerateRequest) -> tupl
     if body.identity_strength is None:
         return (ctx.settings.identity_strength, avatar) if avatar else (0.0, None)
     if body.identity_strength > 0 and not avatar:
-        raise BadRequest(
+        raise Conflict(
             "identityStrength needs an avatar: upload one to the project first, or send 0",
             field="identityStrength",
         )
@@ -121,17 +122,17 @@ def create_generation(
     return accepted, decision
 
 
-def _enqueue(ctx: GatewayContext, conn: Connection, generation: dict) -> int | None:
+def _enqueue(ctx: GatewayContext, conn: Connection, generation: GenerationRow) -> int | None:
     try:
-        enqueue_generation(ctx.redis, generation["id"])
+        enqueue_generation(ctx.redis, generation.id)
         position = waiting_count(ctx.redis)
         ctx.events.publish(
-            QueuedEvent(generation_id=generation["id"], user_id=generation["user_id"], queue_position=position or 0)
+            QueuedEvent(generation_id=generation.id, user_id=generation.user_id, queue_position=position or 0)
         )
         return position
     except redis.RedisError:
-        log.warning("enqueue of generation %s failed; the reconciler will enqueue it", generation["id"])
-        return generations_db.queued_ahead(conn=conn, created_at=generation["created_at"]) + 1
+        log.warning("enqueue of generation %s failed; the reconciler will enqueue it", generation.id)
+        return generations_db.queued_ahead(conn=conn, created_at=generation.created_at) + 1
 
 
 def estimate_seconds(ctx: GatewayContext, conn: Connection, steps: int, images: int, position: int | None) -> float:

@@ -7,9 +7,10 @@ import logging
 import redis
 from psycopg import Connection
 
-from posegen import billing
-from posegen.contracts import CancelledEvent, ProgressEvent, cancel_flag_key
+from posegen import lifecycle
+from posegen.contracts import ProgressEvent, cancel_flag_key
 from posegen.db import generations as generations_db
+from posegen.db.generations import GenerationRow, ImageRow
 from posegen.errors import NotFound
 from posegen.events import last_event
 from posegen.queue import discard_job
@@ -29,48 +30,48 @@ log = logging.getLogger("posegen.gateway.generations")
 CANCEL_FLAG_TTL_SECONDS = 24 * 3600
 
 
-def _owned(conn: Connection, user_id: str, generation_id: str, *, for_update: bool = False) -> dict:
-    row = generations_db.get_generation(conn=conn, generation_id=generation_id, user_id=user_id, for_update=for_update)
+def _owned(conn: Connection, user_id: str, generation_id: str) -> GenerationRow:
+    row = generations_db.get_generation(conn=conn, generation_id=generation_id, user_id=user_id)
     if row is None:
         raise NotFound("generation not found")
     return row
 
 
-def to_generated_pose(row: dict, signer: UrlSigner) -> GeneratedPose:
+def to_generated_pose(row: ImageRow, signer: UrlSigner) -> GeneratedPose:
     return GeneratedPose(
-        id=row["id"],
-        pose_id=row["pose_id"],
-        variation_key=row["variation_key"],
-        status=row["status"],
-        seed=row["seed"],
-        image_url=signer.url(row["image_key"]) if row["image_key"] else None,
-        thumbnail_url=signer.url(row["thumbnail_key"]) if row["thumbnail_key"] else None,
-        prompt_used=row["prompt_used"],
-        seconds=row["generation_seconds"],
-        identity_strength=row["identity_strength"],
-        error_message=row["error_message"],
-        created_at=row["created_at"],
+        id=row.id,
+        pose_id=row.pose_id,
+        variation_key=row.variation_key,
+        status=row.status,
+        seed=row.seed,
+        image_url=signer.url(row.image_key) if row.image_key else None,
+        thumbnail_url=signer.url(row.thumbnail_key) if row.thumbnail_key else None,
+        prompt_used=row.prompt_used,
+        seconds=row.generation_seconds,
+        identity_strength=row.identity_strength,
+        error_message=row.error_message,
+        created_at=row.created_at,
     )
 
 
-def progress_of(generation: dict, connection: redis.Redis) -> Progress:
-    total = generation["poses_total"]
-    done = generation["poses_completed"] + generation["poses_failed"]
+def progress_of(generation: GenerationRow, connection: redis.Redis) -> Progress:
+    total = generation.poses_total
+    done = generation.poses_completed + generation.poses_failed
     percentage, current_pose, current_step, eta = 100.0 * done / total, None, None, None
-    if generation["status"] == "processing":
+    if generation.status == "processing":
         try:
-            event = last_event(connection, generation["id"])
+            event = last_event(connection, generation.id)
         except redis.RedisError:
             event = None
         if isinstance(event, ProgressEvent):
             percentage = max(percentage, event.percentage)
             current_pose, current_step, eta = event.pose_index, event.step, event.eta_seconds
-    elif generation["status"] in ("completed", "partial"):
+    elif generation.status in ("completed", "partial"):
         percentage = 100.0
     return Progress(
         percentage=round(percentage, 2),
-        poses_completed=generation["poses_completed"],
-        poses_failed=generation["poses_failed"],
+        poses_completed=generation.poses_completed,
+        poses_failed=generation.poses_failed,
         poses_total=total,
         current_pose=current_pose,
         current_step=current_step,
@@ -82,8 +83,8 @@ def get_generation(*, ctx: GatewayContext, conn: Connection, user_id: str, gener
     row = _owned(conn, user_id, generation_id)
     poses = generations_db.generated_poses(conn=conn, generation_id=generation_id)
     return Generation(
-        **{k: row[k] for k in Generation.model_fields if k in row},
-        avatar_image_url=ctx.signer.url(row["avatar_key"]) if row["avatar_key"] else None,
+        **_fields_of(row, Generation),
+        avatar_image_url=ctx.signer.url(row.avatar_key) if row.avatar_key else None,
         selected_pose_ids=generations_db.generation_pose_ids(conn=conn, generation_id=generation_id),
         poses=[to_generated_pose(p, ctx.signer) for p in poses],
         progress=progress_of(row, ctx.redis),
@@ -93,7 +94,7 @@ def get_generation(*, ctx: GatewayContext, conn: Connection, user_id: str, gener
 def get_results(*, conn: Connection, user_id: str, generation_id: str, signer: UrlSigner) -> Results:
     row = _owned(conn, user_id, generation_id)
     poses = generations_db.generated_poses(conn=conn, generation_id=generation_id, status="completed")
-    return Results(generation_id=row["id"], status=row["status"], results=[to_generated_pose(p, signer) for p in poses])
+    return Results(generation_id=row.id, status=row.status, results=[to_generated_pose(p, signer) for p in poses])
 
 
 def list_generations(
@@ -103,47 +104,30 @@ def list_generations(
         conn=conn, user_id=user_id, project_id=project_id, limit=page.capped_limit, offset=page.offset
     )
     return Page[GenerationSummary](
-        items=[GenerationSummary(**{k: r[k] for k in GenerationSummary.model_fields}) for r in rows],
+        items=[GenerationSummary(**_fields_of(r, GenerationSummary)) for r in rows],
         pagination=Pagination.of(page=page.page, limit=page.capped_limit, total=total),
     )
 
 
+def _fields_of(row: GenerationRow, model: type) -> dict:
+    return {name: getattr(row, name) for name in model.model_fields if hasattr(row, name)}
+
+
 def cancel_generation(*, ctx: GatewayContext, conn: Connection, user_id: str, generation_id: str) -> CancelResult:
     """A queued generation is cancelled here and refunded; a running one is flagged for its worker, which
-    stops within one step and refunds what it did not finish."""
-    with conn.transaction():
-        row = _owned(conn, user_id, generation_id, for_update=True)
-        if row["status"] == "queued":
-            row = generations_db.mark_cancelled(conn=conn, generation_id=generation_id, from_statuses=("queued",))
-            refunded = billing.refund_unfinished(conn=conn, generation=row)
-            action = "cancelled"
-        elif row["status"] == "processing":
-            row = generations_db.request_cancel(conn=conn, generation_id=generation_id)
-            action, refunded = "cancel_requested", 0
-        else:
-            return CancelResult(
-                generation_id=generation_id, action="already_finished", status=row["status"],
-                credit_refunded=row["credit_refunded"],
-            )  # fmt: skip
-    _notify_cancel(ctx, row, action, refunded)
-    total_refunded = row["credit_refunded"] + refunded
-    return CancelResult(
-        generation_id=generation_id, action=action, status=row["status"], credit_refunded=total_refunded
-    )
-
-
-def _notify_cancel(ctx: GatewayContext, row: dict, action: str, refunded: int) -> None:
-    """Redis side effects after the commit; the database already holds the truth if any of them fails."""
+    stops within one step and refunds what it did not finish (``posegen.lifecycle``)."""
+    decision = lifecycle.cancel(conn=conn, generation_id=generation_id, user_id=user_id)
+    if decision is None:
+        raise NotFound("generation not found")
     try:
-        if action == "cancelled":
-            discard_job(ctx.redis, row["id"])
-            ctx.events.publish(
-                CancelledEvent(
-                    generation_id=row["id"], user_id=row["user_id"], poses_completed=row["poses_completed"],
-                    credit_refunded=row["credit_refunded"] + refunded,
-                )
-            )  # fmt: skip
-        else:
-            ctx.redis.set(cancel_flag_key(row["id"]), "1", ex=CANCEL_FLAG_TTL_SECONDS)
+        if decision.action == "cancelled":
+            discard_job(ctx.redis, generation_id)
+        elif decision.action == "cancel_requested":
+            ctx.redis.set(cancel_flag_key(generation_id), "1", ex=CANCEL_FLAG_TTL_SECONDS)
     except redis.RedisError:
-        log.warning("cancel of %s is recorded in the database but Redis could not be told", row["id"])
+        log.warning("cancel of %s is recorded in the database but Redis could not be told", generation_id)
+    lifecycle.deliver(decision.ended, publish=ctx.publish, pool=ctx.pool)
+    row = decision.row
+    return CancelResult(
+        generation_id=generation_id, action=decision.action, status=row.status, credit_refunded=row.credit_refunded
+    )

@@ -3,12 +3,13 @@ from __future__ import annotations
 import uuid
 
 from psycopg import Connection
+from pydantic.alias_generators import to_camel
 
 from posegen import images
 from posegen.db import projects as projects_db
-from posegen.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
+from posegen.errors import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, UnprocessableEntity
 from posegen.storage import Storage, UrlSigner
-from posegen_gateway.safe_fetch import FetchRefused, fetch_public_https
+from posegen_gateway.safe_fetch import FetchForbidden, FetchRefused, FetchTooLarge, fetch_public_https
 from posegen_gateway.schemas.common import Page, PageQuery, Pagination
 from posegen_gateway.schemas.projects import Project, ProjectCreate, ProjectUpdate
 
@@ -58,12 +59,18 @@ def fetch_avatar(*, storage: Storage, project_id: str, url: str, field: str, all
             timeout_seconds=AVATAR_FETCH_TIMEOUT_SECONDS,
             allowed_hosts=allowed_hosts,
         )
+    except FetchForbidden as error:
+        raise Forbidden(str(error), field=field) from None
+    except FetchTooLarge as error:
+        raise PayloadTooLarge(str(error), field=field) from None
     except FetchRefused as error:
         raise BadRequest(str(error), field=field) from None
     try:
         return store_avatar(storage=storage, project_id=project_id, data=data)
-    except (BadRequest, PayloadTooLarge) as error:
+    except BadRequest as error:
         raise BadRequest(error.message, field=field) from None
+    except PayloadTooLarge as error:
+        raise PayloadTooLarge(error.message, field=field) from None
 
 
 def create_project(
@@ -114,12 +121,11 @@ def update_project(
     *, conn: Connection, user_id: str, project_id: str, body: ProjectUpdate, signer: UrlSigner
 ) -> Project:
     changes = body.model_dump(exclude_unset=True)
+    nulls = [name for name in ("project_name", "status") if name in changes and changes[name] is None]
+    if nulls:
+        raise UnprocessableEntity(f"{to_camel(nulls[0])} cannot be null", field=to_camel(nulls[0]))
     if "project_name" in changes:
-        if changes["project_name"] is None:
-            raise BadRequest("projectName cannot be null", field="projectName")
         changes["name"] = changes.pop("project_name")
-    if changes.get("status", "") is None:
-        raise BadRequest("status cannot be null", field="status")
     row = projects_db.update_project(conn=conn, user_id=user_id, project_id=project_id, changes=changes)
     if row is None:
         raise NotFound("project not found")
