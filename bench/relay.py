@@ -92,6 +92,7 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 
 def run_case(clients: int, users: int, mixed: bool, seconds: float, redis_url: str, gpus: int = GPUS) -> dict:
+    redis.Redis.from_url(redis_url).flushdb()  # a generation's final event is published once: fresh ones per case
     port = free_port()
     user_ids = [f"user-{u}" for u in range(users)]
     protocols = ["socketio" if mixed and i % 2 else "plain" for i in range(clients)]
@@ -186,7 +187,6 @@ def main() -> int:
                         help="CLIENTSxUSERS[+sio],...; +sio: every other client on Socket.IO")  # fmt: skip
     parser.add_argument("--out", default=str(REPO / "docs/benchmarks/relay.md"))
     args = parser.parse_args()
-    redis.Redis.from_url(args.redis).flushdb()
     load = os.getloadavg()[0]
     cases = [case.removesuffix("+sio") for case in args.cases.split(",")]
     mixed = [case.endswith("+sio") for case in args.cases.split(",")]
