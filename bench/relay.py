@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import subprocess
@@ -219,7 +220,7 @@ Made by `make bench-relay` on {datetime.now(UTC):%Y-%m-%d}: {os.cpu_count()} cor
 {platform.python_version()}, load average {load:.1f} when it started (other work on the machine shares its cores):
 
     python bench/relay.py --seconds {args.seconds:g} --gpus {args.gpus} --cases {args.cases}
-
+{_shared_warning(load)}
 One relay process; the clients (and a bare redis-py subscriber to every user's channel, the baseline) run in
 a second process and the publisher in a third, all on the same machine, so they share its cores. The load
 is busy GPUs (the `GPUs` column) at {STEPS_PER_SECOND} steps a second: a `progress` per step, a `pose_completed` every
@@ -265,6 +266,17 @@ PROTOCOL_HEADER = (
 )
 
 
+def _shared_warning(load: float) -> str:
+    cores = os.cpu_count() or 1
+    if load < cores:
+        return ""
+    return (
+        f"\n**This run shared the machine with other work (load average {load:.1f} on {cores} cores): its "
+        "latencies are mostly queueing behind that work, and the publisher fell short of its rate. Rerun "
+        "`make bench-relay` on a quiet machine for the relay's own figures.**\n"
+    )
+
+
 def _lag(lag: dict[str, float] | None) -> str:
     return f"≤{lag['p50']:g} / ≤{lag['p99']:g}" if lag else "-"
 
@@ -272,7 +284,8 @@ def _lag(lag: dict[str, float] | None) -> str:
 def _ratio(send_lag: dict, protocol: str) -> str:
     if not {protocol, "plain"} <= send_lag.keys():
         return "-"
-    return f"{send_lag[protocol]['p99'] / send_lag['plain']['p99']:.1f}"
+    ratio = send_lag[protocol]["p99"] / send_lag["plain"]["p99"]
+    return f"{ratio:.1f}" if math.isfinite(ratio) else "- (past the last bucket)"
 
 
 def _lost(lost: dict[str, int]) -> str:
