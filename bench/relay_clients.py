@@ -1,5 +1,7 @@
-"""The client side of bench/relay.py, in a process of its own: N WebSocket clients over U users, and a bare
-redis-py subscriber as the baseline; prints one JSON object with what each saw."""
+"""The client side of bench/relay.py, in a process of its own: N clients over U users, each on the plain
+WebSocket protocol or on Socket.IO (python-socketio's client: long-polling first, then the upgrade, as
+socket.io-client does), and a bare redis-py subscriber as the baseline; prints one JSON object with what each
+saw."""
 
 from __future__ import annotations
 
@@ -10,7 +12,11 @@ import time
 from datetime import datetime
 
 import redis.asyncio as aioredis
+import socketio
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+NAMESPACE = "/pose-generator"
 
 
 def _latency(payload: dict) -> float:
@@ -28,11 +34,38 @@ async def client(url: str, token: str, stats: dict, ready: asyncio.Event, connec
                 raw = await asyncio.wait_for(ws.recv(), 0.5)
             except TimeoutError:
                 continue
+            except ConnectionClosed:
+                stats["disconnects"] += 1
+                return
             message = json.loads(raw)
             data = message.get("data", {})
             if message.get("event") == "pose-generation-update":
-                stats["latency"].append(_latency(data))
-                stats["seen"].setdefault(data["type"], set()).add(data["id"])
+                _record(stats, data)
+
+
+def _record(stats: dict, data: dict) -> None:
+    stats["latency"].append(_latency(data))
+    stats["seen"].setdefault(data["type"], set()).add(data["id"])
+
+
+async def socketio_client(origin: str, token: str, stats: dict, ready: asyncio.Event, connected: list,
+                          stop: asyncio.Event):  # fmt: skip
+    client = socketio.AsyncClient(reconnection=False)
+    greeted = asyncio.Event()
+    client.on("connected", lambda _data: greeted.set(), namespace=NAMESPACE)
+
+    def disconnected(*_reason) -> None:
+        if not stop.is_set():
+            stats["disconnects"] += 1
+
+    client.on("disconnect", disconnected, namespace=NAMESPACE)
+    client.on("pose-generation-update", lambda data: ready.is_set() and _record(stats, data), namespace=NAMESPACE)
+    await client.connect(origin, namespaces=[NAMESPACE], socketio_path="pose-generator-ws", auth={"token": token},
+                         wait_timeout=60)  # fmt: skip
+    await greeted.wait()
+    connected.append(1)
+    await stop.wait()
+    await client.disconnect()
 
 
 async def baseline(redis_url: str, channels: list[str], stats: dict, stop: asyncio.Event, subscribed: asyncio.Event):
@@ -44,21 +77,38 @@ async def baseline(redis_url: str, channels: list[str], stats: dict, stop: async
         message = await pubsub.get_message(timeout=0.5)
         if message and message["type"] == "message":
             data = json.loads(message["data"])
-            stats["latency"].append(_latency(data))
-            stats["seen"].setdefault(data["type"], set()).add(data["id"])
+            _record(stats, data)
     await pubsub.aclose()
     await client.aclose()
+
+
+async def drained(per_client: list[dict], quiet: float, longest: float) -> None:
+    """Once publishing has stopped: until the clients have received nothing for ``quiet`` seconds, so that
+    "lost" counts what never arrives, not what is still on its way."""
+    loop = asyncio.get_running_loop()
+    deadline, last, last_change = loop.time() + longest, -1, loop.time()
+    while loop.time() < deadline and loop.time() - last_change < quiet:
+        await asyncio.sleep(0.25)
+        total = sum(len(stats["latency"]) for stats in per_client)
+        if total != last:
+            last, last_change = total, loop.time()
 
 
 async def main() -> None:
     config = json.loads(sys.stdin.readline())
     stop, ready, subscribed = asyncio.Event(), asyncio.Event(), asyncio.Event()
-    per_client = [{"user": user, "latency": [], "seen": {}} for user in config["client_users"]]
+    users = zip(config["client_users"], config["client_protocols"], strict=True)
+    per_client = [{"user": user, "protocol": protocol, "latency": [], "seen": {}, "disconnects": 0}
+                  for user, protocol in users]  # fmt: skip
     connected: list = []
     tasks = []
     for index, stats in enumerate(per_client):
-        tasks.append(asyncio.create_task(client(config["url"], config["tokens"][stats["user"]], stats, ready,
-                                                connected, stop)))  # fmt: skip
+        token = config["tokens"][stats["user"]]
+        if stats["protocol"] == "socketio":
+            follow = socketio_client(config["origin"], token, stats, ready, connected, stop)
+        else:
+            follow = client(config["url"], token, stats, ready, connected, stop)
+        tasks.append(asyncio.create_task(follow))
         if index % 50 == 49:
             await asyncio.sleep(0.05)
     base_stats = {"latency": [], "seen": {}}
@@ -69,11 +119,12 @@ async def main() -> None:
     ready.set()
     print(json.dumps({"ready": True}), flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-    await asyncio.sleep(config["drain_seconds"])
+    await drained(per_client, config["quiet_seconds"], config["max_drain_seconds"])
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     result = {
-        "clients": [{"user": s["user"], "latency": s["latency"],
+        "clients": [{"user": s["user"], "protocol": s["protocol"], "latency": s["latency"],
+                     "disconnects": s["disconnects"],
                      "seen": {k: sorted(v) for k, v in s["seen"].items()}} for s in per_client],
         "baseline": {"latency": base_stats["latency"], "seen": {k: sorted(v) for k, v in base_stats["seen"].items()}},
     }  # fmt: skip

@@ -4,6 +4,7 @@ removed by the run (never mocks)."""
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -182,3 +183,82 @@ def private_redis(tmp_path) -> Iterator[callable]:
     yield make
     for server in servers:
         server.stop()
+
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def edge_config(*, listen: int, gateway: str, relays: list[str], affinity: bool = True) -> str:
+    """``compose/nginx.conf``, the edge compose ships, with only its addresses made local (and, for a
+    control experiment, without its session affinity)."""
+    text = (REPO_ROOT / "compose/nginx.conf").read_text()
+    replacements = {
+        "listen 3000;": f"listen 127.0.0.1:{listen};",
+        "server gateway:3000;": f"server {gateway};",
+        "server relay:3001;": " ".join(f"server {relay};" for relay in relays),
+    }
+    if not affinity:
+        replacements["hash $remote_addr consistent;"] = ""
+    for old, new in replacements.items():
+        assert old in text, f"compose/nginx.conf no longer has {old!r}"
+        text = text.replace(old, new)
+    return text
+
+
+@pytest.fixture(scope="session")
+def start_edge(tmp_path_factory) -> Iterator[callable]:
+    """A factory of nginx edges (Debian's nginx, which .ci/run installs) with compose's configuration;
+    each returns its base URL. All are stopped at the end of the session."""
+    import subprocess
+
+    from posegen_cli.localrun import free_port, wait_until_reachable
+
+    if not Path(NGINX).exists():
+        pytest.skip("nginx is installed by .ci/run")
+    processes: list[subprocess.Popen] = []
+
+    def start(*, gateway: str, relays: list[str], affinity: bool = True) -> str:
+        folder = tmp_path_factory.mktemp("edge")
+        port = free_port()
+        (folder / "default.conf").write_text(edge_config(listen=port, gateway=gateway, relays=relays,
+                                                         affinity=affinity))  # fmt: skip
+        temp = " ".join(f"{kind}_temp_path {folder / kind};" for kind in ("client_body", "proxy", "fastcgi",
+                                                                             "uwsgi", "scgi"))  # fmt: skip
+        (folder / "nginx.conf").write_text(
+            f"daemon off; master_process off; pid {folder / 'nginx.pid'}; error_log {folder / 'error.log'} warn;\n"
+            f"events {{ worker_connections 4096; }}\n"
+            f"http {{ access_log off; {temp} include {folder / 'default.conf'}; }}\n"
+        )
+        processes.append(subprocess.Popen([NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf")]))
+        wait_until_reachable("127.0.0.1", port, timeout=10)
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+SOCKETIO_CLIENT = "4.8.4"
+"""The socket.io-client the seed's verification script runs with (npm, into a cache folder)."""
+
+
+@pytest.fixture(scope="session")
+def node_client_dir() -> Path:
+    """A folder with socket.io-client installed from npm (once per version, under ~/.cache, never in the
+    repository), where a client script can be written and run with Node."""
+    import json
+    import subprocess
+
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not (node and npm):
+        pytest.skip("Node and npm are installed by .ci/run")
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    folder = cache / "posegen" / f"socket.io-client-{SOCKETIO_CLIENT}"
+    if not (folder / "node_modules/socket.io-client/package.json").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "package.json").write_text(json.dumps(
+            {"private": True, "type": "module", "dependencies": {"socket.io-client": SOCKETIO_CLIENT}}))  # fmt: skip
+        subprocess.run([npm, "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=folder, check=True,
+                       timeout=300)  # fmt: skip
+    return folder

@@ -83,3 +83,16 @@ def test_supervise_stops_all_when_one_exits():
     slow = localrun.ServiceSpec("slow", [sys.executable, "-c", "import time; time.sleep(60)"])
     failing = localrun.ServiceSpec("failing", [sys.executable, "-c", "raise SystemExit(3)"])
     assert localrun.supervise([slow, failing]) == 3
+
+
+def test_a_service_gets_its_own_environment(monkeypatch):
+    monkeypatch.setenv("POSEGEN_TEST_CODE", "4")
+    exits = localrun.ServiceSpec("exits", [sys.executable, "-c", "import os; raise SystemExit(int(os.environ['CODE']) "
+                                           "+ int(os.environ['POSEGEN_TEST_CODE']))"], {"CODE": "3"})  # fmt: skip
+    assert localrun.supervise([exits]) == 7
+
+
+def test_run_serves_the_relay_path_on_the_gateway_port():
+    from posegen_cli.main import RUN_ENV, RUN_SERVICES
+
+    assert "gateway" in RUN_SERVICES and RUN_ENV["gateway"] == {"GATEWAY_SERVE_RELAY": "true"}

@@ -69,6 +69,11 @@ def test_rate_limit_forms(text, expected):
         (GatewaySettings, {"jwt_secret": SECRET, "generate_rate_limit": "0/min"}, "GENERATE_RATE_LIMIT"),
         (GatewaySettings, {"jwt_secret": SECRET, "credits_per_pose": -1}, "CREDITS_PER_POSE"),
         (GatewaySettings, {"jwt_secret": SECRET, "public_base_url": "ftp://x"}, "PUBLIC_BASE_URL"),
+        (
+            GatewaySettings,
+            {"jwt_secret": SECRET, "gateway_serve_relay": True, "gateway_workers": 2},
+            "GATEWAY_SERVE_RELAY",
+        ),  # fmt: skip
         (WorkerSettings, {"jwt_secret": SECRET, "worker_batch_size": 0}, "WORKER_BATCH_SIZE"),
         (WorkerSettings, {"jwt_secret": SECRET, "torch_device": "tpu"}, "TORCH_DEVICE"),
         (WorkerSettings, {"jwt_secret": SECRET, "torch_dtype": "int8"}, "TORCH_DTYPE"),

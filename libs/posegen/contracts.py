@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic.alias_generators import to_camel
 
 API_PREFIX = "/api/apps/pose-generator"
-"""The gateway's route prefix (SPEC §5); the edge proxy sends everything but the relay's path here."""
+"""The gateway's route prefix (docs/api.md); the edge proxy sends everything but the relay's path here."""
 RELAY_PATH = "/pose-generator-ws"
 
 QUEUE_NAME = "pose-generation"

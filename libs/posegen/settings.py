@@ -145,6 +145,18 @@ class GatewaySettings(AuthSettings):
     relay_public_url: str = ""
     identity_strength: float = Field(default=0.6, ge=0.0, le=1.0)
     """``identityStrength`` when a request leaves it out and the project has an avatar."""
+    gateway_serve_relay: bool = False
+    """Also serve the relay's path (both protocols) on the gateway's port, from a relay in the gateway's
+    process: what ``posegen run`` does, so that one address serves everything without an edge."""
+
+    @model_validator(mode="after")
+    def _one_process_serves_the_relay(self) -> GatewaySettings:
+        if self.gateway_serve_relay and self.gateway_workers > 1:
+            raise ValueError(
+                "GATEWAY_SERVE_RELAY needs GATEWAY_WORKERS=1: a Socket.IO long-polling session must reach the "
+                "process that holds it"
+            )
+        return self
 
     @property
     def avatar_hosts(self) -> tuple[str, ...]:

@@ -37,8 +37,11 @@ def test_compose_uses_real_settings_and_routes_the_relay_path():
         for variable in service.get("environment", {}) if name not in ("postgres", "redis") else {}:
             assert variable in SETTINGS | LIBRARY_ENV, f"{name} sets {variable}, which no service reads"
     nginx = (REPO / "compose/nginx.conf").read_text()
-    assert f"location {contracts.RELAY_PATH}" in nginx and "proxy_pass http://relay:3001" in nginx
-    assert "proxy_pass http://gateway:3000" in nginx
+    relay = re.search(r"upstream relay \{(.*?)\}", nginx, re.S).group(1)
+    assert "server relay:3001;" in relay and "hash $remote_addr consistent;" in relay, "session affinity"
+    assert "server gateway:3000;" in re.search(r"upstream gateway \{(.*?)\}", nginx, re.S).group(1)
+    assert f"location {contracts.RELAY_PATH}" in nginx and "proxy_pass http://relay;" in nginx
+    assert "proxy_pass http://gateway;" in nginx
     assert "--appendonly" in compose["services"]["redis"]["command"]
     assert compose["services"]["worker"]["deploy"]["resources"]["reservations"]["devices"][0]["capabilities"] == ["gpu"]
 
@@ -103,10 +106,15 @@ def test_ports_probes_and_settings_names_are_the_codes(rendered):
     assert all(c["image"].startswith("ghcr.io/posegen/") for c in containers(rendered))
 
 
-def test_ingress_routes_the_relay_path_to_the_relay(rendered):
-    ingress = find(rendered, "Ingress", "posegen")
-    paths = {p["path"]: p["backend"]["service"]["name"] for p in ingress["spec"]["rules"][0]["http"]["paths"]}
-    assert paths == {contracts.RELAY_PATH: "posegen-relay", "/": "posegen-gateway"}
+def test_ingress_routes_the_relay_path_to_the_relay_with_session_affinity(rendered):
+    ingresses = [find(rendered, "Ingress", name) for name in ("posegen", "posegen-relay")]
+    hosts = {rule["host"] for ingress in ingresses for rule in ingress["spec"]["rules"]}
+    paths = {p["path"]: p["backend"]["service"]["name"] for ingress in ingresses
+             for p in ingress["spec"]["rules"][0]["http"]["paths"]}  # fmt: skip
+    assert len(hosts) == 1 and paths == {contracts.RELAY_PATH: "posegen-relay", "/": "posegen-gateway"}
+    relay_annotations = ingresses[1]["metadata"]["annotations"]
+    assert relay_annotations["nginx.ingress.kubernetes.io/upstream-hash-by"] == "$remote_addr"
+    assert "nginx.ingress.kubernetes.io/upstream-hash-by" not in ingresses[0]["metadata"]["annotations"]
 
 
 def test_network_policies_keep_workers_and_edge_apart(rendered):

@@ -1,5 +1,6 @@
 """The real cluster: `posegen gateway`, `posegen relay` and `posegen worker` as separate processes on a
-database and a Redis database of their own, driven only from outside (HTTP and WebSocket)."""
+database and a Redis database of their own, driven only from outside (HTTP and WebSocket). The gateway also
+serves the relay's path, as under `make run`; `edge` puts compose's nginx in front of the cluster."""
 
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ class ClusterRunner:
             "RELAY_HOST": "127.0.0.1", "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['gateway']}",
             "WORKER_METRICS_PORT": str(ports["worker"]), "WORKER_NAME": f"e2e-{ports['worker']}",
             "GENERATE_RATE_LIMIT": "100/min", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1",
-            "RELAY_PUBLIC_URL": f"ws://127.0.0.1:{ports['relay']}/pose-generator-ws",
+            "GATEWAY_SERVE_RELAY": "true",
         }  # fmt: skip
         self.cluster = Cluster(f"http://127.0.0.1:{ports['gateway']}",
                                f"ws://127.0.0.1:{ports['relay']}/pose-generator-ws", database_url,
@@ -112,3 +113,9 @@ def cluster(fresh_database_url, claim_redis_db, tiny_model, tmp_path_factory) ->
         yield runner.start()
     finally:
         runner.stop()
+
+
+@pytest.fixture(scope="session")
+def edge(cluster, start_edge) -> str:
+    """The cluster behind the edge compose ships (nginx): its one public address."""
+    return start_edge(gateway=f"127.0.0.1:{cluster.ports['gateway']}", relays=[f"127.0.0.1:{cluster.ports['relay']}"])

@@ -1,5 +1,6 @@
-"""The web page in a real browser (Debian's Chromium driven by Playwright; no browser download): select two
-poses, start a generation, watch the progress bar move and two images appear."""
+"""The web page in a real browser (Debian's Chromium driven by Playwright; no browser download), loaded
+through the edge compose ships, as a user of the compose deployment sees it: select two poses, start a
+generation, watch the progress bar move (live events over the page's own origin) and two images appear."""
 
 import shutil
 from pathlib import Path
@@ -17,7 +18,7 @@ FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-backgroun
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is installed by .ci/run")
 
 
-def test_a_generation_from_the_web_page(cluster, tmp_path):
+def test_a_generation_from_the_web_page_through_the_edge(cluster, edge, tmp_path):
     from PIL import Image
     from playwright.sync_api import sync_playwright
 
@@ -35,7 +36,7 @@ def test_a_generation_from_the_web_page(cluster, tmp_path):
         page = browser.new_page(viewport={"width": 1100, "height": 1500})
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(f"{cluster.gateway}/#token={token('browser-user')}")
+        page.goto(f"{edge}/#token={token('browser-user')}")
         page.wait_for_selector(".pose img[src^='blob:']")
         page.wait_for_function("document.getElementById('whoami').textContent.includes('browser-user')")
         page.get_by_label("New project").fill("Browser shoot")

@@ -30,9 +30,9 @@ def small_window_socket(port: int) -> socket.socket:
     return sock
 
 
-def status_of(url: str) -> int:
+def status_of(url: str, headers: dict[str, str] | None = None) -> int:
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=5) as response:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code

@@ -20,8 +20,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -205,6 +205,8 @@ def dependencies(database_url: str, redis_url: str, var_dir: Path) -> Iterator[N
 class ServiceSpec:
     name: str
     argv: Sequence[str]
+    env: Mapping[str, str] = field(default_factory=dict)
+    """Set for this service only, over the environment."""
 
 
 def _relay_output(name: str, stream, width: int) -> None:
@@ -225,7 +227,7 @@ def supervise(services: Sequence[ServiceSpec], *, task: Callable[[], int] | None
     children = {}
     for spec in services:
         child = subprocess.Popen(list(spec.argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                 bufsize=1, env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
+                                 bufsize=1, env={**os.environ, **spec.env, "PYTHONUNBUFFERED": "1"})  # fmt: skip
         threading.Thread(target=_relay_output, args=(spec.name, child.stdout, width), daemon=True).start()
         children[spec.name] = child
     stopping = False

@@ -132,7 +132,8 @@ def print_welcome(settings: GatewaySettings, relay_port: int) -> None:
         "\nPose Generator cluster starting (Ctrl-C stops it):\n"
         f"  web page  http://localhost:{settings.gateway_port}/#token={token}\n"
         f"  API docs  http://localhost:{settings.gateway_port}/docs\n"
-        f"  relay     ws://localhost:{relay_port}/pose-generator-ws\n"
+        f"  live      http://localhost:{settings.gateway_port}/pose-generator-ws (Socket.IO, namespace "
+        f"/pose-generator, and the plain WebSocket protocol; also on the relay's own port {relay_port})\n"
         f"  a 12-hour admin token for 'dev-user' (the link above carries it):\n  {token}\n",
         flush=True,
     )
@@ -190,7 +191,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             ensure_model()
             grant_dev_credits(settings.database_url)
             print_welcome(settings, relay_port)
-            services = [localrun.ServiceSpec(name, localrun.service_command(name)) for name in RUN_SERVICES]
+            services = [localrun.ServiceSpec(name, localrun.service_command(name), RUN_ENV.get(name, {}))
+                        for name in RUN_SERVICES]  # fmt: skip
             task = (lambda: run_demo(settings, relay_port)) if args.demo else None
             return localrun.supervise(services, task=task)
     except localrun.DependencyError as error:
@@ -299,6 +301,8 @@ def cmd_volumes(args: argparse.Namespace) -> int:
 
 RUN_SERVICES: tuple[str, ...] = ("gateway", "relay", "worker")
 """The long-running services ``posegen run`` starts after migrating and seeding."""
+RUN_ENV = {"gateway": {"GATEWAY_SERVE_RELAY": "true"}}
+"""Without an edge, the gateway's port also serves the relay's path (Socket.IO and plain WebSocket)."""
 
 
 def _client(name: str):

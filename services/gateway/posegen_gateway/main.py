@@ -8,7 +8,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from posegen.logs import configure_logging
-from posegen.settings import GatewaySettings, load_settings
+from posegen.settings import GatewaySettings, RelaySettings, load_settings
 from posegen_gateway.app import create_app
 
 
@@ -16,7 +16,12 @@ def app_factory() -> FastAPI:
     """Builds the settings and the app in each uvicorn worker process."""
     settings = load_settings(GatewaySettings)
     configure_logging(settings.log_format, settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    if settings.gateway_serve_relay:
+        from posegen_relay.server import with_relay
+
+        return with_relay(app, load_settings(RelaySettings))
+    return app
 
 
 def main() -> int:
@@ -26,6 +31,11 @@ def main() -> int:
     # this one turns it into a clean exit 0 instead of death by signal.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _exit_cleanly)
+    websocket = {}
+    if settings.gateway_serve_relay:
+        relay = load_settings(RelaySettings)
+        websocket = dict(ws_max_size=relay.relay_max_message_bytes, ws_ping_interval=relay.relay_ping_interval,
+                         ws_ping_timeout=relay.relay_ping_timeout, ws_per_message_deflate=False)  # fmt: skip
     uvicorn.run(
         "posegen_gateway.main:app_factory",
         factory=True,
@@ -34,6 +44,7 @@ def main() -> int:
         workers=settings.gateway_workers,
         log_config=None,
         access_log=False,
+        **websocket,
     )
     return 0
 

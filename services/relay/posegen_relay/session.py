@@ -1,29 +1,30 @@
-"""One client connection: its bounded outgoing queue, the task that drains it, and resumable replay.
+"""One client connection, whatever its protocol: its bounded outgoing queue, the task that drains it into
+the connection's ``Sender``, and resumable replay.
 
 Everything here runs on the relay's event loop, so no locks are needed. The hub offers every event of the
 user's generations; a slow client's queue sheds its oldest ``progress`` events first and never a
 ``pose_completed`` or a final event; events are de-duplicated by their stream id, so a replay and the live
-feed can overlap without the client seeing an event twice.
+feed can overlap without the client seeing an event twice. A ``Sender`` only writes: one per protocol.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 import redis.asyncio as aioredis
-from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed
 
 from posegen.auth import Principal
 from posegen.contracts import event_stream_key
 from posegen.events import entry_json
-from posegen_relay import protocol
 from posegen_relay.metrics import RelayMetrics
+from posegen_relay.protocol import Message
 
 REPLAY_PAGE = 500
 TRACKED_GENERATIONS = 64
@@ -62,19 +63,56 @@ def _epoch(value: str | None) -> float:
         return time.time()
 
 
+class Sender(Protocol):
+    """Writes one connection's messages in its protocol; raises ``OSError`` once the connection is gone."""
+
+    protocol: str
+    batch: int
+    """Messages handed over before ``flush``; what was sent counts as delivered once ``flush`` returns."""
+
+    async def message(self, message: Message) -> None: ...
+
+    async def update(self, event_json: str) -> None: ...
+
+    async def flush(self) -> None: ...
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+
+class TokenBucket:
+    """``rate`` client messages a second on average, bursts of twice that."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate, self.capacity = rate, 2 * rate
+        self.tokens, self.updated = self.capacity, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
 class Session:
-    def __init__(self, connection: ServerConnection, principal: Principal, *, queue_size: int,
+    def __init__(self, sender: Sender, principal: Principal, *, queue_size: int, messages_per_second: float,
                  metrics: RelayMetrics) -> None:  # fmt: skip
-        self.connection = connection
+        self.sender = sender
         self.principal = principal
         self.queue_size = queue_size
         self.metrics = metrics
-        self._queue: deque[Envelope | str] = deque()
+        self.bucket = TokenBucket(messages_per_second)
+        self.handling = asyncio.Lock()
+        """Held while a client message is handled, so that one client's messages are handled in order."""
+        self._task: asyncio.Task | None = None
+        self._queue: deque[Envelope | Message] = deque()
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
         self.closed = False
         self._delivered: OrderedDict[str, set[str]] = OrderedDict()
-        self._replaying: dict[str, list[Envelope]] = {}
+        self._replaying: dict[str, deque[Envelope]] = {}
 
     @property
     def user_id(self) -> str:
@@ -88,7 +126,7 @@ class Session:
         else:
             self._enqueue(event)
 
-    def say(self, message: str) -> None:
+    def say(self, message: Message) -> None:
         """A protocol message of our own (pong, error); never dropped."""
         self._queue.append(message)
         self._wake.set()
@@ -124,28 +162,35 @@ class Session:
         return not incoming.droppable
 
     async def replay(self, client: aioredis.Redis, generation_id: str, last_event_id: str | None) -> bool:
-        """Send the generation's stored events after ``last_event_id``, then resume live delivery; events
-        that arrive meanwhile wait and are de-duplicated. False when the generation is not the user's."""
-        self._replaying[generation_id] = []
+        """Send the generation's stored events after ``last_event_id``, then the live ones that arrived
+        meanwhile (de-duplicated, and paced like the replay), then resume live delivery. False when the
+        generation is not the user's."""
+        waiting = self._replaying[generation_id] = deque()
         try:
-            key = event_stream_key(generation_id)
-            first = await client.xrange(key, "-", "+", count=1)
-            if not first or Envelope.from_stream(*first[0]).user_id != self.user_id:
-                return False
-            start = f"({last_event_id}" if last_event_id else "-"
-            while True:
-                entries = await client.xrange(key, start, "+", count=REPLAY_PAGE)
-                for entry_id, fields in entries:
-                    if not await self._wait_for_room():
-                        return True
-                    self._enqueue(Envelope.from_stream(entry_id, fields))
-                if len(entries) < REPLAY_PAGE:
-                    return True
-                last = entries[-1][0]
-                start = "(" + (last.decode() if isinstance(last, bytes) else last)
+            found = await self._replay_stored(client, generation_id, last_event_id)
+            while found and waiting and await self._wait_for_room():
+                self._enqueue(waiting.popleft())
+            return found
         finally:
-            for event in self._replaying.pop(generation_id, []):
+            for event in self._replaying.pop(generation_id, ()):
                 self._enqueue(event)
+
+    async def _replay_stored(self, client: aioredis.Redis, generation_id: str, last_event_id: str | None) -> bool:
+        key = event_stream_key(generation_id)
+        first = await client.xrange(key, "-", "+", count=1)
+        if not first or Envelope.from_stream(*first[0]).user_id != self.user_id:
+            return False
+        start = f"({last_event_id}" if last_event_id else "-"
+        while True:
+            entries = await client.xrange(key, start, "+", count=REPLAY_PAGE)
+            for entry_id, fields in entries:
+                if not await self._wait_for_room():
+                    return True
+                self._enqueue(Envelope.from_stream(entry_id, fields))
+            if len(entries) < REPLAY_PAGE:
+                return True
+            last = entries[-1][0]
+            start = "(" + (last.decode() if isinstance(last, bytes) else last)
 
     async def _wait_for_room(self) -> bool:
         """A replay is paced by the client instead of shedding: it waits while the queue is full. False once
@@ -155,8 +200,20 @@ class Session:
             await self._room.wait()
         return not self.closed
 
-    async def send_forever(self) -> None:
-        """Drain the queue to the socket; a slow client only ever blocks this task."""
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._send_forever())
+
+    async def stop(self) -> None:
+        """Stop sending (what is still queued is not sent)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _send_forever(self) -> None:
+        """Drain the queue into the sender; a slow client only ever blocks this task."""
+        sender = self.sender
+        sent: list[Envelope] = []
         try:
             while True:
                 await self._wake.wait()
@@ -165,14 +222,23 @@ class Session:
                     item = self._queue.popleft()
                     if len(self._queue) < self.queue_size:
                         self._room.set()
-                    if isinstance(item, str):
-                        await self.connection.send(item)
-                        continue
-                    await self.connection.send(protocol.update(item.raw))
-                    self.metrics.relayed.labels(item.type).inc()
-                    self.metrics.lag.observe(max(0.0, time.time() - item.timestamp))
-        except ConnectionClosed:
+                    if isinstance(item, Message):
+                        await sender.message(item)
+                    else:
+                        await sender.update(item.raw)
+                        sent.append(item)
+                    if len(sent) >= sender.batch or not self._queue:
+                        await sender.flush()
+                        self._delivered_now(sent)
+        except OSError:
             pass
         finally:
             self.closed = True
             self._room.set()
+
+    def _delivered_now(self, sent: list[Envelope]) -> None:
+        now = time.time()
+        for event in sent:
+            self.metrics.relayed.labels(event.type, self.sender.protocol).inc()
+            self.metrics.lag.labels(self.sender.protocol).observe(max(0.0, now - event.timestamp))
+        sent.clear()

@@ -148,12 +148,12 @@ function onEvent(event) {
   }
 }
 
+// The relay's path on the page's own origin (the edge, or the gateway under `make run`), unless
+// RELAY_PUBLIC_URL names another address.
 function relayUrl() {
   if (state.config.relayUrl) return state.config.relayUrl;
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  return location.port === "3000"
-    ? `${scheme}://${location.hostname}:3001/pose-generator-ws`
-    : `${scheme}://${location.host}/pose-generator-ws`;
+  return `${scheme}://${location.host}/pose-generator-ws`;
 }
 
 function connect() {

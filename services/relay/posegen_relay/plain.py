@@ -1,0 +1,124 @@
+"""The plain WebSocket protocol (docs/websocket.md) over an ASGI WebSocket: the Origin check, authentication by header
+or first message, the limits, and one text frame per message."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from urllib.parse import parse_qs
+
+from posegen.auth import AuthError, Principal, bearer_token
+from posegen_relay import protocol
+from posegen_relay.core import Relay, refuse
+from posegen_relay.protocol import Message
+
+
+class PlainSender:
+    protocol = "plain"
+    batch = 1
+
+    def __init__(self, send) -> None:
+        self._send = send
+
+    async def message(self, message: Message) -> None:
+        await self._send({"type": "websocket.send", "text": protocol.envelope(message)})
+
+    async def update(self, event_json: str) -> None:
+        await self._send({"type": "websocket.send", "text": protocol.update(event_json)})
+
+    async def flush(self) -> None:
+        pass
+
+    async def close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(RuntimeError):  # already closed
+            await self._send({"type": "websocket.close", "code": code, "reason": reason})
+
+
+class PlainProtocol:
+    def __init__(self, relay: Relay) -> None:
+        self.relay = relay
+        self.open = 0
+        relay.counters.append(lambda: self.open)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if (await receive())["type"] != "websocket.connect":
+            return
+        if scope["path"] != protocol.WS_PATH or not self._origin_allowed(scope):
+            await send({"type": "websocket.close"})  # before the accept: the handshake gets 403
+            return
+        await send({"type": "websocket.accept"})
+        sender = PlainSender(send)
+        if self.relay.draining:
+            await sender.close(protocol.CLOSE_GOING_AWAY, "going away")
+            return
+        if self.relay.full():
+            error = protocol.error("the relay is at its connection limit; retry shortly", "busy")
+            await refuse(sender, error, protocol.CLOSE_TRY_AGAIN)
+            return
+        self.open += 1
+        try:
+            await self._serve(scope, receive, sender)
+        finally:
+            self.open -= 1
+
+    def _origin_allowed(self, scope) -> bool:
+        allowed = self.relay.settings.allowed_origins
+        origin = _header(scope, b"origin")
+        return allowed is None or origin is None or origin in allowed
+
+    async def _serve(self, scope, receive, sender: PlainSender) -> None:
+        principal = await self._authenticated(scope, receive, sender)
+        if principal is None:
+            return
+        if self.relay.user_full(principal):
+            error = protocol.error("too many connections for this user", "too_many_connections")
+            await refuse(sender, error, protocol.CLOSE_TOO_MANY)
+            return
+        relay = self.relay
+        session = await relay.open_session(principal, sender)
+        try:
+            while session in relay.sessions:
+                event = await receive()
+                if event["type"] != "websocket.receive":
+                    break
+                if not session.bucket.take():
+                    await relay.flooded(session)
+                    break
+                raw = event["text"] if event.get("text") is not None else event.get("bytes") or b""
+                await relay.handle(session, lambda raw=raw: protocol.parse_client_message(raw))
+        finally:
+            await relay.close_session(session)
+
+    async def _authenticated(self, scope, receive, sender: PlainSender) -> Principal | None:
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        if protocol.QUERY_TOKEN_NAMES & query.keys():
+            return await _unauthorized(sender, protocol.QUERY_TOKEN_REFUSED)
+        header = _header(scope, b"authorization")
+        try:
+            if header:
+                return self.relay.authenticate(bearer_token(header))
+            event = await asyncio.wait_for(receive(), protocol.AUTH_TIMEOUT_SECONDS)
+            if event["type"] != "websocket.receive":
+                return None
+            message = protocol.parse_client_message(event.get("text") or event.get("bytes") or b"")
+            if message.type != "auth" or not message.token:
+                return await _unauthorized(sender, "the first message must be {'type': 'auth', 'token': ...}")
+            return self.relay.authenticate(message.token)
+        except AuthError as error:
+            return await _unauthorized(sender, error.reason)
+        except protocol.BadMessage as error:
+            return await _unauthorized(sender, str(error))
+        except TimeoutError:
+            return await _unauthorized(sender, "no auth message within 10 seconds")
+
+
+async def _unauthorized(sender: PlainSender, reason: str) -> None:
+    await refuse(sender, protocol.error(reason, "unauthorized"), protocol.CLOSE_POLICY)
+    return None
+
+
+def _header(scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
