@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from posegen.contracts import QUEUE_NAME, user_channel
+from posegen.retry import async_retrying
 from posegen_relay.metrics import RelayMetrics
 from posegen_relay.session import Envelope, Session
 
@@ -20,6 +21,7 @@ log = logging.getLogger("posegen.relay.hub")
 _CHANNEL_PREFIX = f"{QUEUE_NAME}:"
 POLL_SECONDS = 0.05
 MAX_BACKOFF_SECONDS = 5.0
+REDIS_FAULTS = (RedisError, OSError)
 
 
 class Hub:
@@ -57,27 +59,38 @@ class Hub:
         return len(self.sessions.get(user_id, ()))
 
     async def run(self) -> None:
-        """Read the pub/sub connection forever, reconnecting with backoff after any Redis failure."""
-        backoff = 0.1
+        """Read the pub/sub connection forever; after a Redis failure, reconnect with backoff (which starts
+        again from its shortest wait once a connection has been made)."""
         while True:
-            client = aioredis.Redis.from_url(self.redis_url, socket_connect_timeout=2, health_check_interval=10)
-            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            client, pubsub = None, None
             try:
-                await self._resubscribe(pubsub)
+                retrying = async_retrying(on=REDIS_FAULTS, deadline=None, first=0.1, cap=MAX_BACKOFF_SECONDS, log=log)
+                async for attempt in retrying:
+                    with attempt:
+                        client, pubsub = await self._connect()
                 self._set_up(True)
-                backoff = 0.1
                 await self._read(pubsub)
-            except (RedisError, OSError) as error:
+            except REDIS_FAULTS as error:
                 if self.up:
                     log.warning("lost Redis (%s); reconnecting", error)
                 self._set_up(False)
-                await asyncio.sleep(backoff)
-                backoff = min(MAX_BACKOFF_SECONDS, backoff * 2)
             finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()
-                with contextlib.suppress(Exception):
-                    await client.aclose()
+                for closing in (pubsub, client):
+                    if closing is not None:
+                        with contextlib.suppress(Exception):
+                            await closing.aclose()
+
+    async def _connect(self):
+        client = aioredis.Redis.from_url(self.redis_url, socket_connect_timeout=2, health_check_interval=10)
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        try:
+            await self._resubscribe(pubsub)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+                await client.aclose()
+            raise
+        return client, pubsub
 
     async def _resubscribe(self, pubsub) -> None:
         waiting = []
