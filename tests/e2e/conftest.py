@@ -73,8 +73,8 @@ class ClusterRunner:
                 stderr=subprocess.STDOUT,
             )  # fmt: skip
         deadline = time.monotonic() + 120
-        relay_ready = f"http://127.0.0.1:{self.cluster.ports['relay']}/ready"
-        while http_status(f"{self.cluster.api}/health") != 200 or http_status(relay_ready) != 200:
+        ready = [f"http://127.0.0.1:{self.cluster.ports[name]}/ready" for name in ("relay", "worker")]
+        while http_status(f"{self.cluster.api}/health") != 200 or any(http_status(url) != 200 for url in ready):
             if time.monotonic() > deadline:
                 logs = {n: (self.folder / f"{n}.log").read_text()[-2000:] for n in self.cluster.processes}
                 pytest.fail(f"the cluster did not become healthy: {logs}")

@@ -1,0 +1,63 @@
+"""A worker is ready only once its pipeline has run a warm-up step; one that cannot stays alive, unready and
+takes no job (a compiled pipeline without a C compiler used to fail every job while /ready said yes)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from posegen.contracts import QUEUE_LIST_KEY
+from posegen.queue import enqueue_generation
+from posegen_cli.localrun import free_port
+from posegen_worker import main as worker_main
+from posegen_worker import runtime as runtime_module
+
+from .test_metrics import get
+
+
+@pytest.fixture
+def worker_in_thread(worker_env, monkeypatch, warm_pipeline):
+    port = free_port()
+    for key, value in {**worker_env, "WORKER_METRICS_PORT": str(port), "WORKER_METRICS_HOST": "127.0.0.1"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr("posegen.inference.loading.load_pipeline", lambda _settings: warm_pipeline)
+    result: dict = {}
+    thread = threading.Thread(target=lambda: result.setdefault("code", worker_main.main()), daemon=True)
+    yield thread, port, result
+    runtime = runtime_module._installed
+    if runtime is not None:
+        runtime.stop_event.set()
+    thread.join(timeout=30)
+    runtime_module.install(None)
+
+
+def test_a_pipeline_that_cannot_run_leaves_the_worker_unready_and_idle(worker_in_thread, monkeypatch, scenario,
+                                                                        redis_client):  # fmt: skip
+    def broken(_loaded, *args, **kwargs):
+        raise RuntimeError("Failed to find C compiler. Please specify via CC environment variable.")
+
+    monkeypatch.setattr(worker_main, "warm_up", broken)
+    thread, port, result = worker_in_thread
+    generation_id = scenario.generation(poses=1, steps=2)
+    enqueue_generation(redis_client, generation_id)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while get_status(port, "/health") != 200:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    time.sleep(1.0)
+    assert get_status(port, "/ready") == 503
+    assert scenario.row(generation_id).status == "queued", "the job was not taken"
+    assert redis_client.lrange(QUEUE_LIST_KEY, 0, -1), "it waits for a worker that can run it"
+    runtime_module._installed.stop_event.set()
+    thread.join(timeout=30)
+    assert result["code"] == 3
+
+
+def get_status(port: int, path: str) -> int | None:
+    try:
+        return get(f"http://127.0.0.1:{port}{path}")[0]
+    except OSError:
+        return None
