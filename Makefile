@@ -10,11 +10,14 @@ export HF_HUB_DISABLE_PROGRESS_BARS ?= 1
 
 install: $(STAMP)
 
-# Reinstalls only when pyproject.toml changes; `make install` twice does nothing the second time.
-$(STAMP): pyproject.toml
+# Reinstalls only when pyproject.toml or a requirements file changes; `make install` twice does nothing the
+# second time. mediapipe goes in a second step without its declared dependencies (the `extract` extra has
+# what it needs; see requirements/mediapipe.txt and docs/decisions.md).
+$(STAMP): pyproject.toml requirements/mediapipe.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements/mediapipe.txt
 	touch $(STAMP)
 
 run: install
