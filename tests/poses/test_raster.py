@@ -68,8 +68,9 @@ def _draw_with_opencv(keypoints, size: int) -> np.ndarray:
         ys, xs = np.array([p[0], q[0]]) * float(size), np.array([p[1], q[1]]) * float(size)
         length = ((xs[0] - xs[1]) ** 2 + (ys[0] - ys[1]) ** 2) ** 0.5
         angle = np.degrees(np.arctan2(xs[0] - xs[1], ys[0] - ys[1]))
-        polygon = cv2.ellipse2Poly((int(np.mean(ys)), int(np.mean(xs))), (int(length / 2), STICK_WIDTH), int(angle),
-                                   0, 360, 1)  # fmt: skip
+        polygon = cv2.ellipse2Poly(
+            (int(np.mean(ys)), int(np.mean(xs))), (int(length / 2), STICK_WIDTH), int(angle), 0, 360, 1
+        )
         cv2.fillConvexPoly(canvas, polygon, [int(float(c) * LIMB_COLOR_FACTOR) for c in color])
     for point, color in zip(keypoints, COLORS, strict=False):
         if point is not None:

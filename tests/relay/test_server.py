@@ -60,16 +60,25 @@ def test_extraction_and_pose_request_events_are_forwarded_once_like_generation_e
         async with connect(url(relay_port), additional_headers={"Authorization": f"Bearer {token()}"}) as ws:
             await recv_json(ws)
             await asyncio.sleep(0.1)
-            failed = PoseExtractionFailedEvent(extraction_id="ex-1", user_id="alice", code="no_person",
-                                               error="no person was found in the photo", status_code=422)  # fmt: skip
+            failed = PoseExtractionFailedEvent(
+                extraction_id="ex-1",
+                user_id="alice",
+                code="no_person",
+                error="no person was found in the photo",
+                status_code=422,
+            )
             event_id = publisher.publish(failed)
             client.publish(user_channel("alice"), failed.model_copy(update={"id": event_id}).to_json())  # a duplicate
-            reviewed = PoseRequestReviewedEvent(request_id="rq-1", user_id="alice", status="approved", name="Bag",
-                                                pose_id="p-1")  # fmt: skip
+            reviewed = PoseRequestReviewedEvent(
+                request_id="rq-1", user_id="alice", status="approved", name="Bag", pose_id="p-1"
+            )
             publisher.publish(reviewed)
             first, second = await recv_json(ws), await recv_json(ws)
             assert (first["data"]["type"], first["data"]["extractionId"], first["data"]["id"]) == (
-                "pose_extraction_failed", "ex-1", event_id)  # fmt: skip
+                "pose_extraction_failed",
+                "ex-1",
+                event_id,
+            )
             assert (second["data"]["type"], second["data"]["requestId"]) == ("pose_request_reviewed", "rq-1")
             with pytest.raises(TimeoutError):
                 await recv_json(ws, timeout=0.5)
