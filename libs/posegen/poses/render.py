@@ -71,6 +71,12 @@ def render_skeleton_png(keypoints: Sequence[Sequence[float] | None], width: int,
     return buffer.getvalue()
 
 
+def draw_over(canvas: np.ndarray, keypoints: Sequence[Sequence[float] | None]) -> np.ndarray:
+    """Draw the skeleton over an RGB ``uint8`` image (in place, and return it), keypoints normalised to the
+    image itself: how a pose extracted from a photo is shown over that photo."""
+    return draw_bodypose(canvas, _validated(keypoints))
+
+
 def _square_region(width: int, height: int) -> tuple[int, int, int]:
     side = min(width, height)
     return side, (width - side) // 2, (height - side) // 2
