@@ -83,6 +83,11 @@ def rate_limit_key(user_id: str) -> str:
     return f"{QUEUE_NAME}:ratelimit:{user_id}"
 
 
+def extract_rate_limit_key(user_id: str) -> str:
+    """Sorted set of the user's recent ``POST /poses/extract`` (and photo pose request) times."""
+    return f"{QUEUE_NAME}:ratelimit:extract:{user_id}"
+
+
 def worker_heartbeat_key(worker_name: str) -> str:
     return f"{QUEUE_NAME}:worker:{worker_name}"
 
@@ -231,10 +236,11 @@ class PoseExtractedEvent(_ExtractionEvent):
 
 
 class PoseExtractionFailedEvent(_ExtractionEvent):
-    """No pose: ``code`` is ``no_person`` (a 422 for the extraction), ``unreadable_image`` or ``error``."""
+    """No pose: ``code`` is ``no_person`` (the photo's fault: a 422 for the extraction), ``error`` (ours) or
+    ``timeout`` (the extraction never finished)."""
 
     type: Literal["pose_extraction_failed"] = "pose_extraction_failed"
-    code: Literal["no_person", "unreadable_image", "error"]
+    code: Literal["no_person", "error", "timeout"]
     error: str
     status_code: int = Field(ge=400, le=599)
 

@@ -46,6 +46,13 @@ class Conflict(ApiError):
     code = "conflict"
 
 
+class Unprocessable(ApiError):
+    """The request was well formed but what it points at cannot be used (a photo with no person in it)."""
+
+    status_code = 422
+    code = "unprocessable"
+
+
 class PayloadTooLarge(ApiError):
     status_code = 413
     code = "payload_too_large"
@@ -75,3 +82,15 @@ class RateLimited(ApiError):
 class ServiceUnavailable(ApiError):
     status_code = 503
     code = "service_unavailable"
+
+
+class ExtractionFailed(ApiError):
+    """A pose extraction that ended without a pose. ``no_person`` is the photo's fault (422); ``error`` (500)
+    and ``timeout`` (504) are the server's."""
+
+    STATUS = {"no_person": 422, "error": 500, "timeout": 504}
+
+    def __init__(self, code: str, message: str, *, details: dict) -> None:
+        super().__init__(message, field="file" if code == "no_person" else None, details=details)
+        self.status_code = self.STATUS.get(code, 500)
+        self.code = code if code == "no_person" else f"extraction_{code}"

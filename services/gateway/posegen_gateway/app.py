@@ -17,7 +17,7 @@ from posegen_gateway.errors import install_error_handlers
 from posegen_gateway.guards import RejectNulMiddleware
 from posegen_gateway.metrics import MetricsMiddleware
 from posegen_gateway.reconcile import Reconciler
-from posegen_gateway.routers import credits, files, generations, library, projects
+from posegen_gateway.routers import credits, files, generations, library, pose_requests, poses, projects
 from posegen_gateway.web import install_web
 
 DESCRIPTION = """Turns a person's avatar and a library of body poses into images (Stable Diffusion 1.5 with an
@@ -55,7 +55,7 @@ def create_app(settings: GatewaySettings, *, run_reconciler: bool = True) -> Fas
     app.add_middleware(MetricsMiddleware, metrics_of=lambda: _metrics(app))
     install_error_handlers(app)
     app.include_router(health.router)
-    for module in (library, projects, generations, credits, files):
+    for module in (library, poses, pose_requests, projects, generations, credits, files):
         app.include_router(module.router)
     install_web(app)
 

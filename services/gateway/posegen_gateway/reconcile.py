@@ -1,5 +1,6 @@
 """Generations that are ``queued`` in PostgreSQL but have no live RQ job (the process died between the
-commit and the enqueue, or Redis was down) are enqueued again, so no paid-for generation is lost."""
+commit and the enqueue, or Redis was down) are enqueued again, so no paid-for generation is lost. Pose
+extractions that never finished (their extractor died) are failed as ``timeout``, with their event."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ import threading
 import redis
 from psycopg_pool import ConnectionPool
 
+from posegen.db import extractions as extractions_db
 from posegen.db import generations as generations_db
 from posegen.db.library import refresh_usage_counts
+from posegen.events import EventPublisher
 from posegen.queue import discard_job, enqueue_generation, job_is_live
+from posegen_gateway.serving.extractions import STALE_SECONDS, announce_failure
 
 log = logging.getLogger("posegen_gateway.reconcile")
 LOCK_KEY = "pose-generation:reconciler-lock"
@@ -71,6 +75,8 @@ class Reconciler:
             enqueued = reconcile_queued(pool=self.pool, connection=self.connection, grace_seconds=self.grace_seconds)
             with self.pool.connection() as conn:
                 refresh_usage_counts(conn=conn)
+                for row in extractions_db.expire_stale(conn=conn, older_than_seconds=STALE_SECONDS):
+                    announce_failure(EventPublisher(self.connection), row)
             return enqueued
         finally:
             with contextlib.suppress(redis.exceptions.LockError):
