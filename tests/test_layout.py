@@ -39,6 +39,18 @@ def test_entry_modules_do_not_import_the_model_stack(module):
     assert json.loads(result.stdout) == []
 
 
+@pytest.mark.parametrize("module", ["posegen_worker.extractor", "posegen_worker.extraction"])
+def test_the_extractor_does_not_import_the_diffusion_stack(module):
+    """``posegen extractor`` runs on small CPU nodes: mediapipe, but no torch."""
+    code = (
+        f"import importlib, json, sys; importlib.import_module({module!r}); "
+        "print(json.dumps(sorted(m for m in ('torch', 'diffusers', 'transformers', 'controlnet_aux') "
+        "if m in sys.modules)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(result.stdout) == []
+
+
 def _normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
