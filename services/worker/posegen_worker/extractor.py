@@ -4,7 +4,9 @@ models once (no diffusion pipeline, no torch) and works the ``pose-extraction`` 
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import sys
 import threading
 from dataclasses import dataclass
 
@@ -97,6 +99,13 @@ def current() -> ExtractorRuntime:
 def main() -> int:
     settings = load_settings(ExtractorSettings)
     configure_logging(settings.log_format, settings.log_level)
+    if importlib.util.find_spec("mediapipe") is None:
+        print(
+            "error: mediapipe is not installed: pip install --no-deps -r requirements/mediapipe.txt "
+            "(`make install` does; see docs/decisions.md)",
+            file=sys.stderr,
+        )
+        return 2
     runtime = ExtractorRuntime.open(settings)
     install(runtime)
     server = MetricsServer(
