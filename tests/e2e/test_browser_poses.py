@@ -75,7 +75,7 @@ def test_a_pose_from_a_photo_and_a_reviewed_request_on_the_web_page(cluster, tmp
         assert page.locator("#poses .pose.private").count() == 1
         assert page.locator("#poses .pose input[type=checkbox]").is_checked()
 
-        page.get_by_label("Pose", exact=True).fill("Cameraman at the tripod")
+        page.get_by_label("Pose", exact=True).fill("Cameraman at the tripod (web page)")
         page.locator("#request-photo").set_input_files(str(cameraman))
         page.get_by_role("button", name="Request", exact=True).click()
         page.wait_for_function("document.getElementById('request-status').textContent.startsWith('Requested')")

@@ -131,7 +131,7 @@ def test_a_photo_becomes_a_private_pose_that_generates_and_a_request_that_is_rev
         def request_with_photo():
             response = owner.post(
                 "/pose-requests",
-                data={"name": "Cameraman at the tripod"},
+                data={"name": "Cameraman at the tripod (API)"},
                 files={"file": ("c.jpg", photo("camera"), "image/jpeg")},
             )
             assert response.status_code == 201, response.text
