@@ -6,15 +6,18 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_VERBOSITY ?= error
 export HF_HUB_DISABLE_PROGRESS_BARS ?= 1
-.PHONY: install run demo test test-load test-chaos lint format migrate seed models bench bench-gateway bench-worker bench-relay bench-gpu clean
+.PHONY: install run demo test test-load test-chaos lint format migrate seed models bench bench-gateway bench-worker bench-relay bench-extraction bench-gpu clean
 
 install: $(STAMP)
 
-# Reinstalls only when pyproject.toml changes; `make install` twice does nothing the second time.
-$(STAMP): pyproject.toml
+# Reinstalls only when pyproject.toml or a requirements file changes; `make install` twice does nothing the
+# second time. mediapipe goes in a second step without its declared dependencies (the `extract` extra has
+# what it needs; see requirements/mediapipe.txt and docs/decisions.md).
+$(STAMP): pyproject.toml requirements/mediapipe.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements/mediapipe.txt
 	touch $(STAMP)
 
 run: install
@@ -47,7 +50,7 @@ format: install
 	$(BIN)/ruff check --fix libs services tests
 
 # Benchmarks write their figures under docs/benchmarks/ (never timed assertions in tests).
-bench: bench-gateway bench-worker bench-relay
+bench: bench-gateway bench-worker bench-relay bench-extraction
 
 bench-gateway: install
 	@command -v wrk >/dev/null || { echo "bench-gateway needs wrk: apt-get install wrk"; exit 1; }
@@ -58,6 +61,9 @@ bench-worker: install
 
 bench-relay: install
 	$(BIN)/python bench/relay.py
+
+bench-extraction: install
+	$(BIN)/python bench/extraction.py
 
 # On a CUDA machine whose Python has torch: fetches the wheels it lacks into .whl/, then runs the benchmark
 # there when a GPU is visible here; otherwise carry .whl/ to the GPU machine and run bench/gpu_run.sh.

@@ -115,4 +115,48 @@ def test_names_other_parts_rely_on():
 
 def test_json_schema_lists_every_event():
     schema = contracts.event_json_schema()
-    assert len(schema["discriminator"]["mapping"]) == 8
+    assert len(schema["discriminator"]["mapping"]) == 11
+
+
+EXTRACTED = contracts.PoseExtractedEvent(
+    extraction_id="ex1",
+    user_id="user1",
+    keypoints=[(0.5, 0.2, 0.9)] * 17 + [None],
+    people_count=2,
+    chosen_person=1,
+    people=[contracts.PersonBox(x=0.1, y=0.1, width=0.2, height=0.5, score=0.8)] * 2,
+    skeleton_url="http://x/files/s.png?exp=1&sig=s",
+    overlay_url="http://x/files/o.jpg?exp=1&sig=s",
+    seconds=0.4,
+)
+NOT_GENERATION_EVENTS = [
+    EXTRACTED,
+    contracts.PoseExtractionFailedEvent(
+        extraction_id="ex2", user_id="user1", code="no_person", error="no person", status_code=422
+    ),
+    contracts.PoseRequestReviewedEvent(request_id="rq1", user_id="user1", status="rejected", name="Bag", reason="dup"),
+]
+
+
+@pytest.mark.parametrize("event", NOT_GENERATION_EVENTS, ids=lambda e: e.type)
+def test_extraction_and_request_events_round_trip_and_name_their_subject(event):
+    payload = json.loads(event.to_json())
+    assert next(iter(payload)) == "id", "the publishing script fills in the id it expects first"
+    assert "generationId" not in payload and {"type", "userId", "timestamp"} <= payload.keys()
+    assert all("_" not in key for key in payload)
+    assert parse_event(event.to_json()) == event
+    assert contracts.stream_id_of(payload) == event.stream_id
+    assert not event.is_terminal
+
+
+def test_every_event_names_its_stream():
+    assert contracts.stream_id_of(json.loads(SAMPLES[0].to_json())) == "gen1"
+    assert [e.stream_id for e in NOT_GENERATION_EVENTS] == ["ex1", "ex2", "rq1"]
+    with pytest.raises(KeyError):
+        contracts.stream_id_of({"type": "queued", "userId": "u"})
+
+
+def test_the_extraction_queue_is_its_own():
+    assert contracts.EXTRACTION_QUEUE_NAME == "pose-extraction" != contracts.QUEUE_NAME
+    assert contracts.extraction_job_id("e1") == "extract-e1"
+    assert contracts.EXTRACTION_JOB_FUNCTION == "posegen_worker.extraction.run_extraction"

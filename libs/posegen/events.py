@@ -1,9 +1,10 @@
-"""Publishing and reading generation events (docs/events.md).
+"""Publishing and reading events (docs/events.md): a generation's, and the extraction and pose-request events.
 
-One atomic script appends the event to the generation's capped, expiring stream and publishes it on the
-user's channel. The stream entry id becomes the event's ``id``, so a client that replays the stream and
-listens live at the same time can drop duplicates by id. A generation's final event is published once: the
-script remembers its id (``final_event_key``) and a second publish of a final event returns that id instead.
+One atomic script appends the event to its subject's capped, expiring stream (the generation's, the
+extraction's or the request's) and publishes it on the user's channel. The stream entry id becomes the
+event's ``id``, so a client that replays the stream and listens live at the same time can drop duplicates by
+id. A generation's final event is published once: the script remembers its id (``final_event_key``) and a
+second publish of a final event returns that id instead.
 """
 
 from __future__ import annotations
@@ -48,9 +49,9 @@ class EventPublisher:
             raise ValueError("events must serialise with 'id' first")
         result = self._script(
             keys=[
-                event_stream_key(event.generation_id),
+                event_stream_key(event.stream_id),
                 user_channel(event.user_id),
-                final_event_key(event.generation_id),
+                final_event_key(event.stream_id),
             ],
             args=[payload, STREAM_MAXLEN, STREAM_TTL_SECONDS, 1 if event.is_terminal else 0],
         )
@@ -71,10 +72,11 @@ def event_from_entry(entry_id: bytes | str, fields: dict) -> Event:
     return parse_event(entry_json(entry_id, fields))
 
 
-def read_events(connection: redis.Redis, generation_id: str, *, after: str | None = None, count: int = 1000):
-    """Events of a generation after the entry id ``after`` (all when None), oldest first."""
+def read_events(connection: redis.Redis, stream_id: str, *, after: str | None = None, count: int = 1000):
+    """Events of a generation (or extraction, or request) after the entry id ``after`` (all when None),
+    oldest first."""
     start = f"({after}" if after else "-"
-    return [event_from_entry(i, f) for i, f in connection.xrange(event_stream_key(generation_id), start, "+", count)]
+    return [event_from_entry(i, f) for i, f in connection.xrange(event_stream_key(stream_id), start, "+", count)]
 
 
 def last_event(connection: redis.Redis, generation_id: str) -> Event | None:

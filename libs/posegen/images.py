@@ -12,6 +12,7 @@ UPLOAD_MEDIA_TYPES = ("image/png", "image/jpeg", "image/webp")
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_UPLOAD_PIXELS = 4096 * 4096
 MAX_AVATAR_SIDE = 2048
+MAX_PHOTO_SIDE = 2048
 THUMBNAIL_SIDE = 256
 
 
@@ -52,6 +53,16 @@ def normalise_avatar(image: Image.Image) -> bytes:
     image = image.copy()
     image.thumbnail((MAX_AVATAR_SIDE, MAX_AVATAR_SIDE), Image.Resampling.LANCZOS)
     return encode_png(image)
+
+
+def normalise_photo(image: Image.Image, *, quality: int = 90) -> tuple[bytes, int, int]:
+    """A reference photo for pose extraction: RGB, at most ``MAX_PHOTO_SIDE`` on its longer side, re-encoded as
+    JPEG without metadata (no camera or location data is kept); returns the bytes, width and height."""
+    photo = image.convert("RGB")
+    photo.thumbnail((MAX_PHOTO_SIDE, MAX_PHOTO_SIDE), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    photo.save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue(), photo.width, photo.height
 
 
 def encode_png(image: Image.Image, *, compress_level: int = 6) -> bytes:

@@ -1,5 +1,6 @@
 """The RQ side of a generation: enqueueing by dotted name with the JSON serialiser, queue position,
-the counts the health check reports, and the job state the reconciler needs."""
+the counts the health check reports, and the job state the reconciler needs; and the pose-extraction
+queue, which extractor processes work so that an extraction never waits behind a generation."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from posegen.contracts import JOB_FUNCTION, QUEUE_NAME, job_id
+from posegen.contracts import (
+    EXTRACTION_JOB_FUNCTION,
+    EXTRACTION_QUEUE_NAME,
+    JOB_FUNCTION,
+    QUEUE_NAME,
+    extraction_job_id,
+    job_id,
+)
 
 JOB_TIMEOUT_SECONDS = 3 * 3600
 RESULT_TTL_SECONDS = 24 * 3600
@@ -88,3 +96,28 @@ def queue_counts(connection: redis.Redis) -> QueueCounts:
 
 def worker_count(connection: redis.Redis) -> int:
     return Worker.count(connection=connection, queue=generation_queue(connection))
+
+
+EXTRACTION_TIMEOUT_SECONDS = 60
+"""An extraction takes well under a second or two; a job still running after this is killed by RQ."""
+EXTRACTION_RESULT_TTL_SECONDS = 3600
+
+
+def extraction_queue(connection: redis.Redis) -> Queue:
+    return Queue(EXTRACTION_QUEUE_NAME, connection=connection, serializer=JSONSerializer)
+
+
+def enqueue_extraction(connection: redis.Redis, extraction_id: str) -> None:
+    """One job per extraction, not retried: a photo that fails once fails again, and the extraction records why."""
+    extraction_queue(connection).enqueue_call(
+        EXTRACTION_JOB_FUNCTION,
+        args=(extraction_id,),
+        job_id=extraction_job_id(extraction_id),
+        timeout=EXTRACTION_TIMEOUT_SECONDS,
+        result_ttl=EXTRACTION_RESULT_TTL_SECONDS,
+        failure_ttl=FAILURE_TTL_SECONDS,
+    )
+
+
+def extractor_count(connection: redis.Redis) -> int:
+    return Worker.count(connection=connection, queue=extraction_queue(connection))

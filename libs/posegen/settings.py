@@ -141,6 +141,8 @@ class GatewaySettings(AuthSettings):
     credits_per_pose: int = Field(default=30, ge=0)
     starting_credits: int = Field(default=0, ge=0)
     generate_rate_limit: Annotated[RateLimit, NoDecode, BeforeValidator(RateLimit.parse)] = RateLimit(5, 60)
+    extract_rate_limit: Annotated[RateLimit, NoDecode, BeforeValidator(RateLimit.parse)] = RateLimit(20, 60)
+    """Photos a user may send for pose extraction (``POST /poses/extract``, pose requests with a photo)."""
     avatar_url_hosts: str = ""
     relay_public_url: str = ""
     identity_strength: float = Field(default=0.6, ge=0.0, le=1.0)
@@ -220,6 +222,16 @@ class WorkerSettings(AuthSettings, ModelStoreSettings):
     """Hub id or folder of its CLIP vision encoder; empty: ``<IP_ADAPTER>/<subfolder>/image_encoder``."""
     torch_device: TorchDevice = TorchDevice.auto
     torch_dtype: TorchDtype = TorchDtype.auto
+    public_base_url: HttpUrl = "http://localhost:3000"
+
+
+class ExtractorSettings(AuthSettings):
+    """``posegen extractor``: pose extraction from photos, on the CPU, without the diffusion pipeline. It signs
+    the preview URLs of its events, so it shares ``JWT_SECRET`` with the gateway."""
+
+    extractor_name: str = Field(default_factory=_default_worker_name, min_length=1, max_length=200)
+    extractor_metrics_host: str = "0.0.0.0"
+    extractor_metrics_port: int = Field(default=9101, ge=0, le=65535, description="0 picks a free port")
     public_base_url: HttpUrl = "http://localhost:3000"
 
 

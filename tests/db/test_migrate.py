@@ -53,7 +53,10 @@ def test_named_unique_keys_and_checks_exist(database_url):
         "credit_ledger_type_reference_key",
         "generated_poses_generation_variation_key",
         "pose_categories_slug_key",
-        "poses_category_name_key",
+        "poses_visibility_check",
+        "poses_visibility_owner_check",
+        "pose_extractions_status_check",
+        "pose_requests_status_check",
         "users_role_check",
         "credit_ledger_type_check",
         "poses_difficulty_check",
@@ -77,6 +80,10 @@ def test_every_enum_like_column_has_a_check(database_url):
         ("generations", "generation_type"),
         ("generations", "status"),
         ("generated_poses", "status"),
+        ("poses", "visibility"),
+        ("pose_extractions", "status"),
+        ("pose_extractions", "error_code"),
+        ("pose_requests", "status"),
     }
     with psycopg.connect(database_url) as conn:
         checked = set(
@@ -180,3 +187,31 @@ def test_indexes_for_api_queries(database_url):
         "generations_project_idx",
         "generations_active_idx",
     } <= indexes
+
+
+def test_library_and_private_pose_names(database_url):
+    """Library names are unique per category (the seed upserts by them); private ones per owner and
+    category, so two users may both have a 'Bag on the shoulder', and neither clashes with the library."""
+    with psycopg.connect(database_url) as conn:
+        insert_user(conn, "u-names-1")
+        insert_user(conn, "u-names-2")
+        library = conn.execute(
+            "SELECT category_id, name, keypoints FROM poses WHERE owner_id IS NULL LIMIT 1"
+        ).fetchone()
+        insert = (
+            "INSERT INTO poses (id, category_id, name, difficulty, gender_suitability, keypoints, owner_id, visibility)"
+            " VALUES (%s, %s, %s, 'beginner', 'unisex', %s, %s, %s)"
+        )
+        keypoints = psycopg.types.json.Jsonb(library[2])
+        for pose_id, owner in (("pv-1", "u-names-1"), ("pv-2", "u-names-2")):
+            conn.execute(insert, (pose_id, library[0], library[1], keypoints, owner, "private"))
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(insert, ("pv-3", library[0], library[1], keypoints, "u-names-1", "private"))
+        conn.rollback()
+        for pose_id, owner, visibility in (("pv-4", None, "private"), ("pv-5", "u-names-1", "public")):
+            with pytest.raises(psycopg.errors.CheckViolation):
+                conn.execute(insert, (pose_id, library[0], "Other", keypoints, owner, visibility))
+            conn.rollback()
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(insert, ("pv-6", library[0], library[1], keypoints, None, "public"))
+        conn.rollback()

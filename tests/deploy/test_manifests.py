@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from posegen import contracts
-from posegen.settings import GatewaySettings, RelaySettings, WorkerSettings
+from posegen.settings import ExtractorSettings, GatewaySettings, RelaySettings, WorkerSettings
 
 from .kustomize import containers, find, pod_specs
 
@@ -20,8 +20,12 @@ KUBERNETES_VERSION = "1.30"
 CUSTOM_KINDS = {"ScaledObject", "TriggerAuthentication", "ServiceMonitor", "PrometheusRule"}
 NOT_SETTINGS = {"REDIS_ADDRESS"}  # read by KEDA's redis trigger, not by the services
 LIBRARY_ENV = {"TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR"}  # read by torch.compile (Inductor, Triton)
-SETTINGS = {name.upper() for cls in (GatewaySettings, RelaySettings, WorkerSettings) for name in cls.model_fields}
-PORTS = {"posegen-gateway": 3000, "posegen-relay": 3001, "posegen-worker": 9100}
+SETTINGS = {
+    name.upper()
+    for cls in (GatewaySettings, RelaySettings, WorkerSettings, ExtractorSettings)
+    for name in cls.model_fields
+}
+PORTS = {"posegen-gateway": 3000, "posegen-relay": 3001, "posegen-worker": 9100, "posegen-extractor": 9101}
 
 
 def test_compose_file_matches_the_compose_specification():
@@ -103,6 +107,7 @@ def test_ports_probes_and_settings_names_are_the_codes(rendered):
     assert GatewaySettings.model_fields["gateway_port"].default == PORTS["posegen-gateway"]
     assert RelaySettings.model_fields["relay_port"].default == PORTS["posegen-relay"]
     assert WorkerSettings.model_fields["worker_metrics_port"].default == PORTS["posegen-worker"]
+    assert ExtractorSettings.model_fields["extractor_metrics_port"].default == PORTS["posegen-extractor"]
     assert all(c["image"].startswith("ghcr.io/posegen/") for c in containers(rendered))
 
 
@@ -122,6 +127,8 @@ def test_network_policies_keep_workers_and_edge_apart(rendered):
     assert policies["default-deny-ingress"]["podSelector"] == {}
     worker_egress_ports = {p["port"] for rule in policies["worker-egress"]["egress"] for p in rule["ports"]}
     assert {6379, 5432} <= worker_egress_ports and 3000 not in worker_egress_ports
+    extractor_ports = {p["port"] for rule in policies["extractor-egress"]["egress"] for p in rule["ports"]}
+    assert extractor_ports == {6379, 5432, 53}, "nothing to download: its models are in the image"
 
 
 def test_prometheus_rule_carries_the_same_alerts_as_the_rules_file(rendered):
@@ -132,11 +139,18 @@ def test_prometheus_rule_carries_the_same_alerts_as_the_rules_file(rendered):
 def exposed_metric_names(redis_client) -> set[str]:
     from posegen_gateway.metrics import GatewayMetrics
     from posegen_relay.metrics import RelayMetrics
+    from posegen_worker.extractor import ExtractorMetrics
     from posegen_worker.metrics import CudaMemoryCollector, WorkerMetrics
 
     suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
     names = set(CudaMemoryCollector.NAMES)
-    for registry in (GatewayMetrics(redis_client).registry, RelayMetrics().registry, WorkerMetrics().registry):
+    registries = (
+        GatewayMetrics(redis_client).registry,
+        RelayMetrics().registry,
+        WorkerMetrics().registry,
+        ExtractorMetrics().registry,
+    )
+    for registry in registries:
         for family in registry.collect():
             names |= {family.name + suffix for suffix in suffixes.get(family.type, ("",))}
     return names

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from posegen.settings import GatewaySettings, RelaySettings, WorkerSettings
+from posegen.settings import ExtractorSettings, GatewaySettings, RelaySettings, WorkerSettings
 
 from .conftest import REPO
 from .kustomize import find, render
@@ -18,6 +18,7 @@ REDIS_PORT, POSTGRES_PORT = REDIS_URL.port or 6379, DATABASE_URL.port or 5432
 GATEWAY_PORT = GatewaySettings.model_fields["gateway_port"].default
 RELAY_PORT = RelaySettings.model_fields["relay_port"].default
 METRICS_PORT = WorkerSettings.model_fields["worker_metrics_port"].default
+EXTRACTOR_METRICS_PORT = ExtractorSettings.model_fields["extractor_metrics_port"].default
 
 KEDA = Endpoint("keda-operator", "keda", {"app": "keda-operator", "app.kubernetes.io/name": "keda-operator"})
 INGRESS = Endpoint("ingress-nginx", "ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx"})
@@ -45,7 +46,10 @@ def pod(rendered, kind: str, name: str) -> Endpoint:
 def flows(rendered, redis: Endpoint, postgres: Endpoint) -> tuple[list, list]:
     gateway, relay = pod(rendered, "Deployment", "posegen-gateway"), pod(rendered, "Deployment", "posegen-relay")
     worker, migrate = pod(rendered, "Deployment", "posegen-worker"), pod(rendered, "Job", "posegen-migrate")
+    extractor = pod(rendered, "Deployment", "posegen-extractor")
     needed = [
+        (extractor, redis, REDIS_PORT), (extractor, postgres, POSTGRES_PORT), (extractor, DNS, 53),
+        (PROMETHEUS, extractor, EXTRACTOR_METRICS_PORT),
         (gateway, redis, REDIS_PORT), (gateway, postgres, POSTGRES_PORT), (gateway, INTERNET, 443),
         (relay, redis, REDIS_PORT),
         (worker, redis, REDIS_PORT), (worker, postgres, POSTGRES_PORT), (worker, DNS, 53), (worker, INTERNET, 443),
@@ -59,6 +63,8 @@ def flows(rendered, redis: Endpoint, postgres: Endpoint) -> tuple[list, list]:
         (INGRESS, redis, REDIS_PORT), (INGRESS, postgres, POSTGRES_PORT), (INGRESS, worker, METRICS_PORT),
         (STRANGER, redis, REDIS_PORT), (STRANGER, postgres, POSTGRES_PORT), (STRANGER, gateway, GATEWAY_PORT),
         (worker, gateway, GATEWAY_PORT), (gateway, worker, METRICS_PORT), (worker, relay, RELAY_PORT),
+        (extractor, gateway, GATEWAY_PORT), (INGRESS, extractor, EXTRACTOR_METRICS_PORT),
+        (gateway, extractor, EXTRACTOR_METRICS_PORT), (STRANGER, extractor, EXTRACTOR_METRICS_PORT),
     ]  # fmt: skip
     return needed, refused
 

@@ -1,6 +1,6 @@
-"""The real cluster: `posegen gateway`, `posegen relay` and `posegen worker` as separate processes on a
-database and a Redis database of their own, driven only from outside (HTTP and WebSocket). The gateway also
-serves the relay's path, as under `make run`; `edge` puts compose's nginx in front of the cluster."""
+"""The real cluster: `posegen gateway`, `posegen relay`, `posegen worker` and `posegen extractor` as separate
+processes on a database and a Redis database of their own, driven only from outside (HTTP and WebSocket). The
+gateway also serves the relay's path, as under `make run`; `edge` puts compose's nginx in front of the cluster."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ class ClusterRunner:
     """Starts (and restarts) the three services of one cluster as processes with the same settings."""
 
     def __init__(self, database_url: str, redis_url: str, model: Path, folder: Path) -> None:
-        ports = {"gateway": free_port(), "relay": free_port(), "worker": free_port()}
+        ports = {"gateway": free_port(), "relay": free_port(), "worker": free_port(), "extractor": free_port()}
         self.folder = folder
         self.env = {
             **os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "JWT_SECRET": SECRET,
@@ -60,13 +60,14 @@ class ClusterRunner:
             "WORKER_METRICS_PORT": str(ports["worker"]), "WORKER_NAME": f"e2e-{ports['worker']}",
             "GENERATE_RATE_LIMIT": "100/min", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1",
             "GATEWAY_SERVE_RELAY": "true",
+            "EXTRACTOR_METRICS_PORT": str(ports["extractor"]), "EXTRACTOR_NAME": f"e2e-x-{ports['extractor']}",
         }  # fmt: skip
         self.cluster = Cluster(f"http://127.0.0.1:{ports['gateway']}",
                                f"ws://127.0.0.1:{ports['relay']}/pose-generator-ws", database_url,
                                folder / "storage", ports)  # fmt: skip
 
     def start(self) -> Cluster:
-        for name in ("gateway", "relay", "worker"):
+        for name in ("gateway", "relay", "worker", "extractor"):
             log = open(self.folder / f"{name}.log", "a")  # noqa: SIM115 - closed when the process ends
             self.cluster.processes[name] = subprocess.Popen(
                 [sys.executable, "-m", "posegen_cli", name], env=self.env, cwd=self.folder, stdout=log,

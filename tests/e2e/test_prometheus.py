@@ -72,7 +72,7 @@ def test_prometheus_scrapes_every_service_during_a_generation(cluster, prometheu
           == "completed", timeout=120)  # fmt: skip
 
     _wait(lambda: sorted(r["metric"]["job"] for r in query(prometheus, "up == 1"))
-          == ["posegen-gateway", "posegen-relay", "posegen-worker"])  # fmt: skip
+          == ["posegen-extractor", "posegen-gateway", "posegen-relay", "posegen-worker"])  # fmt: skip
     for series in ("posegen_gateway_requests_total", "posegen_queue_jobs", "posegen_queue_workers",
                    "posegen_relay_redis_up", 'posegen_worker_images_total{status="completed"}',
                    "posegen_worker_step_duration_seconds_count", "posegen_generations_created_total"):  # fmt: skip
@@ -88,7 +88,8 @@ def test_prometheus_scrapes_every_service_during_a_generation(cluster, prometheu
 
 def test_promtool_accepts_each_exposition(cluster):
     for url in (f"{cluster.gateway}/metrics", f"http://127.0.0.1:{cluster.ports['relay']}/metrics",
-                f"http://127.0.0.1:{cluster.ports['worker']}/metrics"):  # fmt: skip
+                f"http://127.0.0.1:{cluster.ports['worker']}/metrics",
+                f"http://127.0.0.1:{cluster.ports['extractor']}/metrics"):  # fmt: skip
         exposition = httpx.get(url, timeout=5).text
         result = subprocess.run([PROMTOOL, "check", "metrics"], input=exposition, capture_output=True, text=True)
         assert result.returncode == 0, f"{url}: {result.stdout}{result.stderr}"

@@ -32,7 +32,7 @@ def test_sigterm_everything_mid_run_then_restart_finishes_the_work(fresh_databas
             assert time.monotonic() < deadline, "no image was finished"
             time.sleep(0.2)
         codes = runner.stop()
-        assert codes == {"gateway": 0, "relay": 0, "worker": 0}, codes
+        assert codes == {"gateway": 0, "relay": 0, "worker": 0, "extractor": 0}, codes
 
         cluster = runner.start()
         deadline = time.monotonic() + 180

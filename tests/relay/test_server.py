@@ -12,7 +12,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from posegen.auth import mint_token
-from posegen.contracts import QueuedEvent, user_channel
+from posegen.contracts import PoseExtractionFailedEvent, PoseRequestReviewedEvent, QueuedEvent, user_channel
+from posegen.events import EventPublisher
 
 from .conftest import SECRET, recv_json, token
 
@@ -45,6 +46,43 @@ def test_header_auth_greets_and_forwards_only_the_users_events(relay_port, redis
             assert update["event"] == "pose-generation-update"
             assert update["data"]["generationId"] == "g-alice"
         publisher.close()
+
+    asyncio.run(scenario())
+
+
+def test_extraction_and_pose_request_events_are_forwarded_once_like_generation_events(relay_port, redis_url):
+    """They carry an extractionId or requestId instead of a generationId; the relay routes and de-duplicates
+    them by that subject."""
+
+    async def scenario():
+        client = redis.Redis.from_url(redis_url)
+        publisher = EventPublisher(client)
+        async with connect(url(relay_port), additional_headers={"Authorization": f"Bearer {token()}"}) as ws:
+            await recv_json(ws)
+            await asyncio.sleep(0.1)
+            failed = PoseExtractionFailedEvent(
+                extraction_id="ex-1",
+                user_id="alice",
+                code="no_person",
+                error="no person was found in the photo",
+                status_code=422,
+            )
+            event_id = publisher.publish(failed)
+            client.publish(user_channel("alice"), failed.model_copy(update={"id": event_id}).to_json())  # a duplicate
+            reviewed = PoseRequestReviewedEvent(
+                request_id="rq-1", user_id="alice", status="approved", name="Bag", pose_id="p-1"
+            )
+            publisher.publish(reviewed)
+            first, second = await recv_json(ws), await recv_json(ws)
+            assert (first["data"]["type"], first["data"]["extractionId"], first["data"]["id"]) == (
+                "pose_extraction_failed",
+                "ex-1",
+                event_id,
+            )
+            assert (second["data"]["type"], second["data"]["requestId"]) == ("pose_request_reviewed", "rq-1")
+            with pytest.raises(TimeoutError):
+                await recv_json(ws, timeout=0.5)
+        client.close()
 
     asyncio.run(scenario())
 

@@ -1,7 +1,9 @@
 """The OpenPose control image for ControlNet, drawn from keypoints in the square reference frame.
 
 The drawing is controlnet-aux's, so a control image rendered here matches what the OpenPose ControlNet
-saw in training. controlnet-aux itself cannot be imported here: its ``open_pose.util`` imports torch.
+saw in training. controlnet-aux itself cannot be imported here: its ``open_pose.util`` imports torch. Its
+three OpenCV calls are :mod:`posegen.poses.raster`'s numpy equivalents (pixel-identical, tested), so the
+gateway, which serves ``skeleton.png``, needs neither torch nor OpenCV.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
-import cv2
 import numpy as np
 from PIL import Image
+
+from posegen.poses import raster
 
 MAX_SIZE = 4096
 KEYPOINT_COUNT = 18
@@ -68,6 +71,12 @@ def render_skeleton_png(keypoints: Sequence[Sequence[float] | None], width: int,
     return buffer.getvalue()
 
 
+def draw_over(canvas: np.ndarray, keypoints: Sequence[Sequence[float] | None]) -> np.ndarray:
+    """Draw the skeleton over an RGB ``uint8`` image (in place, and return it), keypoints normalised to the
+    image itself: how a pose extracted from a photo is shown over that photo."""
+    return draw_bodypose(canvas, _validated(keypoints))
+
+
 def _square_region(width: int, height: int) -> tuple[int, int, int]:
     side = min(width, height)
     return side, (width - side) // 2, (height - side) // 2
@@ -105,7 +114,8 @@ def _is_finite_number(value: object) -> bool:
 
 # Ported from controlnet-aux 0.0.10, controlnet_aux/open_pose/util.py, draw_bodypose (Apache-2.0,
 # https://github.com/huggingface/controlnet_aux), unchanged in behaviour: the same limbs, colours,
-# stick width, 0.6 limb colour factor and joint circles. Keypoints are normalised to this canvas.
+# stick width, 0.6 limb colour factor and joint circles; cv2's ellipse2Poly, fillConvexPoly and circle are
+# raster's. Keypoints are normalised to this canvas.
 def draw_bodypose(canvas: np.ndarray, keypoints: Sequence[_Point | None]) -> np.ndarray:
     """Draw the body limbs and joints on ``canvas`` (in place) and return it."""
     H, W, C = canvas.shape
@@ -122,8 +132,9 @@ def draw_bodypose(canvas: np.ndarray, keypoints: Sequence[_Point | None]) -> np.
         mY = np.mean(Y)
         length = ((X[0] - X[1]) ** 2 + (Y[0] - Y[1]) ** 2) ** 0.5
         angle = math.degrees(math.atan2(X[0] - X[1], Y[0] - Y[1]))
-        polygon = cv2.ellipse2Poly((int(mY), int(mX)), (int(length / 2), STICK_WIDTH), int(angle), 0, 360, 1)
-        cv2.fillConvexPoly(canvas, polygon, [int(float(c) * LIMB_COLOR_FACTOR) for c in color])
+        polygon = raster.ellipse_polygon((int(mY), int(mX)), (int(length / 2), STICK_WIDTH), int(angle))
+        limb_color = tuple(int(float(c) * LIMB_COLOR_FACTOR) for c in color)
+        raster.fill_convex_polygon(canvas, polygon, limb_color)
 
     for keypoint, color in zip(keypoints, COLORS, strict=False):
         if keypoint is None:
@@ -132,6 +143,6 @@ def draw_bodypose(canvas: np.ndarray, keypoints: Sequence[_Point | None]) -> np.
         x, y = keypoint.x, keypoint.y
         x = int(x * W)
         y = int(y * H)
-        cv2.circle(canvas, (int(x), int(y)), JOINT_RADIUS, color, thickness=-1)
+        raster.fill_circle(canvas, (int(x), int(y)), JOINT_RADIUS, color)
 
     return canvas

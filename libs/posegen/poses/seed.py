@@ -1,7 +1,8 @@
 """Writes the pose library (categories and poses of :mod:`posegen.poses.catalog`) into PostgreSQL.
 
-Idempotent: categories are upserted by slug and poses by category + name, and a row is only written when
-something in it changed, so a second run reports everything unchanged and touches no row.
+Idempotent: categories are upserted by slug and library poses by category + name, and a row is only written
+when something in it changed, so a second run reports everything unchanged and touches no row. Private poses
+(with an owner) are never touched; poses added to the library by an approved pose request are kept.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ INSERT INTO poses (id, category_id, name, description, tags, difficulty, gender_
                    is_featured, is_premium, keypoints)
 VALUES (%(id)s, %(category_id)s, %(name)s, %(description)s, %(tags)s, %(difficulty)s,
         %(gender_suitability)s, %(is_featured)s, %(is_premium)s, %(keypoints)s)
-ON CONFLICT (category_id, name) DO UPDATE SET
+ON CONFLICT (category_id, name) WHERE owner_id IS NULL DO UPDATE SET
     description = EXCLUDED.description, tags = EXCLUDED.tags, difficulty = EXCLUDED.difficulty,
     gender_suitability = EXCLUDED.gender_suitability, is_featured = EXCLUDED.is_featured,
     is_premium = EXCLUDED.is_premium, keypoints = EXCLUDED.keypoints, updated_at = now()

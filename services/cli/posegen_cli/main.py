@@ -218,6 +218,12 @@ def cmd_worker(_args: argparse.Namespace) -> int:
     return worker_main()
 
 
+def cmd_extractor(_args: argparse.Namespace) -> int:
+    from posegen_worker.extractor import main as extractor_main
+
+    return extractor_main()
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from posegen.settings import ModelStoreSettings
 
@@ -299,7 +305,7 @@ def cmd_volumes(args: argparse.Namespace) -> int:
     return 0
 
 
-RUN_SERVICES: tuple[str, ...] = ("gateway", "relay", "worker")
+RUN_SERVICES: tuple[str, ...] = ("gateway", "relay", "worker", "extractor")
 """The long-running services ``posegen run`` starts after migrating and seeding."""
 RUN_ENV = {"gateway": {"GATEWAY_SERVE_RELAY": "true"}}
 """Without an edge, the gateway's port also serves the relay's path (Socket.IO and plain WebSocket)."""
@@ -334,6 +340,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("relay", help="serve the WebSocket relay").set_defaults(func=cmd_relay)
 
     commands.add_parser("worker", help="run a GPU worker on the pose-generation queue").set_defaults(func=cmd_worker)
+    commands.add_parser(
+        "extractor", help="run a CPU pose extractor (poses from photos) on the pose-extraction queue"
+    ).set_defaults(func=cmd_extractor)
 
     models = commands.add_parser("models", help="download or build the models the worker runs")
     models_commands = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")

@@ -43,6 +43,12 @@ class TtlCache:
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
 
+    def discard(self, predicate) -> None:
+        """Drop the entries whose key matches ``predicate``."""
+        with self._lock:
+            for key in [key for key in self._entries if predicate(key)]:
+                del self._entries[key]
+
 
 class KnownUsers:
     """Ids of users that exist in the database, so a request does not re-check on every call."""
@@ -67,7 +73,8 @@ class KnownUsers:
 
 
 LIBRARY_CACHE_SECONDS = 10.0
-"""The pose library changes only when it is re-seeded; a listing may be this old (its usage counts too)."""
+"""A listing (cached per user, since a user's private poses are in it) may be this old in a gateway process
+other than the one that changed it (its usage counts too)."""
 
 
 @dataclass
@@ -78,6 +85,7 @@ class GatewayContext:
     storage: Storage
     signer: UrlSigner
     limiter: SlidingWindowLimiter
+    extract_limiter: SlidingWindowLimiter
     events: EventPublisher
     metrics: GatewayMetrics
     known_users: KnownUsers = field(default_factory=KnownUsers)
@@ -101,6 +109,7 @@ class GatewayContext:
             storage=Storage(settings.storage_dir),
             signer=UrlSigner(signing_key(settings.jwt_secret.get_secret_value()), settings.public_base_url),
             limiter=SlidingWindowLimiter(client, settings.generate_rate_limit),
+            extract_limiter=SlidingWindowLimiter(client, settings.extract_rate_limit),
             events=EventPublisher(client),
             metrics=GatewayMetrics(client),
         )

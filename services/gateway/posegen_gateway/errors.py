@@ -125,6 +125,7 @@ def error_responses(*statuses: int, auth: bool = True) -> dict:
     descriptions = {
         400: "bad request", 402: "not enough credits", 403: "forbidden", 409: "conflicts with the state",
         413: "upload too large", 415: "not an accepted image type", 429: "rate limit exceeded",
+        500: "the server failed", 504: "the work did not finish in time",
     }  # fmt: skip
     responses = {k: v for k, v in ERROR_RESPONSES.items() if auth or k != 401}
     for status in statuses:

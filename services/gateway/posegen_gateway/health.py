@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from posegen import __version__
 from posegen.contracts import API_PREFIX
-from posegen.queue import queue_counts, worker_count
+from posegen.queue import extractor_count, queue_counts, worker_count
 from posegen_gateway.context import GatewayContext
 from posegen_gateway.deps import ContextDep
 
@@ -74,12 +74,13 @@ def api_health(ctx: ContextDep) -> JSONResponse:
 def comprehensive_health(ctx: ContextDep) -> JSONResponse:
     database = database_ok(ctx)
     queue: dict = {"status": "unavailable", "counts": None}
-    workers = 0
+    workers = extractors = 0
     redis_up = redis_ok(ctx)
     if redis_up:
         try:
             queue = {"status": "operational", "counts": dataclasses.asdict(queue_counts(ctx.redis))}
             workers = worker_count(ctx.redis)
+            extractors = extractor_count(ctx.redis)
         except redis.RedisError:
             redis_up = False
     if not (database and redis_up):
@@ -98,6 +99,8 @@ def comprehensive_health(ctx: ContextDep) -> JSONResponse:
             "redis": {"status": "connected" if redis_up else "disconnected"},
             "queue": queue,
             "workers": {"count": workers},
+            # Pose extraction from photos; none only disables that feature, so it does not degrade the status.
+            "extractors": {"count": extractors},
         },
     }
     return JSONResponse(body, status_code=200 if status == "healthy" else 503)

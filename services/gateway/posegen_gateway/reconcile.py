@@ -1,6 +1,7 @@
 """Generations that are ``queued`` in PostgreSQL but have no live RQ job (the process died between the
 commit and the enqueue, Redis was down or lost its data) are enqueued again, so no paid-for generation is
-lost; and final events that were owed but never published (a crash after the commit) are delivered."""
+lost; final events that were owed but never published (a crash after the commit) are delivered; and pose
+extractions that never finished (their extractor died) are failed as ``timeout``, with their event."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ import redis
 from psycopg_pool import ConnectionPool
 
 from posegen import lifecycle
+from posegen.db import extractions as extractions_db
 from posegen.db import generations as generations_db
 from posegen.db.library import refresh_usage_counts
+from posegen.events import EventPublisher
 from posegen.queue import discard_job, enqueue_generation, job_is_live
+from posegen_gateway.serving.extractions import STALE_SECONDS, announce_failure
 
 log = logging.getLogger("posegen_gateway.reconcile")
 LOCK_KEY = "pose-generation:reconciler-lock"
@@ -76,6 +80,8 @@ class Reconciler:
             lifecycle.deliver_owed(pool=self.pool, publish=self.publish, older_than_seconds=self.grace_seconds)
             with self.pool.connection() as conn:
                 refresh_usage_counts(conn=conn)
+                for row in extractions_db.expire_stale(conn=conn, older_than_seconds=STALE_SECONDS):
+                    announce_failure(EventPublisher(self.connection), row)
             return enqueued
         finally:
             with contextlib.suppress(redis.exceptions.LockError):

@@ -21,7 +21,7 @@ from typing import Protocol
 import redis.asyncio as aioredis
 
 from posegen.auth import Principal
-from posegen.contracts import event_stream_key
+from posegen.contracts import event_stream_key, stream_id_of
 from posegen.events import entry_json
 from posegen_relay.metrics import RelayMetrics
 from posegen_relay.protocol import Message
@@ -32,11 +32,12 @@ TRACKED_GENERATIONS = 64
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
-    """An event as it travels: the JSON exactly as published, plus what routing needs from it."""
+    """An event as it travels: the JSON exactly as published, plus what routing needs from it. ``stream_id``
+    is its subject: the generation's id (or the extraction's, or the pose request's)."""
 
     id: str
     type: str
-    generation_id: str
+    stream_id: str
     user_id: str
     timestamp: float
     raw: str
@@ -44,7 +45,7 @@ class Envelope:
     @classmethod
     def parse(cls, raw: str) -> Envelope:
         data = json.loads(raw)
-        return cls(data.get("id", ""), data["type"], data["generationId"], data["userId"],
+        return cls(data.get("id", ""), data["type"], stream_id_of(data), data["userId"],
                    _epoch(data.get("timestamp")), raw)  # fmt: skip
 
     @classmethod
@@ -120,7 +121,7 @@ class Session:
 
     def offer(self, event: Envelope) -> None:
         """An event from the live feed (called by the hub)."""
-        buffer = self._replaying.get(event.generation_id)
+        buffer = self._replaying.get(event.stream_id)
         if buffer is not None:
             buffer.append(event)
         else:
@@ -133,8 +134,8 @@ class Session:
 
     def _enqueue(self, event: Envelope) -> None:
         if event.id:
-            seen = self._delivered.setdefault(event.generation_id, set())
-            self._delivered.move_to_end(event.generation_id)
+            seen = self._delivered.setdefault(event.stream_id, set())
+            self._delivered.move_to_end(event.stream_id)
             if event.id in seen:
                 return
             seen.add(event.id)
@@ -154,7 +155,7 @@ class Session:
                 if (
                     isinstance(queued, Envelope)
                     and queued.droppable
-                    and (not same_generation or queued.generation_id == incoming.generation_id)
+                    and (not same_generation or queued.stream_id == incoming.stream_id)
                 ):
                     del self._queue[index]
                     self.metrics.dropped.labels(queued.type).inc()

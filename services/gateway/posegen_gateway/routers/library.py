@@ -19,7 +19,7 @@ PoseId = Annotated[str, Path(min_length=1, max_length=64)]
 
 @router.get("/library", response_model=Page[PoseSummary], responses=error_responses())
 async def list_poses(
-    _user: UserDep,
+    user: UserDep,
     ctx: ContextDep,
     page: Annotated[PageQuery, Query()],
     category: Annotated[str | None, Query(max_length=100, description="slug or id; includes sub-categories")] = None,
@@ -28,17 +28,22 @@ async def list_poses(
     gender_suitability: Annotated[GenderSuitability | None, Query(alias="genderSuitability")] = None,
     featured: bool | None = None,
     premium: bool | None = None,
+    mine: Annotated[bool, Query(description="only your own private poses (saved from photos)")] = False,
 ) -> Response:
-    filters = PoseFilter(category, search or None, difficulty, gender_suitability, featured, premium)
-    body = ctx.library_cache.get(library.listing_key(filters, page))
+    """The public library and, marked `isPrivate`, your own private poses (nobody else sees them)."""
+    filters = PoseFilter(category, search or None, difficulty, gender_suitability, featured, premium, mine)
+    key = library.listing_key(filters, page, user.user_id)
+    body = ctx.library_cache.get(key) if key is not None else None
     if body is None:
-        body = await run_in_threadpool(library.load_listing_json, ctx=ctx, filters=filters, page=page)
+        body = await run_in_threadpool(
+            library.load_listing_json, ctx=ctx, filters=filters, page=page, viewer=user.user_id
+        )
     return Response(body, media_type="application/json")
 
 
 @router.get("/library/{pose_id}", response_model=PoseDetail, responses=error_responses())
-def get_pose(_user: UserDep, ctx: ContextDep, conn: ConnDep, pose_id: PoseId) -> PoseDetail:
-    return library.pose_detail(conn=conn, pose_id=pose_id, base_url=ctx.settings.public_base_url)
+def get_pose(user: UserDep, ctx: ContextDep, conn: ConnDep, pose_id: PoseId) -> PoseDetail:
+    return library.pose_detail(conn=conn, pose_id=pose_id, base_url=ctx.settings.public_base_url, viewer=user.user_id)
 
 
 @router.get(
@@ -50,12 +55,12 @@ def get_pose(_user: UserDep, ctx: ContextDep, conn: ConnDep, pose_id: PoseId) ->
     },
 )
 def get_skeleton(
-    _user: UserDep, conn: ConnDep, pose_id: PoseId, size: Annotated[int, Query(ge=64, le=1024)] = 512
+    user: UserDep, conn: ConnDep, pose_id: PoseId, size: Annotated[int, Query(ge=64, le=1024)] = 512
 ) -> Response:
-    png = library.skeleton_png(conn=conn, pose_id=pose_id, size=size)
+    png = library.skeleton_png(conn=conn, pose_id=pose_id, size=size, viewer=user.user_id)
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 
 @router.get("/categories", response_model=CategoryTree, responses=error_responses())
-def get_categories(_user: UserDep, conn: ConnDep) -> CategoryTree:
-    return library.category_tree(conn=conn)
+def get_categories(user: UserDep, conn: ConnDep) -> CategoryTree:
+    return library.category_tree(conn=conn, viewer=user.user_id)

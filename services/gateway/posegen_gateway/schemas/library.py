@@ -31,6 +31,7 @@ class PoseSummary(ApiModel):
     usage_count: int
     category: CategoryRef
     skeleton_url: str = Field(description="the OpenPose control image of this pose (needs the bearer token)")
+    is_private: bool = Field(default=False, description="one of your own private poses (only you see it)")
     created_at: datetime
 
 
@@ -40,6 +41,7 @@ class PoseDetail(PoseSummary):
         max_length=18,
         description="OpenPose-18 body points [x, y, confidence], normalised to a square frame; null if hidden",
     )
+    source_extraction_id: str | None = Field(default=None, description="the photo extraction it was saved from")
 
 
 class CategoryNode(ApiModel):

@@ -45,10 +45,13 @@ def check_rate(ctx: GatewayContext, user_id: str) -> RateDecision:
     return decision
 
 
-def _check_poses(conn: Connection, pose_ids: list[str]) -> None:
+def _check_poses(conn: Connection, pose_ids: list[str], user_id: str) -> None:
+    """Every pose must be one the user may use: a library pose or one of its own private poses (another
+    user's private pose is as unknown as an id that does not exist)."""
     if not pose_ids:
         return
-    unknown = [pid for pid in pose_ids if pid not in library_db.existing_pose_ids(conn=conn, pose_ids=pose_ids)]
+    usable = library_db.existing_pose_ids(conn=conn, pose_ids=pose_ids, viewer=user_id)
+    unknown = [pid for pid in pose_ids if pid not in usable]
     if unknown:
         raise NotFound(
             f"unknown pose ids: {', '.join(unknown[:10])}",
@@ -79,7 +82,7 @@ def create_generation(
         raise Conflict("the project is archived", field="projectId")
     identity_strength, avatar_key = _identity(ctx, project, body)
     pose_ids = body.pose_ids
-    _check_poses(conn, pose_ids)
+    _check_poses(conn, pose_ids, user.user_id)
     images = plan_images(generation_type=body.generation_type, pose_ids=pose_ids, variations=body.variations)
     cost = ctx.settings.credits_per_pose * len(images)
     generation_id = str(uuid.uuid4())

@@ -34,42 +34,57 @@ def _summary_fields(row: dict, base_url: str) -> dict:
             parent_id=row["category_parent_id"],
         ),
         "skeleton_url": skeleton_url(base_url, row["id"]),
+        "is_private": row["visibility"] == "private",
         "created_at": row["created_at"],
     }
 
 
-def listing_key(filters: library_db.PoseFilter, page: PageQuery) -> tuple:
-    return (filters, page.page, page.capped_limit)
+def listing_key(filters: library_db.PoseFilter, page: PageQuery, viewer: str) -> tuple | None:
+    """The cache key of a page as ``viewer`` sees it (its own private poses are in it), or None: the
+    viewer's own poses alone (``mine``) are always read fresh."""
+    return None if filters.mine else (viewer, filters, page.page, page.capped_limit)
 
 
-def load_listing_json(*, ctx: GatewayContext, filters: library_db.PoseFilter, page: PageQuery) -> bytes:
+def load_listing_json(*, ctx: GatewayContext, filters: library_db.PoseFilter, page: PageQuery, viewer: str) -> bytes:
     """Query one page of the library as JSON and keep it in the context's short-lived cache."""
     with ctx.pool.connection() as conn:
-        result = list_poses(conn=conn, filters=filters, page=page, base_url=ctx.settings.public_base_url)
+        result = list_poses(conn=conn, filters=filters, page=page, base_url=ctx.settings.public_base_url, viewer=viewer)
     body = result.model_dump_json(by_alias=True).encode()
-    ctx.library_cache.put(listing_key(filters, page), body)
+    key = listing_key(filters, page, viewer)
+    if key is not None:
+        ctx.library_cache.put(key, body)
     return body
 
 
+def forget_listings(ctx: GatewayContext, viewer: str | None = None) -> None:
+    """Drop this process's cached pages of ``viewer`` (after it changed its own poses), or every page (after
+    the public library changed). Other gateway processes catch up within the cache's 10 seconds."""
+    ctx.library_cache.discard(lambda key: viewer is None or key[0] == viewer)
+
+
 def list_poses(
-    *, conn: Connection, filters: library_db.PoseFilter, page: PageQuery, base_url: str
+    *, conn: Connection, filters: library_db.PoseFilter, page: PageQuery, base_url: str, viewer: str
 ) -> Page[PoseSummary]:
-    rows, total = library_db.list_poses(conn=conn, filters=filters, limit=page.capped_limit, offset=page.offset)
+    rows, total = library_db.list_poses(
+        conn=conn, filters=filters, viewer=viewer, limit=page.capped_limit, offset=page.offset
+    )
     return Page[PoseSummary](
         items=[PoseSummary(**_summary_fields(row, base_url)) for row in rows],
         pagination=Pagination.of(page=page.page, limit=page.capped_limit, total=total),
     )
 
 
-def pose_detail(*, conn: Connection, pose_id: str, base_url: str) -> PoseDetail:
-    row = library_db.get_pose(conn=conn, pose_id=pose_id)
+def pose_detail(*, conn: Connection, pose_id: str, base_url: str, viewer: str) -> PoseDetail:
+    row = library_db.get_pose(conn=conn, pose_id=pose_id, viewer=viewer)
     if row is None:
         raise NotFound("pose not found")
-    return PoseDetail(**_summary_fields(row, base_url), keypoints=row["keypoints"])
+    return PoseDetail(
+        **_summary_fields(row, base_url), keypoints=row["keypoints"], source_extraction_id=row["source_extraction_id"]
+    )
 
 
-def skeleton_png(*, conn: Connection, pose_id: str, size: int) -> bytes:
-    keypoints = library_db.get_keypoints(conn=conn, pose_id=pose_id)
+def skeleton_png(*, conn: Connection, pose_id: str, size: int, viewer: str) -> bytes:
+    keypoints = library_db.get_keypoints(conn=conn, pose_id=pose_id, viewer=viewer)
     if keypoints is None:
         raise NotFound("pose not found")
     return _render(tuple(tuple(p) if p else None for p in keypoints), size)
@@ -96,5 +111,5 @@ def _node(row: dict) -> CategoryNode:
     )
 
 
-def category_tree(*, conn: Connection) -> CategoryTree:
-    return CategoryTree(categories=[_node(row) for row in library_db.category_tree(conn=conn)])
+def category_tree(*, conn: Connection, viewer: str) -> CategoryTree:
+    return CategoryTree(categories=[_node(row) for row in library_db.category_tree(conn=conn, viewer=viewer)])

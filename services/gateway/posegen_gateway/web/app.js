@@ -1,5 +1,7 @@
 // The Pose Generator web page: plain modules, no build step. It talks to the gateway's REST API with the
 // token from the field (or the #token= fragment), and follows a generation over the relay's WebSocket.
+import { initPoses } from "./poses.js";
+
 const API = "/api/apps/pose-generator";
 const $ = (id) => document.getElementById(id);
 const state = { token: "", page: 1, selected: new Set(), generation: null, lastEventId: null, socket: null,
@@ -43,7 +45,8 @@ function poseCard(pose) {
   name.textContent = pose.name;
   const meta = document.createElement("span");
   meta.className = "muted";
-  meta.textContent = `${pose.category.name} · ${pose.difficulty}`;
+  meta.textContent = `${pose.category.name} · ${pose.difficulty}${pose.isPrivate ? " · mine" : ""}`;
+  if (pose.isPrivate) item.classList.add("private");
   label.append(box, img, name, meta);
   item.append(label);
   return item;
@@ -53,6 +56,7 @@ async function loadPoses(reset = true) {
   if (reset) { state.page = 1; $("poses").replaceChildren(); }
   const query = new URLSearchParams({ page: state.page, limit: 24 });
   for (const key of ["category", "search", "difficulty"]) if ($(key).value) query.set(key, $(key).value);
+  if ($("mine")?.checked) query.set("mine", "true");
   const result = await api(`/library?${query}`);
   $("poses").append(...result.items.map(poseCard));
   $("library-total").textContent = `${result.pagination.total} poses`;
@@ -167,7 +171,10 @@ function connect() {
       state.retry = 0;
       $("whoami").textContent = `signed in as ${data.userId}`;
       if (state.generation) resubscribe();
-    } else if (event === "pose-generation-update") onEvent(data);
+    } else if (event === "pose-generation-update") {
+      onEvent(data);
+      window.dispatchEvent(new CustomEvent("posegen:update", { detail: data }));
+    }
     else if (event === "error") console.warn("relay:", data.message);
   };
   socket.onclose = () => {
@@ -234,6 +241,9 @@ async function init() {
     } catch (error) { say(`Upload refused: ${error.message}`); }
   });
   $("generate-form").addEventListener("submit", start);
+  window.addEventListener("posegen:pose-saved", (e) => {
+    state.selected.add(e.detail.id); $("selected-count").textContent = state.selected.size; loadPoses();
+  });
   $("identity").addEventListener("input", () => { $("identity-value").value = Number($("identity").value).toFixed(2); });
   $("cancel").addEventListener("click", async () => {
     if (!state.generation) return;
@@ -245,7 +255,7 @@ async function init() {
 
 async function boot() {
   try {
-    await Promise.all([loadCategories(), loadPoses(), loadProjects()]);
+    await Promise.all([loadCategories(), loadPoses(), loadProjects(), initPoses()]);
     connect();
   } catch (error) { say(`Could not load: ${error.message}. Check the token.`); }
 }

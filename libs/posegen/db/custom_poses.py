@@ -1,0 +1,68 @@
+"""Writing poses that do not come from the seed catalogue: a user's private poses (scoped to their owner)
+and library poses added by an approved pose request."""
+
+from __future__ import annotations
+
+import uuid
+
+from psycopg import Connection
+from psycopg.types.json import Jsonb
+
+_COLUMNS = "id, owner_id, visibility, category_id, name"
+_EDITABLE = {"name", "description", "tags", "difficulty", "gender_suitability", "category_id"}
+
+
+def create_private_pose(
+    *, conn: Connection, owner_id: str, fields: dict, keypoints: list, source_extraction_id: str | None
+) -> dict:
+    """``fields``: category_id, name, description, tags, difficulty, gender_suitability."""
+    return conn.execute(
+        "INSERT INTO poses (id, category_id, name, description, tags, difficulty, gender_suitability, keypoints,"
+        " owner_id, visibility, source_extraction_id) VALUES (%(id)s, %(category_id)s, %(name)s, %(description)s,"
+        " %(tags)s, %(difficulty)s, %(gender_suitability)s, %(keypoints)s, %(owner)s, 'private', %(source)s)"
+        f" RETURNING {_COLUMNS}",
+        {
+            **fields,
+            "id": str(uuid.uuid4()),
+            "keypoints": Jsonb(keypoints),
+            "owner": owner_id,
+            "source": source_extraction_id,
+        },
+    ).fetchone()
+
+
+def update_private_pose(*, conn: Connection, owner_id: str, pose_id: str, changes: dict) -> dict | None:
+    """Apply ``changes`` (known columns only) to the owner's live private pose; None when it is not theirs."""
+    unknown = set(changes) - _EDITABLE
+    if unknown:
+        raise ValueError(f"cannot update {sorted(unknown)}")
+    assignments = "".join(f"{column} = %({column})s, " for column in changes)
+    return conn.execute(
+        f"UPDATE poses SET {assignments}updated_at = now()"
+        " WHERE id = %(id)s AND owner_id = %(owner)s AND deleted_at IS NULL"
+        f" RETURNING {_COLUMNS}",
+        {**changes, "id": pose_id, "owner": owner_id},
+    ).fetchone()
+
+
+def delete_private_pose(*, conn: Connection, owner_id: str, pose_id: str) -> bool:
+    """Hide the owner's private pose everywhere. The row stays (generations that used it still name it, and
+    one still waiting in the queue can finish)."""
+    return (
+        conn.execute(
+            "UPDATE poses SET deleted_at = now(), updated_at = now()"
+            " WHERE id = %s AND owner_id = %s AND deleted_at IS NULL",
+            (pose_id, owner_id),
+        ).rowcount
+        == 1
+    )
+
+
+def create_library_pose(*, conn: Connection, pose_id: str, fields: dict, keypoints: list) -> dict:
+    """A public library pose (an approved pose request); ``fields`` as for a private pose."""
+    return conn.execute(
+        "INSERT INTO poses (id, category_id, name, description, tags, difficulty, gender_suitability, keypoints)"
+        " VALUES (%(id)s, %(category_id)s, %(name)s, %(description)s, %(tags)s, %(difficulty)s,"
+        f" %(gender_suitability)s, %(keypoints)s) RETURNING {_COLUMNS}",
+        {**fields, "id": pose_id, "keypoints": Jsonb(keypoints)},
+    ).fetchone()

@@ -1,0 +1,177 @@
+"""Pose extraction, the gateway's side: check and store the photo, record the extraction, put it on the
+extraction queue (``posegen extractor`` does the machine learning), and report what came of it.
+
+An extraction whose extractor died never finishes by itself: one that is still queued or processing after
+:data:`STALE_SECONDS` is failed as ``timeout`` when it is read (and by the reconciler), with the event a
+client following it on the WebSocket waits for.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import redis
+from psycopg import Connection
+
+from posegen import images
+from posegen.contracts import API_PREFIX, PoseExtractionFailedEvent, extract_rate_limit_key
+from posegen.db import extractions as extractions_db
+from posegen.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    ServiceUnavailable,
+    Unprocessable,
+)
+from posegen.events import EventPublisher
+from posegen.queue import enqueue_extraction
+from posegen.storage import UrlSigner
+from posegen_gateway.context import GatewayContext
+from posegen_gateway.schemas.poses import Extraction, ExtractionAccepted, ExtractionError, PersonBox
+
+log = logging.getLogger("posegen.gateway.extractions")
+STALE_SECONDS = 120.0
+"""Far longer than an extraction takes (well under 2 s) plus a busy queue; then it is failed as ``timeout``."""
+
+
+FAILURE_STATUS = {"no_person": 422, "error": 500, "timeout": 504}
+"""The HTTP status of each way an extraction can fail, as it is reported in the result and the event."""
+
+
+def photo_key(extraction_id: str) -> str:
+    return f"extractions/{extraction_id}/photo.jpg"
+
+
+def status_url(base_url: str, extraction_id: str) -> str:
+    return f"{base_url}{API_PREFIX}/poses/extract/{extraction_id}"
+
+
+def start_extraction(*, ctx: GatewayContext, user_id: str, data: bytes, field: str = "file") -> dict:
+    """Rate-limit, decode the upload with the avatar limits, store it re-encoded, record and enqueue the
+    extraction; return its row. Nothing is recorded for a photo that is refused."""
+    _check_rate(ctx, user_id)
+    try:
+        image = images.decode_image(data)
+    except images.ImageRejected as error:
+        if len(data) > images.MAX_UPLOAD_BYTES:
+            raise PayloadTooLarge(str(error), field=field) from None
+        raise BadRequest(str(error), field=field) from None
+    jpeg, width, height = images.normalise_photo(image)
+    extraction_id = str(uuid.uuid4())
+    ctx.storage.write(photo_key(extraction_id), jpeg)
+    with ctx.pool.connection() as conn:
+        row = extractions_db.create_extraction(
+            conn=conn,
+            extraction_id=extraction_id,
+            user_id=user_id,
+            photo_key=photo_key(extraction_id),
+            width=width,
+            height=height,
+        )
+        try:
+            enqueue_extraction(ctx.redis, extraction_id)
+        except redis.RedisError:
+            extractions_db.fail_extraction(
+                conn=conn, extraction_id=extraction_id, code="error", message="the extraction queue was unavailable"
+            )
+            raise ServiceUnavailable("the extraction queue is unavailable; try again shortly") from None
+    return row
+
+
+def accept(*, ctx: GatewayContext, user_id: str, data: bytes) -> ExtractionAccepted:
+    row = start_extraction(ctx=ctx, user_id=user_id, data=data)
+    return ExtractionAccepted(extraction_id=row["id"], status_url=status_url(ctx.settings.public_base_url, row["id"]))
+
+
+def _check_rate(ctx: GatewayContext, user_id: str) -> None:
+    try:
+        decision = ctx.extract_limiter.hit(extract_rate_limit_key(user_id))
+    except redis.RedisError:
+        raise ServiceUnavailable("the extraction queue is unavailable; try again shortly") from None
+    if not decision.allowed:
+        window = ctx.settings.extract_rate_limit.window_seconds
+        raise RateLimited(f"at most {decision.limit} photos per {window}s", headers=decision.headers())
+
+
+def get_extraction(*, ctx: GatewayContext, conn: Connection, user_id: str, extraction_id: str) -> Extraction:
+    """The extraction in whatever state it is: the request succeeds even when the extraction did not, whose
+    ``error`` then says why, with the status the failure would have as a request of its own (422
+    ``no_person``: the photo; 500 ``error`` and 504 ``timeout``: the server)."""
+    row = extractions_db.get_extraction(conn=conn, extraction_id=extraction_id, user_id=user_id)
+    if row is None:
+        raise NotFound("extraction not found")
+    return to_extraction(expire_if_stale(conn=conn, events=ctx.events, row=row), ctx.signer)
+
+
+def expire_if_stale(*, conn: Connection, events: EventPublisher, row: dict) -> dict:
+    if row["status"] not in ("queued", "processing"):
+        return row
+    expired = extractions_db.expire_stale(conn=conn, older_than_seconds=STALE_SECONDS, user_id=row["user_id"])
+    for failed in expired:
+        announce_failure(events, failed)
+    return next((failed for failed in expired if failed["id"] == row["id"]), row)
+
+
+def announce_failure(events: EventPublisher, row: dict) -> None:
+    try:
+        events.publish(
+            PoseExtractionFailedEvent(
+                extraction_id=row["id"],
+                user_id=row["user_id"],
+                code=row["error_code"],
+                error=row["error_message"],
+                status_code=FAILURE_STATUS.get(row["error_code"], 500),
+            )
+        )
+    except redis.RedisError:
+        log.warning("extraction %s failed (%s) but Redis could not be told", row["id"], row["error_code"])
+
+
+def usable_extraction(*, conn: Connection, extraction_id: str, owners: tuple[str, ...]) -> dict:
+    """A completed extraction belonging to one of ``owners``, for saving or approving a pose: 404 when it is
+    not theirs, 409 while it runs, 422 when it found no pose."""
+    row = next(
+        (
+            found
+            for owner in owners
+            if (found := extractions_db.get_extraction(conn=conn, extraction_id=extraction_id, user_id=owner))
+        ),
+        None,
+    )
+    if row is None:
+        raise NotFound("extraction not found", field="extractionId")
+    if row["status"] in ("queued", "processing"):
+        raise Conflict("the extraction has not finished yet; wait for pose_extracted", field="extractionId")
+    if row["status"] == "failed":
+        raise Unprocessable(f"the extraction found no pose: {row['error_message']}", field="extractionId")
+    return row
+
+
+def to_extraction(row: dict, signer: UrlSigner) -> Extraction:
+    def url(key: str | None) -> str | None:
+        return signer.url(key) if key else None
+
+    failed = row["status"] == "failed"
+    return Extraction(
+        extraction_id=row["id"],
+        status=row["status"],
+        photo_url=signer.url(row["photo_key"]),
+        keypoints=row["keypoints"],
+        image_keypoints=row["image_keypoints"],
+        skeleton_url=url(row["skeleton_key"]),
+        overlay_url=url(row["overlay_key"]),
+        people_count=row["people_count"],
+        chosen_person=row["chosen_person"],
+        people=[PersonBox(**person) for person in row["people"] or []],
+        seconds=row["seconds"],
+        error=ExtractionError(
+            code=row["error_code"], message=row["error_message"], status_code=FAILURE_STATUS.get(row["error_code"], 500)
+        )
+        if failed
+        else None,
+        created_at=row["created_at"],
+        completed_at=row["completed_at"],
+    )

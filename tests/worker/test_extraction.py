@@ -1,0 +1,126 @@
+"""A real `posegen extractor` process on the real pose-extraction queue: it finds the pose in a photo while a
+generation waits on the other queue, stores the control image the library would draw, fails a photo with
+no person or a broken file without stopping, and exits 0 on SIGTERM."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from posegen.contracts import EXTRACTION_QUEUE_NAME, QUEUE_LIST_KEY, job_id
+from posegen.db import extractions as extractions_db
+from posegen.queue import discard_job, enqueue_extraction, enqueue_generation
+from posegen.storage import Storage
+
+pytest.importorskip("mediapipe", reason="needs the extract extra and requirements/mediapipe.txt")
+skimage_data = pytest.importorskip("skimage.data")
+
+
+def jpeg(name: str) -> bytes:
+    import numpy as np
+    from PIL import Image
+
+    pixels = getattr(skimage_data, name)()
+    if pixels.ndim == 2:
+        pixels = np.stack([pixels] * 3, axis=-1)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=92)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def spawn_extractor(worker_env, tmp_path):
+    processes: list[subprocess.Popen] = []
+
+    def spawn(name: str) -> subprocess.Popen:
+        env = {**os.environ, **worker_env, "EXTRACTOR_NAME": name, "EXTRACTOR_METRICS_PORT": "0"}
+        log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen(
+            [sys.executable, "-m", "posegen_cli", "extractor"],
+            env=env,
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        process.log_path = tmp_path / f"{name}.log"
+        processes.append(process)
+        return process
+
+    yield spawn
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def queue_photo(scenario, worker_env, redis_client, data: bytes) -> str:
+    extraction_id = str(uuid.uuid4())
+    key = f"extractions/{extraction_id}/photo.jpg"
+    Storage(worker_env["STORAGE_DIR"]).write(key, data)
+    with scenario.connect() as conn:
+        extractions_db.create_extraction(
+            conn=conn, extraction_id=extraction_id, user_id=scenario.user_id, photo_key=key, width=512, height=512
+        )
+    enqueue_extraction(redis_client, extraction_id)
+    return extraction_id
+
+
+def test_the_extractor_works_its_own_queue_and_never_stops_on_a_bad_photo(
+    spawn_extractor, scenario, events, redis_client, worker_env
+):
+    from posegen.poses.render import render_skeleton_png
+
+    waiting = scenario.generation(poses=1)
+    enqueue_generation(redis_client, waiting)  # no GPU worker runs here: it waits, and must not hold anything up
+    broken = queue_photo(scenario, worker_env, redis_client, b"\xff\xd8\xff not really a jpeg")
+    empty = queue_photo(scenario, worker_env, redis_client, jpeg("coins"))
+    person = queue_photo(scenario, worker_env, redis_client, jpeg("astronaut"))
+    extractor = spawn_extractor("extractor-1")
+
+    done = events.wait_for(lambda e: e.type == "pose_extracted" and e.extraction_id == person, timeout=120)
+    failures = {e.extraction_id: e for e in events.events if e.type == "pose_extraction_failed"}
+    assert (failures[broken].code, failures[broken].status_code) == ("error", 500)
+    assert (failures[empty].code, failures[empty].status_code) == ("no_person", 422)
+    assert done.people_count == 1 and done.chosen_person == 0 and done.seconds < 30
+    with scenario.connect() as conn:
+        row = extractions_db.get_extraction(conn=conn, extraction_id=person)
+    assert row["status"] == "completed" and row["keypoints"] == [list(k) if k else None for k in done.keypoints]
+    stored = Storage(worker_env["STORAGE_DIR"]).read(row["skeleton_key"])
+    assert stored == render_skeleton_png(row["keypoints"], 512, 512)
+    assert redis_client.lrange(QUEUE_LIST_KEY, 0, -1) == [job_id(waiting).encode()], "the generation still waits"
+    assert redis_client.llen(f"rq:queue:{EXTRACTION_QUEUE_NAME}") == 0
+
+    extractor.send_signal(signal.SIGTERM)
+    assert extractor.wait(timeout=60) == 0, extractor.log_path.read_text()
+    log = extractor.log_path.read_text()
+    assert "ready on queue pose-extraction" in log and "took #0" in log
+    discard_job(redis_client, waiting)  # the worker tests that follow share this queue
+
+
+def test_an_extraction_claimed_elsewhere_is_skipped(scenario, worker_env, redis_client):
+    """RQ delivers a job once, but a job run twice (a retry by hand) must not overwrite the first result."""
+    from posegen_worker.extraction import extract_one
+
+    extraction_id = queue_photo(scenario, worker_env, redis_client, jpeg("astronaut"))
+    with scenario.connect() as conn:
+        assert extractions_db.claim_extraction(conn=conn, extraction_id=extraction_id) is not None
+
+    from types import SimpleNamespace
+
+    from posegen.db.pool import create_pool
+    from posegen_worker.extractor import ExtractorMetrics
+
+    runtime = SimpleNamespace(
+        pool=create_pool(worker_env["DATABASE_URL"], max_size=1, name="skip-test"), metrics=ExtractorMetrics()
+    )
+    try:
+        assert extract_one(runtime, extraction_id) == "skipped"
+        assert runtime.metrics.extractions.labels("skipped")._value.get() == 1
+    finally:
+        runtime.pool.close()
