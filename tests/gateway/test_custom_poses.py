@@ -109,7 +109,7 @@ def test_only_the_owner_generates_with_a_private_pose(
     refused = client.post(
         f"{gw.prefix}/generate", json={"projectId": other_project, "selectedPoseIds": [pose_id]}, headers=stranger
     )
-    assert refused.status_code == 400 and refused.json()["error"]["field"] == "selectedPoseIds"
+    assert refused.status_code == 404 and refused.json()["error"]["field"] == "selectedPoseIds"
     assert "unknown pose ids" in refused.json()["error"]["message"] and gw.balance("thief") == 100
 
 
