@@ -128,7 +128,7 @@ def test_the_owner_edits_and_deletes_it(client, gw, headers, extraction_id):
     )
     assert list(names(client, gw, headers, mine="true")) == ["Helmet held low"]
     bad = client.put(f"{gw.prefix}/poses/{pose_id}", json={"category": "no-such-category"}, headers=headers)
-    assert bad.status_code == 400 and bad.json()["error"]["field"] == "category"
+    assert bad.status_code == 404 and bad.json()["error"]["field"] == "category"
     assert client.put(f"{gw.prefix}/poses/{pose_id}", json={"name": None}, headers=headers).status_code == 400
     assert client.delete(f"{gw.prefix}/poses/{pose_id}", headers=headers).status_code == 204
     assert client.get(f"{gw.prefix}/library/{pose_id}", headers=headers).status_code == 404
@@ -146,7 +146,7 @@ def test_saving_needs_a_finished_extraction_a_known_category_and_a_free_name(cli
     again = save(client, gw, headers, extraction_id)
     assert again.status_code == 409 and again.json()["error"]["field"] == "name"
     unknown = save(client, gw, headers, extraction_id, name="Another", category="nope")
-    assert unknown.status_code == 400 and unknown.json()["error"]["field"] == "category"
+    assert unknown.status_code == 404 and unknown.json()["error"]["field"] == "category"
     short = save(client, gw, headers, extraction_id, name="ab")
     assert short.status_code == 422 and short.json()["error"]["field"] == "name"
     running = client.post(

@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 
 from posegen_gateway.schemas.common import ApiModel, RequestModel
 from posegen_gateway.schemas.library import Difficulty, GenderSuitability
-from posegen_gateway.schemas.poses import Keypoint, check_tags
+from posegen_gateway.schemas.poses import Keypoint, Tag, check_tags
 
 PoseRequestStatus = Literal["pending", "approved", "rejected"]
 
@@ -43,7 +43,7 @@ class PoseRequestApprove(RequestModel):
     category: str = Field(min_length=1, max_length=100, description="the library category (slug or id)")
     name: str | None = Field(default=None, min_length=3, max_length=100, description="default: the request's")
     description: str | None = Field(default=None, max_length=1000, description="default: the request's")
-    tags: list[str] = Field(default_factory=list, max_length=20)
+    tags: list[Tag] = Field(default_factory=list, max_length=20)
     difficulty: Difficulty = "beginner"
     gender_suitability: GenderSuitability = "unisex"
     extraction_id: str | None = Field(

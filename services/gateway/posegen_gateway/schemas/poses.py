@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from posegen_gateway.schemas.common import ApiModel, RequestModel
 from posegen_gateway.schemas.library import Difficulty, GenderSuitability
@@ -14,6 +15,8 @@ Keypoint = Annotated[list[float], Field(min_length=3, max_length=3)] | None
 """``[x, y, confidence]`` or null (as a plain array, which every OpenAPI tool reads)."""
 ExtractionStatus = Literal["queued", "processing", "completed", "failed"]
 KEYPOINTS_DESCRIPTION = "18 OpenPose points [x, y, confidence]; null where not seen"
+Tag = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[^\x00]*[^\s\x00-\x1f][^\x00]*$")]
+"""At least one visible character; stored trimmed and lower-cased."""
 
 
 class ExtractionAccepted(ApiModel):
@@ -70,7 +73,7 @@ class PoseCreate(RequestModel):
     name: str = Field(min_length=3, max_length=100)
     description: str = Field(default="", max_length=1000)
     category: str = Field(min_length=1, max_length=100, description="a category slug or id")
-    tags: list[str] = Field(default_factory=list, max_length=20)
+    tags: list[Tag] = Field(default_factory=list, max_length=20)
     difficulty: Difficulty = "beginner"
     gender_suitability: GenderSuitability = "unisex"
 
@@ -78,13 +81,13 @@ class PoseCreate(RequestModel):
 
 
 class PoseUpdate(RequestModel):
-    """Only the fields sent change."""
+    """Only the fields sent change; none of them takes null."""
 
-    name: str | None = Field(default=None, min_length=3, max_length=100)
-    description: str | None = Field(default=None, max_length=1000)
-    category: str | None = Field(default=None, min_length=1, max_length=100)
-    tags: list[str] | None = Field(default=None, max_length=20)
-    difficulty: Difficulty | None = None
-    gender_suitability: GenderSuitability | None = None
+    name: Annotated[str, Field(min_length=3, max_length=100)] | SkipJsonSchema[None] = None
+    description: Annotated[str, Field(max_length=1000)] | SkipJsonSchema[None] = None
+    category: Annotated[str, Field(min_length=1, max_length=100)] | SkipJsonSchema[None] = None
+    tags: Annotated[list[Tag], Field(max_length=20)] | SkipJsonSchema[None] = None
+    difficulty: Difficulty | SkipJsonSchema[None] = None
+    gender_suitability: GenderSuitability | SkipJsonSchema[None] = None
 
     _check_tags = field_validator("tags")(check_tags)

@@ -21,7 +21,7 @@ NAME_TAKEN = "a pose with this name already exists in this category"
 def find_category(conn: Connection, category: str, *, field: str = "category") -> dict:
     found = library_db.find_category(conn=conn, category=category)
     if found is None:
-        raise BadRequest(f"unknown category: {category}", field=field)
+        raise NotFound(f"unknown category: {category}", field=field)
     return found
 
 

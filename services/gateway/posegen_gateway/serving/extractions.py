@@ -24,7 +24,6 @@ from posegen.errors import (
     PayloadTooLarge,
     RateLimited,
     ServiceUnavailable,
-    Unprocessable,
 )
 from posegen.events import EventPublisher
 from posegen.queue import enqueue_extraction
@@ -132,7 +131,7 @@ def announce_failure(events: EventPublisher, row: dict) -> None:
 
 def usable_extraction(*, conn: Connection, extraction_id: str, owners: tuple[str, ...]) -> dict:
     """A completed extraction belonging to one of ``owners``, for saving or approving a pose: 404 when it is
-    not theirs, 409 while it runs, 422 when it found no pose."""
+    not theirs, 409 while it runs or when it found no pose (the extraction's state, not the request, is wrong)."""
     row = next(
         (
             found
@@ -146,7 +145,7 @@ def usable_extraction(*, conn: Connection, extraction_id: str, owners: tuple[str
     if row["status"] in ("queued", "processing"):
         raise Conflict("the extraction has not finished yet; wait for pose_extracted", field="extractionId")
     if row["status"] == "failed":
-        raise Unprocessable(f"the extraction found no pose: {row['error_message']}", field="extractionId")
+        raise Conflict(f"the extraction found no pose: {row['error_message']}", field="extractionId")
     return row
 
 
