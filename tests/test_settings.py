@@ -117,3 +117,12 @@ def test_env_example_documents_every_setting():
         fields |= {name.upper() for name in cls.model_fields}
     assert fields <= documented, f"undocumented: {sorted(fields - documented)}"
     assert documented <= fields, f"documented but unknown: {sorted(documented - fields)}"
+
+
+def test_s3_backend_needs_a_bucket():
+    assert error_line(CommonSettings, storage_backend="s3") == "S3_BUCKET: is required when STORAGE_BACKEND=s3"
+    assert error_line(CommonSettings, storage_backend="gcs").startswith("STORAGE_BACKEND:")
+    assert error_line(CommonSettings, storage_backend="s3", s3_bucket="Bad_Bucket").startswith("S3_BUCKET:")
+    assert error_line(CommonSettings, s3_endpoint_url="minio:9000").startswith("S3_ENDPOINT_URL:")
+    settings = build(CommonSettings, storage_backend="s3", s3_bucket="posegen-images")
+    assert settings.s3_region == "us-east-1" and settings.s3_addressing_style == "auto"

@@ -64,9 +64,14 @@ def _http_url(value: str) -> str:
     return value.rstrip("/")
 
 
+def _optional_http_url(value: str) -> str:
+    return _http_url(value) if value else value
+
+
 PostgresUrl = Annotated[str, AfterValidator(_postgres_url)]
 RedisUrl = Annotated[str, AfterValidator(_redis_url)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
+OptionalHttpUrl = Annotated[str, AfterValidator(_optional_http_url)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
@@ -102,9 +107,27 @@ class CommonSettings(BaseSettings):
     database_url: PostgresUrl = "postgresql://postgres@127.0.0.1:5432/posegen"
     database_pool_size: int = Field(default=10, ge=1, le=200)
     redis_url: RedisUrl = "redis://127.0.0.1:6379/0"
+    storage_backend: Literal["local", "s3"] = "local"
+    """Where images live: ``local`` (files under ``STORAGE_DIR``) or ``s3`` (a bucket; docs/deployment.md)."""
     storage_dir: str = "var/storage"
+    s3_endpoint_url: OptionalHttpUrl = ""
+    """Empty: AWS S3. Otherwise the S3-compatible endpoint (GCS interoperability, R2, MinIO, SeaweedFS)."""
+    s3_public_endpoint_url: OptionalHttpUrl = ""
+    """The endpoint browsers reach, when it differs from ``S3_ENDPOINT_URL`` (presigned URLs name it)."""
+    s3_bucket: str = Field(default="", pattern=r"^$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    s3_region: str = "us-east-1"
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    aws_access_key_id: str = ""
+    """Empty: boto3's usual chain (environment, shared files, web identity, instance or pod role)."""
+    aws_secret_access_key: SecretStr | None = None
     log_format: LogFormat = LogFormat.text
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _bucket_for_s3(self) -> CommonSettings:
+        if self.storage_backend == "s3" and not self.s3_bucket:
+            raise ValueError("S3_BUCKET is required when STORAGE_BACKEND=s3")
+        return self
 
     @field_validator("log_level")
     @classmethod

@@ -1,26 +1,72 @@
-"""Image storage under ``STORAGE_DIR`` and the signed, expiring URLs that serve it (``/files/{key}``)."""
+"""Where images live, behind one interface: result images, thumbnails, avatars, extraction photos and
+skeletons, exports. ``LocalStorage`` keeps them under ``STORAGE_DIR``; ``posegen.objectstore.S3Storage`` in
+an S3 bucket. :func:`open_storage` builds the one ``STORAGE_BACKEND`` names; keys are the same on both.
+
+URLs handed to clients are ours either way (``/files/{key}?exp=&sig=``, :class:`UrlSigner`): the gateway checks
+the signature, then serves the bytes (local) or redirects to a presigned GET that expires at the same moment
+(S3), so a URL never outlives what it was signed for and nobody reaches a key they were not given.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import math
 import os
 import re
+import sys
 import tempfile
 import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 from urllib.parse import quote
 
 from posegen.contracts import API_PREFIX
+from posegen.retry import retrying
+
+if TYPE_CHECKING:
+    from posegen.settings import CommonSettings
 
 FILES_PATH = f"{API_PREFIX}/files"
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)*$")
-MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
+MEDIA_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".zip": "application/zip",
+}
 
 
 class InvalidKey(ValueError):
     pass
+
+
+class StorageUnavailable(OSError):
+    """The backend could not be reached or refused the request (a fault that may pass: retry)."""
+
+
+class StorageMisconfigured(RuntimeError):
+    """The backend answers but cannot be used as configured (no such bucket, bad credentials)."""
+
+
+T = TypeVar("T")
+STORAGE_RETRY_SECONDS = 300.0
+"""How long a worker keeps retrying a storage call through an outage before it gives the image up."""
+
+
+def with_storage_retry(call: Callable[[], T], *, log: logging.Logger, deadline: float | None = None) -> T:
+    """Run a storage call, retrying with backoff while the backend is unreachable (``posegen.retry``'s policy,
+    as for PostgreSQL and Redis); after the deadline the last :class:`StorageUnavailable` is raised. Writes
+    are idempotent (same key, same bytes), so a retried write is safe."""
+    limit = STORAGE_RETRY_SECONDS if deadline is None else deadline
+    for attempt in retrying(on=(StorageUnavailable,), deadline=limit, first=0.5, cap=10.0, log=log):
+        with attempt:
+            return call()
+    raise AssertionError("unreachable")
 
 
 def check_key(key: str) -> str:
@@ -34,18 +80,59 @@ def media_type(key: str) -> str:
     return MEDIA_TYPES.get(Path(key).suffix.lower(), "application/octet-stream")
 
 
-class Storage:
+class Storage(ABC):
+    """Objects by key. ``write`` is atomic (a reader sees the old object or the whole new one) and returns
+    only once the object can be read back; ``read`` raises FileNotFoundError for a missing key; a backend
+    that cannot be reached raises :class:`StorageUnavailable`."""
+
+    backend: ClassVar[str]
+
+    @abstractmethod
+    def write(self, key: str, data: bytes) -> None: ...
+
+    @abstractmethod
+    def read(self, key: str) -> bytes: ...
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def delete_prefix(self, prefix: str) -> None:
+        """Remove every object under ``prefix/`` (nothing when there is none)."""
+
+    @abstractmethod
+    def keys(self, prefix: str = "") -> list[str]:
+        """Every key that starts with ``prefix`` (all keys when empty), sorted, as S3 lists them."""
+
+    @abstractmethod
+    def check(self) -> None:
+        """Raise StorageMisconfigured or StorageUnavailable unless objects can be written and read."""
+
+    def download_url(self, key: str, expires_at: int) -> str | None:
+        """A URL the client can GET the object from directly until ``expires_at`` (Unix seconds), or None
+        when this backend has none and the gateway serves the bytes itself."""
+        return None
+
+    def describe(self) -> str:
+        return self.backend
+
+
+class LocalStorage(Storage):
+    """Files under a folder (``STORAGE_DIR``): one host, or a ReadWriteMany volume shared by the pods."""
+
+    backend = "local"
+
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).resolve()
 
     def path(self, key: str) -> Path:
+        """The file of ``key``: for this backend's own use and tests, never for callers of the interface."""
         path = (self.root / check_key(key)).resolve()
         if not path.is_relative_to(self.root):
             raise InvalidKey("invalid file key")
         return path
 
     def write(self, key: str, data: bytes) -> None:
-        """Write atomically: readers see the old file or the whole new one, never a part."""
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -58,7 +145,6 @@ class Storage:
             raise
 
     def read(self, key: str) -> bytes:
-        """The stored bytes; FileNotFoundError when there is no such file."""
         return self.path(key).read_bytes()
 
     def exists(self, key: str) -> bool:
@@ -70,6 +156,61 @@ class Storage:
             for child in sorted(folder.rglob("*"), reverse=True):
                 child.rmdir() if child.is_dir() else child.unlink()
             folder.rmdir()
+
+    def keys(self, prefix: str = "") -> list[str]:
+        parent = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        folder = self.path(parent) if parent else self.root
+        if not folder.is_dir():
+            return []
+        found = (p.relative_to(self.root).as_posix() for p in folder.rglob("*") if p.is_file())
+        return sorted(k for k in found if k.startswith(prefix) and not Path(k).name.startswith(".tmp-"))
+
+    def check(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.root, prefix=".tmp-check-"):
+                pass
+        except OSError as error:
+            raise StorageMisconfigured(f"STORAGE_DIR {self.root} is not writable: {error}") from error
+
+    def describe(self) -> str:
+        return f"local {self.root}"
+
+
+def open_storage(settings: CommonSettings) -> Storage:
+    """The backend ``STORAGE_BACKEND`` names, built from the settings (no connection is opened yet)."""
+    if settings.storage_backend == "s3":
+        from posegen.objectstore import S3Storage
+
+        return S3Storage.from_settings(settings)
+    return LocalStorage(settings.storage_dir)
+
+
+def check_at_startup(storage: Storage, log: logging.Logger) -> None:
+    """A service's start: a backend that cannot work as configured (no such bucket, refused credentials,
+    an unwritable folder) stops the process with one line naming it; one that does not answer yet only
+    warns (readiness reports it until it does, and writes are retried)."""
+    try:
+        storage.check()
+    except StorageMisconfigured as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except StorageUnavailable as error:
+        log.warning("storage (%s) does not answer yet: %s", storage.describe(), error)
+
+
+def storage_ok(storage: Storage) -> bool:
+    """For readiness probes: True when the backend answers and can be used."""
+    try:
+        storage.check()
+    except (StorageMisconfigured, StorageUnavailable):
+        return False
+    return True
+
+
+def storage_status(storage: Storage) -> dict[str, str]:
+    """What readiness reports about the backend: ``{"backend": "s3", "status": "connected"}``."""
+    return {"backend": storage.backend, "status": "connected" if storage_ok(storage) else "disconnected"}
 
 
 def signing_key(jwt_secret: str) -> bytes:

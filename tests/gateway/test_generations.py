@@ -145,7 +145,11 @@ def test_health_routes_when_redis_is_down(make_client):
     client = make_client(redis_url="redis://127.0.0.1:1/0")
     assert client.get("/health").status_code == 200
     ready = client.get("/ready")
-    assert ready.status_code == 503 and ready.json()["checks"] == {"database": True, "redis": False}
+    assert ready.status_code == 503 and ready.json()["checks"] == {
+        "database": True,
+        "redis": False,
+        "storage": {"backend": "local", "status": "connected"},
+    }
     assert client.get("/api/health").status_code == 200
     health = client.get("/api/apps/pose-generator/health").json()
     assert health["status"] == "unhealthy" and health["checks"]["redis"]["status"] == "disconnected"

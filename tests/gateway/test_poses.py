@@ -152,7 +152,7 @@ def test_the_upload_must_be_multipart(client, gw, headers):
 def test_one_bad_photo_never_blocks_the_queue(client, gw, headers, extractor, make_settings):
     """A photo that breaks the detector (here: its stored file is damaged after the upload) fails only its
     own extraction; the next photo in the queue completes."""
-    from posegen.storage import Storage
+    from posegen.storage import LocalStorage
 
     first = client.post(
         f"{gw.prefix}/poses/extract", files={"file": ("a.png", photo("astronaut"), "image/png")}, headers=headers
@@ -160,7 +160,7 @@ def test_one_bad_photo_never_blocks_the_queue(client, gw, headers, extractor, ma
     second = client.post(
         f"{gw.prefix}/poses/extract", files={"file": ("b.png", photo("camera"), "image/png")}, headers=headers
     ).json()["extractionId"]
-    Storage(make_settings().storage_dir).write(f"extractions/{first}/photo.jpg", b"\xff\xd8 damaged")
+    LocalStorage(make_settings().storage_dir).write(f"extractions/{first}/photo.jpg", b"\xff\xd8 damaged")
     extractor.drain()
     broken = client.get(f"{gw.prefix}/poses/extract/{first}", headers=headers)
     assert broken.status_code == 200 and broken.json()["status"] == "failed"

@@ -16,7 +16,7 @@ import pytest
 from posegen.contracts import EXTRACTION_QUEUE_NAME, QUEUE_LIST_KEY, job_id
 from posegen.db import extractions as extractions_db
 from posegen.queue import discard_job, enqueue_extraction, enqueue_generation
-from posegen.storage import Storage
+from posegen.storage import LocalStorage
 
 pytest.importorskip("mediapipe", reason="needs the extract extra and requirements/mediapipe.txt")
 skimage_data = pytest.importorskip("skimage.data")
@@ -62,7 +62,7 @@ def spawn_extractor(worker_env, tmp_path):
 def queue_photo(scenario, worker_env, redis_client, data: bytes) -> str:
     extraction_id = str(uuid.uuid4())
     key = f"extractions/{extraction_id}/photo.jpg"
-    Storage(worker_env["STORAGE_DIR"]).write(key, data)
+    LocalStorage(worker_env["STORAGE_DIR"]).write(key, data)
     with scenario.connect() as conn:
         extractions_db.create_extraction(
             conn=conn, extraction_id=extraction_id, user_id=scenario.user_id, photo_key=key, width=512, height=512
@@ -91,7 +91,7 @@ def test_the_extractor_works_its_own_queue_and_never_stops_on_a_bad_photo(
     with scenario.connect() as conn:
         row = extractions_db.get_extraction(conn=conn, extraction_id=person)
     assert row["status"] == "completed" and row["keypoints"] == [list(k) if k else None for k in done.keypoints]
-    stored = Storage(worker_env["STORAGE_DIR"]).read(row["skeleton_key"])
+    stored = LocalStorage(worker_env["STORAGE_DIR"]).read(row["skeleton_key"])
     assert stored == render_skeleton_png(row["keypoints"], 512, 512)
     assert redis_client.lrange(QUEUE_LIST_KEY, 0, -1) == [job_id(waiting).encode()], "the generation still waits"
     assert redis_client.llen(f"rq:queue:{EXTRACTION_QUEUE_NAME}") == 0

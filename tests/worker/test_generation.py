@@ -18,7 +18,7 @@ from .conftest import direct_call
 
 
 def stored_image(runtime, key: str) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(runtime.storage.path(key).read_bytes())).convert("RGB"))
+    return np.asarray(Image.open(io.BytesIO(runtime.storage.read(key))).convert("RGB"))
 
 
 def test_image_is_pixel_identical_to_a_direct_diffusers_call(make_runtime, scenario, warm_pipeline):
@@ -109,7 +109,7 @@ def test_cancel_mid_run_refunds_what_was_not_made(make_runtime, scenario, events
     assert row.status == "cancelled" and row.poses_completed == len(completed) >= 1
     assert cancelled.poses_completed == len(completed) and cancelled.credit_refunded == 30 * (3 - len(completed))
     assert scenario.balance() == scenario.granted - 30 * len(completed)
-    files = sorted(p.name for p in runtime.storage.path(f"poses/{generation_id}").iterdir())
+    files = sorted(key.rsplit("/", 1)[1] for key in runtime.storage.keys(f"poses/{generation_id}/"))
     assert len(files) == 2 * len(completed)
     assert not redis_client.exists(cancel_flag_key(generation_id))
 

@@ -305,6 +305,17 @@ def cmd_volumes(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_storage(args: argparse.Namespace) -> int:
+    from posegen.storage import open_storage
+    from posegen_cli import storage
+
+    settings = load_settings(CommonSettings)
+    _setup(settings)
+    return storage.run(
+        args.storage_command, open_storage(settings), source_dir=getattr(args, "source", None) or settings.storage_dir
+    )
+
+
 RUN_SERVICES: tuple[str, ...] = ("gateway", "relay", "worker", "extractor")
 """The long-running services ``posegen run`` starts after migrating and seeding."""
 RUN_ENV = {"gateway": {"GATEWAY_SERVE_RELAY": "true"}}
@@ -366,6 +377,16 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--owner", default="10001:10001", help="uid:gid that must be able to write (10001:10001)")
     prepare.add_argument("paths", nargs="+", help="the volumes' mount paths")
     volumes.set_defaults(func=cmd_volumes)
+
+    storage = commands.add_parser("storage", help="object storage: create the bucket, check, migrate STORAGE_DIR")
+    storage_commands = storage.add_subparsers(dest="storage_command", required=True, metavar="ACTION")
+    storage_commands.add_parser("init", help="create S3_BUCKET if it is missing (STORAGE_BACKEND=s3)")
+    storage_commands.add_parser("check", help="exit 1 unless the configured backend can be used")
+    migrate_files = storage_commands.add_parser(
+        "migrate", help="copy every file under STORAGE_DIR to S3_BUCKET (same keys), then read each back and compare"
+    )
+    migrate_files.add_argument("--source", default=None, help="the folder to copy (default: STORAGE_DIR)")
+    storage.set_defaults(func=cmd_storage)
 
     generate = commands.add_parser("generate", help="submit a generation through the gateway")
     generate.add_argument("--project", default=None, help="project id (default: a new project)")

@@ -14,7 +14,7 @@ from psycopg_pool import ConnectionPool
 from posegen.contracts import Event
 from posegen.events import EventPublisher
 from posegen.settings import GatewaySettings
-from posegen.storage import Storage, UrlSigner, signing_key
+from posegen.storage import Storage, UrlSigner, open_storage, signing_key
 from posegen_gateway.metrics import GatewayMetrics
 from posegen_gateway.ratelimit import SlidingWindowLimiter
 
@@ -106,7 +106,7 @@ class GatewayContext:
             settings=settings,
             pool=pool,
             redis=client,
-            storage=Storage(settings.storage_dir),
+            storage=open_storage(settings),
             signer=UrlSigner(signing_key(settings.jwt_secret.get_secret_value()), settings.public_base_url),
             limiter=SlidingWindowLimiter(client, settings.generate_rate_limit),
             extract_limiter=SlidingWindowLimiter(client, settings.extract_rate_limit),

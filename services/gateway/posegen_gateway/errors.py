@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 
 from posegen.errors import ApiError
+from posegen.storage import StorageMisconfigured, StorageUnavailable
 from posegen_gateway.schemas.common import ErrorBody, ErrorEnvelope
 
 log = logging.getLogger("posegen.gateway")
@@ -95,6 +96,14 @@ async def on_dependency_down(request: Request, error: Exception) -> JSONResponse
                     "service_unavailable", headers={"Retry-After": "5"})  # fmt: skip
 
 
+async def on_storage_down(request: Request, error: Exception) -> JSONResponse:
+    """The image storage unreachable (or refusing us): 503; what was written before the failed write is not
+    recorded, so nothing points at a missing object."""
+    log.warning("storage unavailable on %s %s: %s", request.method, request.url.path, error)
+    return envelope(503, "the image storage is unavailable; try again shortly", "service_unavailable",
+                    headers={"Retry-After": "5"})  # fmt: skip
+
+
 async def on_unexpected_error(request: Request, error: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return envelope(500, "internal server error", "internal_error")
@@ -106,6 +115,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     for dependency_error in (psycopg.OperationalError, psycopg.errors.AdminShutdown, PoolTimeout, PoolClosed):
         app.add_exception_handler(dependency_error, on_dependency_down)
+    for storage_error in (StorageUnavailable, StorageMisconfigured):
+        app.add_exception_handler(storage_error, on_storage_down)
     app.add_exception_handler(Exception, on_unexpected_error)
 
 
@@ -115,7 +126,7 @@ ERROR_RESPONSES = {
         401: "missing, malformed, expired or wrongly signed token",
         404: "not found, or not the caller's",
         422: "the request does not validate",
-        503: "PostgreSQL or Redis is unavailable; nothing was changed",
+        503: "PostgreSQL, Redis or the image storage is unavailable; nothing was changed",
     }.items()
 }
 

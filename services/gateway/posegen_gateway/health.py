@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from posegen import __version__
 from posegen.contracts import API_PREFIX
 from posegen.queue import extractor_count, queue_counts, worker_count
+from posegen.storage import storage_status
 from posegen_gateway.context import GatewayContext
 from posegen_gateway.deps import ContextDep
 
@@ -38,6 +39,12 @@ def redis_ok(ctx: GatewayContext) -> bool:
         return False
 
 
+def storage_check(ctx: GatewayContext) -> dict:
+    """The storage backend and whether it answers (reported, never a reason to be unready: a storage outage
+    stops uploads and image downloads, not the rest of the API, and workers retry their writes)."""
+    return storage_status(ctx.storage)
+
+
 @router.get("/health", summary="Liveness: the process answers")
 def liveness() -> dict:
     return {"status": "ok", "timestamp": _now()}
@@ -45,13 +52,17 @@ def liveness() -> dict:
 
 @router.get(
     "/ready",
-    summary="Readiness: PostgreSQL and Redis are reachable",
+    summary="Readiness: PostgreSQL and Redis are reachable (the storage backend is reported too)",
     responses={503: {"description": "not ready"}},
 )
 def readiness(ctx: ContextDep) -> JSONResponse:
     checks = {"database": database_ok(ctx), "redis": redis_ok(ctx)}
     ready = all(checks.values())
-    body = {"status": "ready" if ready else "not_ready", "checks": checks, "timestamp": _now()}
+    body = {
+        "status": "ready" if ready else "not_ready",
+        "checks": {**checks, "storage": storage_check(ctx)},
+        "timestamp": _now(),
+    }
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
@@ -69,7 +80,9 @@ def api_health(ctx: ContextDep) -> JSONResponse:
 @router.get(
     f"{API_PREFIX}/health",
     summary="Comprehensive health: database, Redis, queue counts and live workers",
-    responses={503: {"description": "unhealthy (database or Redis down) or degraded (no live worker)"}},
+    responses={
+        503: {"description": "unhealthy (database or Redis down) or degraded (no live worker, or storage down)"}
+    },
 )
 def comprehensive_health(ctx: ContextDep) -> JSONResponse:
     database = database_ok(ctx)
@@ -83,9 +96,10 @@ def comprehensive_health(ctx: ContextDep) -> JSONResponse:
             extractors = extractor_count(ctx.redis)
         except redis.RedisError:
             redis_up = False
+    storage = storage_check(ctx)
     if not (database and redis_up):
         status = "unhealthy"
-    elif workers == 0:
+    elif workers == 0 or storage["status"] != "connected":
         status = "degraded"
     else:
         status = "healthy"
@@ -97,6 +111,7 @@ def comprehensive_health(ctx: ContextDep) -> JSONResponse:
         "checks": {
             "database": {"status": "connected" if database else "disconnected"},
             "redis": {"status": "connected" if redis_up else "disconnected"},
+            "storage": storage,
             "queue": queue,
             "workers": {"count": workers},
             # Pose extraction from photos; none only disables that feature, so it does not degrade the status.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 
 import uvicorn
@@ -9,6 +10,7 @@ from fastapi import FastAPI
 
 from posegen.logs import configure_logging
 from posegen.settings import GatewaySettings, RelaySettings, load_settings
+from posegen.storage import check_at_startup, open_storage
 from posegen_gateway.app import create_app
 
 
@@ -31,6 +33,7 @@ def main() -> int:
     # this one turns it into a clean exit 0 instead of death by signal.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _exit_cleanly)
+    check_at_startup(open_storage(settings), logging.getLogger("posegen.gateway"))
     websocket = {}
     if settings.gateway_serve_relay:
         relay = load_settings(RelaySettings)

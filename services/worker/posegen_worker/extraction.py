@@ -17,6 +17,7 @@ from posegen.db import extractions as extractions_db
 from posegen.extraction.extract import NoPersonFound, extract_pose
 from posegen.extraction.skeleton import Person, overlay_jpeg
 from posegen.poses.render import render_skeleton_png
+from posegen.storage import StorageMisconfigured, StorageUnavailable, with_storage_retry
 from posegen_worker import extractor
 
 log = logging.getLogger("posegen.extractor")
@@ -47,7 +48,7 @@ def extract_one(rt: extractor.ExtractorRuntime, extraction_id: str) -> str:
 
 def _extract(rt: extractor.ExtractorRuntime, row: dict, started: float) -> str:
     try:
-        photo = images.decode_image(rt.storage.read(row["photo_key"]))
+        photo = images.decode_image(with_storage_retry(lambda: rt.storage.read(row["photo_key"]), log=log))
         pose = extract_pose(detector=rt.detector, image=np.asarray(photo.convert("RGB")))
     except NoPersonFound as none:
         _fail(rt, row, "no_person", str(none), [_box(p) for p in none.people], time.perf_counter() - started)
@@ -58,8 +59,17 @@ def _extract(rt: extractor.ExtractorRuntime, row: dict, started: float) -> str:
         return "error"
     folder = row["photo_key"].rsplit("/", 1)[0]
     skeleton_key, overlay_key = f"{folder}/skeleton.png", f"{folder}/overlay.jpg"
-    rt.storage.write(skeleton_key, render_skeleton_png(pose.keypoints, SKELETON_SIZE, SKELETON_SIZE))
-    rt.storage.write(overlay_key, overlay_jpeg(photo, pose.image_keypoints))
+    objects = {
+        skeleton_key: render_skeleton_png(pose.keypoints, SKELETON_SIZE, SKELETON_SIZE),
+        overlay_key: overlay_jpeg(photo, pose.image_keypoints),
+    }
+    try:
+        for key, data in objects.items():
+            with_storage_retry(lambda key=key, data=data: rt.storage.write(key, data), log=log)
+    except (StorageUnavailable, StorageMisconfigured) as error:
+        log.error("extraction %s could not be stored: %s", row["id"], error)
+        _fail(rt, row, "error", "the result could not be stored", [], time.perf_counter() - started)
+        return "error"
     people = [_box(person) for person in pose.people]
     seconds = round(time.perf_counter() - started, 4)
     with rt.pool.connection() as conn:

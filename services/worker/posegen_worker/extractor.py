@@ -20,7 +20,7 @@ from posegen.events import EventPublisher
 from posegen.logs import configure_logging
 from posegen.queue import extraction_queue
 from posegen.settings import ExtractorSettings, load_settings
-from posegen.storage import Storage, UrlSigner, signing_key
+from posegen.storage import Storage, UrlSigner, check_at_startup, open_storage, signing_key, storage_status
 from posegen_worker.metrics import MetricsServer
 
 log = logging.getLogger("posegen.extractor")
@@ -66,7 +66,7 @@ class ExtractorRuntime:
             settings=settings,
             pool=create_pool(settings.database_url, max_size=2, name="extractor"),
             redis=client,
-            storage=Storage(settings.storage_dir),
+            storage=open_storage(settings),
             signer=UrlSigner(signing_key(settings.jwt_secret.get_secret_value()), settings.public_base_url),
             events=EventPublisher(client),
             detector=detector if detector is not None else PoseDetector(),
@@ -107,12 +107,14 @@ def main() -> int:
         )
         return 2
     runtime = ExtractorRuntime.open(settings)
+    check_at_startup(runtime.storage, log)
     install(runtime)
     server = MetricsServer(
         settings.extractor_metrics_host,
         settings.extractor_metrics_port,
         runtime.metrics,
         ready=lambda: _redis_answers(runtime),
+        details=lambda: {"storage": storage_status(runtime.storage)},
     )
     server.start()
     worker = SimpleWorker(

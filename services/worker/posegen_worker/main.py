@@ -13,6 +13,7 @@ from posegen.inference.warmup import warm_up
 from posegen.logs import configure_logging
 from posegen.queue import generation_queue
 from posegen.settings import WorkerSettings, load_settings
+from posegen.storage import check_at_startup, storage_status
 from posegen_worker import runtime as runtime_module
 from posegen_worker.metrics import MetricsServer
 from posegen_worker.recovery import Reaper
@@ -26,6 +27,7 @@ def main() -> int:
     settings = load_settings(WorkerSettings)
     configure_logging(settings.log_format, settings.log_level)
     runtime = Runtime.open(settings)
+    check_at_startup(runtime.storage, log)
     runtime_module.install(runtime)
     warmed = threading.Event()
     server = MetricsServer(
@@ -33,6 +35,7 @@ def main() -> int:
         settings.worker_metrics_port,
         runtime.metrics,
         ready=lambda: warmed.is_set() and _redis_answers(runtime),
+        details=lambda: {"storage": storage_status(runtime.storage)},
     )
     server.start()
     if not _warm_up(runtime):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -72,8 +73,15 @@ class MetricsServer:
     """``/metrics`` for Prometheus, ``/health`` (the process answers) and ``/ready`` (pipeline loaded and
     Redis answering), on ``WORKER_METRICS_PORT``."""
 
-    def __init__(self, host: str, port: int, metrics: WorkerMetrics, ready: Callable[[], bool]) -> None:
-        handler = _handler(metrics, ready)
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        metrics: WorkerMetrics,
+        ready: Callable[[], bool],
+        details: Callable[[], dict] | None = None,
+    ) -> None:
+        handler = _handler(metrics, ready, details or dict)
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="metrics-http", daemon=True)
@@ -90,7 +98,9 @@ class MetricsServer:
         self._server.server_close()
 
 
-def _handler(metrics: WorkerMetrics, ready: Callable[[], bool]) -> type[BaseHTTPRequestHandler]:
+def _handler(
+    metrics: WorkerMetrics, ready: Callable[[], bool], details: Callable[[], dict]
+) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             path = self.path.split("?", 1)[0]
@@ -100,7 +110,7 @@ def _handler(metrics: WorkerMetrics, ready: Callable[[], bool]) -> type[BaseHTTP
                 self._reply(200, b'{"status":"ok"}', "application/json")
             elif path == "/ready":
                 ok = ready()
-                body = b'{"status":"ready"}' if ok else b'{"status":"not_ready"}'
+                body = json.dumps({"status": "ready" if ok else "not_ready", **details()}).encode()
                 self._reply(200 if ok else 503, body, "application/json")
             else:
                 self._reply(404, b'{"status":"not_found"}', "application/json")

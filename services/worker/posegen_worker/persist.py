@@ -22,6 +22,7 @@ from posegen.contracts import PoseCompletedEvent, PoseFailedEvent
 from posegen.db import generations as generations_db
 from posegen.db.generations import GenerationRow, ImageRow
 from posegen.retry import retrying
+from posegen.storage import StorageMisconfigured, StorageUnavailable, with_storage_retry
 from posegen_worker.runtime import Runtime
 
 log = logging.getLogger("posegen.worker.persist")
@@ -94,8 +95,9 @@ class Persister:
 
     def _save(self, work: Work, image: Image.Image, seconds: float) -> None:
         image_key, thumb_key = image_keys(self.generation.id, work.variation_key)
-        self.runtime.storage.write(image_key, images.encode_png(image, compress_level=1))
-        self.runtime.storage.write(thumb_key, images.thumbnail_jpeg(image))
+        if not self._store({image_key: images.encode_png(image, compress_level=1),
+                            thumb_key: images.thumbnail_jpeg(image)}, work):  # fmt: skip
+            return
         row = self._image_row(work, status="completed", image_key=image_key, thumbnail_key=thumb_key,
                               generation_seconds=round(seconds, 3))  # fmt: skip
         if not with_database_retry(lambda: self._record(row), what=work.variation_key):
@@ -118,6 +120,19 @@ class Persister:
                 seconds=round(seconds, 3),
             )
         )
+
+    def _store(self, objects: dict[str, bytes], work: Work) -> bool:
+        """Write the image and its thumbnail, riding out a storage outage; an image that cannot be stored is
+        recorded as failed (and refunded) instead of completed: a completed row always has its objects."""
+        storage = self.runtime.storage
+        try:
+            for key, data in objects.items():
+                with_storage_retry(lambda key=key, data=data: storage.write(key, data), log=log)
+        except (StorageUnavailable, StorageMisconfigured) as error:
+            log.error("image %s of %s could not be stored: %s", work.variation_key, self.generation.id, error)
+            self._fail(work, f"the image could not be stored: {error}")
+            return False
+        return True
 
     def _fail(self, work: Work, error: str) -> None:
         row = self._image_row(work, status="failed", error_message=error[:500])

@@ -20,6 +20,7 @@ from posegen.inference.text import chunks_needed
 from posegen.plan import GALLERY, plan_images
 from posegen.poses.render import render_skeleton
 from posegen.prompts import build_negative_prompt, build_prompt
+from posegen.storage import with_storage_retry
 from posegen_worker.persist import Work
 from posegen_worker.runtime import Runtime
 
@@ -114,7 +115,7 @@ def _identity(runtime: Runtime, generation: GenerationRow) -> tuple[Identity | N
 def read_avatar(runtime: Runtime, key: str) -> Image.Image:
     """The stored avatar, decoded with the same limits as an upload; never fetched over HTTP."""
     try:
-        data = runtime.storage.read(key)
+        data = with_storage_retry(lambda: runtime.storage.read(key), log=log)
     except (FileNotFoundError, ValueError):
         raise GenerationRejected("the avatar this generation was submitted with is no longer stored") from None
     try:

@@ -18,7 +18,7 @@ from psycopg_pool import ConnectionPool
 from posegen.events import EventPublisher
 from posegen.retry import retrying
 from posegen.settings import WorkerSettings
-from posegen.storage import Storage, UrlSigner, signing_key
+from posegen.storage import Storage, UrlSigner, open_storage, signing_key
 from posegen_worker.metrics import WorkerMetrics
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ class Runtime:
             settings=settings,
             pool=create_pool(settings.database_url, max_size=4, name="worker"),
             redis=client,
-            storage=Storage(settings.storage_dir),
+            storage=open_storage(settings),
             signer=UrlSigner(signing_key(settings.jwt_secret.get_secret_value()), settings.public_base_url),
             events=EventPublisher(client),
             pipeline=loaded,
