@@ -6,6 +6,7 @@ import io
 import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL.PngImagePlugin import PngInfo
 
 ALLOWED_FORMATS = frozenset({"PNG", "JPEG", "WEBP"})
 UPLOAD_MEDIA_TYPES = ("image/png", "image/jpeg", "image/webp")
@@ -65,9 +66,29 @@ def normalise_photo(image: Image.Image, *, quality: int = 90) -> tuple[bytes, in
     return buffer.getvalue(), photo.width, photo.height
 
 
-def encode_png(image: Image.Image, *, compress_level: int = 6) -> bytes:
+def encode_png(
+    image: Image.Image, *, compress_level: int = 6, text: dict[str, str] | None = None, dpi: int | None = None
+) -> bytes:
+    """PNG bytes; ``text`` goes into text chunks (``tEXt``, or ``iTXt`` beyond Latin-1), ``dpi`` into ``pHYs``."""
+    options: dict = {"compress_level": compress_level}
+    if text:
+        info = PngInfo()
+        for key, value in text.items():
+            info.add_text(key, value)
+        options["pnginfo"] = info
+    if dpi:
+        options["dpi"] = (dpi, dpi)
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=compress_level)
+    image.save(buffer, format="PNG", **options)
+    return buffer.getvalue()
+
+
+def encode_jpeg(image: Image.Image, *, quality: int, dpi: int | None = None) -> bytes:
+    options: dict = {"quality": quality, "optimize": False}
+    if dpi:
+        options["dpi"] = (dpi, dpi)
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, format="JPEG", **options)
     return buffer.getvalue()
 
 

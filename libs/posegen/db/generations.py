@@ -8,6 +8,7 @@ from datetime import datetime
 
 from psycopg import Connection
 from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
 
 from posegen.contracts import job_id
 
@@ -71,6 +72,10 @@ class ImageRow:
     identity_strength: float
     error_message: str | None
     created_at: datetime | None = None
+    keypoints: list | None = None
+    """The keypoints it was generated from, normalised to the image (pose-aware export framing)."""
+    guide_pose_id: str | None = None
+    """The library pose that guided it (the same as ``pose_id`` in gallery mode; text mode's match)."""
 
 
 _COLUMNS = ", ".join(f.name for f in fields(GenerationRow))
@@ -228,6 +233,7 @@ def mean_seconds_per_image(*, conn: Connection, sample: int = 200) -> float | No
 def insert_image(*, conn: Connection, row: ImageRow) -> bool:
     """Record one image (completed or failed) once; False when its variation was recorded before."""
     values = {f.name: getattr(row, f.name) for f in fields(ImageRow) if f.name != "created_at"}
+    values["keypoints"] = Jsonb(row.keypoints) if row.keypoints is not None else None
     names = ", ".join(values)
     placeholders = ", ".join(f"%({name})s" for name in values)
     inserted = conn.execute(

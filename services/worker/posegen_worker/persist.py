@@ -17,10 +17,11 @@ import psycopg
 from PIL import Image
 from psycopg_pool import PoolTimeout
 
-from posegen import billing, images
+from posegen import __version__, billing, images
 from posegen.contracts import PoseCompletedEvent, PoseFailedEvent
 from posegen.db import generations as generations_db
 from posegen.db.generations import GenerationRow, ImageRow
+from posegen.recipe import PNG_KEY, Recipe, format_parameters, model_name, sampler_name
 from posegen.retry import retrying
 from posegen.storage import StorageMisconfigured, StorageUnavailable, with_storage_retry
 from posegen_worker.runtime import Runtime
@@ -43,6 +44,11 @@ class Work:
     control_image: Image.Image
     identity_strength: float = 0.0
     """How strongly the avatar conditions this image (0: it does not)."""
+    guide_pose_id: str | None = None
+    """The library pose whose skeleton is the control image (text mode's match too)."""
+    pose_name: str | None = None
+    keypoints: list | None = None
+    """The guide's keypoints normalised to the image, kept for pose-aware export framing."""
 
 
 def _lower_priority() -> None:
@@ -95,8 +101,12 @@ class Persister:
 
     def _save(self, work: Work, image: Image.Image, seconds: float) -> None:
         image_key, thumb_key = image_keys(self.generation.id, work.variation_key)
-        if not self._store({image_key: images.encode_png(image, compress_level=1),
-                            thumb_key: images.thumbnail_jpeg(image)}, work):  # fmt: skip
+        recipe = {PNG_KEY: format_parameters(self.recipe(work, image))}
+        objects = {
+            image_key: images.encode_png(image, compress_level=1, text=recipe),
+            thumb_key: images.thumbnail_jpeg(image),
+        }
+        if not self._store(objects, work):
             return
         row = self._image_row(work, status="completed", image_key=image_key, thumbnail_key=thumb_key,
                               generation_seconds=round(seconds, 3))  # fmt: skip
@@ -134,6 +144,25 @@ class Persister:
             return False
         return True
 
+    def recipe(self, work: Work, image: Image.Image) -> Recipe:
+        """What the PNG's ``parameters`` chunk records (``posegen.recipe``)."""
+        pipeline, generation = self.runtime.pipeline, self.generation
+        return Recipe(
+            prompt=work.prompt,
+            negative_prompt=work.negative_prompt,
+            steps=generation.steps,
+            sampler=sampler_name(pipeline.pipe.scheduler),
+            cfg_scale=generation.guidance_scale,
+            seed=work.seed,
+            width=image.width,
+            height=image.height,
+            model=model_name(pipeline.base),
+            controlnet=model_name(pipeline.controlnet),
+            pose=work.pose_name,
+            identity_strength=work.identity_strength,
+            version=f"posegen {__version__}",
+        )
+
     def _fail(self, work: Work, error: str) -> None:
         row = self._image_row(work, status="failed", error_message=error[:500])
         if not with_database_retry(lambda: self._record(row), what=work.variation_key):
@@ -162,6 +191,8 @@ class Persister:
             seed=work.seed,
             prompt_used=work.prompt,
             identity_strength=work.identity_strength,
+            keypoints=work.keypoints,
+            guide_pose_id=work.guide_pose_id,
             **{**fields, **values},
         )
 

@@ -15,6 +15,7 @@ from posegen import images
 from posegen.db import generations as generations_db
 from posegen.db import library as library_db
 from posegen.db.generations import GenerationRow
+from posegen.exports.framing import image_keypoints
 from posegen.inference.runner import Identity
 from posegen.inference.text import chunks_needed
 from posegen.plan import GALLERY, plan_images
@@ -90,8 +91,12 @@ def plan_work(conn: Connection, generation: GenerationRow, identity_strength: fl
         seed = image_seed(generation.seed, image.index)
         control = controls[guide["id"]]
         work.append(
-            Work(image.index, image.variation_key, image.pose_id, seed, prompt, negative, control, identity_strength)
-        )
+            Work(
+                image.index, image.variation_key, image.pose_id, seed, prompt, negative, control, identity_strength,
+                guide_pose_id=guide["id"], pose_name=guide["name"],
+                keypoints=image_keypoints(guide["keypoints"], generation.width, generation.height),
+            )
+        )  # fmt: skip
     return work
 
 

@@ -1,0 +1,2 @@
+"""What sellers take away: export formats, pose-aware framing and renditions kept in storage (docs/api.md,
+"Exports")."""

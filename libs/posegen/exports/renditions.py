@@ -1,0 +1,59 @@
+"""Renditions: an image in an export format, made once and kept in storage beside the image (so a second
+request serves the stored file). Only :class:`posegen.storage.Storage`'s ``read``, ``write`` and ``exists``
+are used: any backend behind that interface works."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from PIL import Image
+
+from posegen import images
+from posegen.exports.formats import ExportFormat
+from posegen.exports.framing import Keypoints, plan_frame, render
+from posegen.recipe import PNG_KEY
+from posegen.storage import Storage
+
+VERSION = "r1"
+"""Part of every rendition's key: a change to the framing or encoding gets new files, not stale ones."""
+PRINT_COMPRESS_LEVEL = 3
+
+
+def rendition_key(image_key: str, fmt: ExportFormat) -> str:
+    """``poses/{generation}/{variation}.png`` -> ``poses/{generation}/{variation}.{format}.r1.{ext}``."""
+    if fmt.is_original:
+        return image_key
+    return f"{image_key.rsplit('.', 1)[0]}.{fmt.key}.{VERSION}.{fmt.extension}"
+
+
+def render_rendition(source: bytes, keypoints: Keypoints | None, fmt: ExportFormat) -> bytes:
+    """The encoded export of an image's PNG bytes; a PNG export keeps the image's ``parameters`` chunk."""
+    with Image.open(io.BytesIO(source)) as opened:
+        opened.load()
+        parameters = opened.info.get(PNG_KEY)
+        frame = plan_frame(opened.width, opened.height, keypoints, fmt.width, fmt.height)
+        out = render(opened, frame)
+    if fmt.file_type == "png":
+        text = {PNG_KEY: parameters} if isinstance(parameters, str) else None
+        return images.encode_png(out, compress_level=PRINT_COMPRESS_LEVEL, text=text, dpi=fmt.dpi)
+    return images.encode_jpeg(out, quality=fmt.quality or 90, dpi=fmt.dpi)
+
+
+@dataclass(frozen=True, slots=True)
+class Rendition:
+    key: str
+    data: bytes
+    rendered: bool
+    """True when it was made by this call; False when it was served from storage (or is the original)."""
+
+
+def get_rendition(*, storage: Storage, image_key: str, keypoints: Keypoints | None, fmt: ExportFormat) -> Rendition:
+    """The stored rendition, made and stored first when there is none. Raises FileNotFoundError when the
+    image itself is not stored."""
+    key = rendition_key(image_key, fmt)
+    if fmt.is_original or storage.exists(key):
+        return Rendition(key, storage.read(key), False)
+    data = render_rendition(storage.read(image_key), keypoints, fmt)
+    storage.write(key, data)
+    return Rendition(key, data, True)
