@@ -106,7 +106,7 @@ def test_a_photo_without_a_person_is_a_422_for_its_extraction(client, gw, header
         json={"extractionId": extraction_id, "name": "Coins", "category": "casual-lifestyle"},
         headers=headers,
     )
-    assert saved.status_code == 422 and saved.json()["error"]["field"] == "extractionId"
+    assert saved.status_code == 409 and saved.json()["error"]["field"] == "extractionId"
 
 
 def truncated_png() -> bytes:
