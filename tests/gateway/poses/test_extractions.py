@@ -11,42 +11,10 @@ from PIL import Image
 
 from posegen.poses.render import render_skeleton_png
 
-from .poses_support import Channel, Extractor, photo
+from .support import photo
 
 pytest.importorskip("mediapipe", reason="needs the extract extra and requirements/mediapipe.txt")
 pytest.importorskip("skimage")
-
-
-@pytest.fixture(scope="module")
-def database_url(fresh_database_url) -> str:
-    from posegen.db.bootstrap import bootstrap_database
-
-    url = fresh_database_url()
-    bootstrap_database(url)
-    return url
-
-
-@pytest.fixture(scope="module")
-def detector():
-    from posegen.extraction.detector import PoseDetector
-
-    found = PoseDetector()
-    yield found
-    found.close()
-
-
-@pytest.fixture
-def extractor(make_settings, detector):
-    worker = Extractor(make_settings(), detector)
-    yield worker
-    worker.close()
-
-
-@pytest.fixture
-def channel(redis_url, user_id):
-    listening = Channel(redis_url, user_id)
-    yield listening
-    listening.close()
 
 
 def extract(client, gw, headers, extractor, data: bytes) -> tuple[str, object]:

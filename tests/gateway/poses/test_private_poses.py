@@ -6,35 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from .poses_support import Channel, Extractor, photo
+from .support import Channel, photo
 
 pytest.importorskip("mediapipe", reason="needs the extract extra and requirements/mediapipe.txt")
 pytest.importorskip("skimage")
-
-
-@pytest.fixture(scope="module")
-def database_url(fresh_database_url) -> str:
-    from posegen.db.bootstrap import bootstrap_database
-
-    url = fresh_database_url()
-    bootstrap_database(url)
-    return url
-
-
-@pytest.fixture(scope="module")
-def detector():
-    from posegen.extraction.detector import PoseDetector
-
-    found = PoseDetector()
-    yield found
-    found.close()
-
-
-@pytest.fixture
-def extractor(make_settings, detector):
-    worker = Extractor(make_settings(), detector)
-    yield worker
-    worker.close()
 
 
 @pytest.fixture
