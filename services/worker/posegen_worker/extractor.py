@@ -106,8 +106,8 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
+    check_at_startup(open_storage(settings), log)
     runtime = ExtractorRuntime.open(settings)
-    check_at_startup(runtime.storage, log)
     install(runtime)
     server = MetricsServer(
         settings.extractor_metrics_host,

@@ -13,7 +13,7 @@ from posegen.inference.warmup import warm_up
 from posegen.logs import configure_logging
 from posegen.queue import generation_queue
 from posegen.settings import WorkerSettings, load_settings
-from posegen.storage import check_at_startup, storage_status
+from posegen.storage import check_at_startup, open_storage, storage_status
 from posegen_worker import runtime as runtime_module
 from posegen_worker.metrics import MetricsServer
 from posegen_worker.recovery import Reaper
@@ -26,8 +26,8 @@ log = logging.getLogger("posegen.worker")
 def main() -> int:
     settings = load_settings(WorkerSettings)
     configure_logging(settings.log_format, settings.log_level)
+    check_at_startup(open_storage(settings), log)
     runtime = Runtime.open(settings)
-    check_at_startup(runtime.storage, log)
     runtime_module.install(runtime)
     warmed = threading.Event()
     server = MetricsServer(
