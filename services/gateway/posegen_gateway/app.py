@@ -18,7 +18,16 @@ from posegen_gateway.guards import RejectNulMiddleware
 from posegen_gateway.metrics import MetricsMiddleware
 from posegen_gateway.openapi import install_openapi, operation_id
 from posegen_gateway.reconcile import Reconciler
-from posegen_gateway.routers import credits, files, generations, library, pose_requests, poses, projects
+from posegen_gateway.routers import (
+    credits,
+    exports,
+    files,
+    generations,
+    library,
+    pose_requests,
+    poses,
+    projects,
+)
 from posegen_gateway.schemas.projects import AvatarUrl
 from posegen_gateway.web import install_web
 
@@ -66,7 +75,7 @@ def create_app(settings: GatewaySettings, *, run_reconciler: bool = True) -> Fas
     app.add_middleware(MetricsMiddleware, metrics_of=lambda: _metrics(app))
     install_error_handlers(app)
     app.include_router(health.router)
-    for module in (library, poses, pose_requests, projects, generations, credits, files):
+    for module in (library, poses, pose_requests, projects, generations, exports, credits, files):
         app.include_router(module.router)
     install_web(app)
     install_openapi(app, extra_models=(AvatarUrl,))

@@ -65,6 +65,11 @@ class GatewayMetrics:
         self.credits = Counter(
             "posegen_credits_charged_total", "Credits charged by POST /generate", registry=self.registry
         )
+        self.renditions = Counter(
+            "posegen_gateway_export_renditions_total",
+            "Export files served, by format and source (rendered now, or stored by an earlier request)",
+            ["format", "source"], registry=self.registry,
+        )  # fmt: skip
         if connection is not None:
             self.registry.register(QueueCollector(connection))
 
