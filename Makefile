@@ -34,12 +34,16 @@ test: install
 test-load: install
 	$(BIN)/python bench/load.py
 
-# The fault tests (also in `make test`) and the load test, for a run focused on reliability.
+# The fault tests (also in `make test`), then randomised chaos under load: the load test's users and clients
+# while a process is killed or Redis/PostgreSQL restarted every few seconds, from a seeded schedule
+# (`make test-chaos SEED=7`; CHAOS_DURATION seconds of faults). Figures in docs/benchmarks/chaos.md.
+SEED ?= 1313
+CHAOS_DURATION ?= 90
 test-chaos: install
 	$(BIN)/pytest tests/e2e/test_redis_restart.py tests/e2e/test_shutdown.py tests/gateway/test_database_outage.py \
 		tests/worker/test_redis_outage.py tests/worker/test_database_outage.py tests/worker/test_lifecycle.py \
 		tests/relay/test_delivery.py
-	$(BIN)/python bench/load.py
+	$(BIN)/python bench/chaos.py --seed $(SEED) --duration $(CHAOS_DURATION)
 
 lint: install
 	$(BIN)/ruff check libs services tests

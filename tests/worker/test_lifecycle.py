@@ -56,3 +56,21 @@ def test_sigkill_mid_run_is_recovered_by_the_reaper(spawn_worker, scenario, even
     events.wait_for(lambda e: e.type == "completed" and e.generation_id == generation_id, timeout=180)
     assert scenario.row(generation_id).recovery_attempts == 1
     assert_exactly_done(scenario, worker_env["STORAGE_DIR"], generation_id, 3)
+
+
+def test_a_worker_restarted_under_its_name_after_sigkill_starts_and_finishes(spawn_worker, scenario, events,
+                                                                             redis_client, worker_env):  # fmt: skip
+    """Kubernetes restarts a killed container in the same pod, with the same WORKER_NAME: RQ's registration
+    of the killed process is still there, and the new one must take the name over instead of crashing (it
+    did, for as long as that key lived: minutes of crash loop). Found by bench/chaos.py."""
+    generation_id = scenario.generation(poses=3, steps=6)
+    enqueue_generation(redis_client, generation_id)
+    doomed = spawn_worker("same-name", WORKER_LEASE_SECONDS="2")
+    events.wait_for(lambda e: e.type == "pose_completed" and e.generation_id == generation_id)
+    doomed.kill()
+    doomed.wait(timeout=30)
+
+    again = spawn_worker("same-name", WORKER_LEASE_SECONDS="2")
+    events.wait_for(lambda e: e.type == "completed" and e.generation_id == generation_id, timeout=180)
+    assert again.poll() is None, again.log_path.read_text()[-2000:]
+    assert_exactly_done(scenario, worker_env["STORAGE_DIR"], generation_id, 3)

@@ -18,6 +18,16 @@ log = logging.getLogger("posegen.worker")
 class GenerationWorker(SimpleWorker):
     runtime: Runtime
 
+    def register_birth(self) -> None:
+        """A worker's name is its identity (Kubernetes gives it the pod's name, which a restarted container
+        keeps): a registration under our name that never recorded its death is a predecessor killed without
+        leaving (SIGKILL, OOM). RQ would refuse to start for as long as that key lives (minutes); its death is
+        recorded instead, and this process takes the name over. Its generation is the reaper's (leases)."""
+        if self.connection.exists(self.key) and not self.connection.hexists(self.key, "death"):
+            log.warning("worker %s is registered but did not stop cleanly; taking its name over", self.name)
+            self.register_death()
+        super().register_birth()
+
     def request_stop(self, signum, frame) -> None:
         self.runtime.stop_event.set()
         super().request_stop(signum, frame)
