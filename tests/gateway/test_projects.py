@@ -145,3 +145,18 @@ def test_avatar_urls_to_private_places_are_refused_without_fetching(client, gw, 
     created = client.post(f"{gw.prefix}/projects", json={"projectName": "With URL", "avatarImageUrl": url},
                           headers=headers)  # fmt: skip
     assert created.status_code in (403, 422) and created.json()["error"]["field"] == "avatarImageUrl"
+
+
+@pytest.mark.parametrize(
+    ("name", "status"),
+    [
+        ("\f \u000b \f\U000ccc48\u00af\u001e ", 422),  # Python strips \x1e: two characters would remain
+        ("\u001cAbc\u001f", 201),
+        ("  Abc  ", 201),
+    ],
+)
+def test_a_name_counts_what_is_stored_once_trimmed(client, gw, headers, name, status):
+    response = client.post(f"{gw.prefix}/projects", json={"projectName": name}, headers=headers)
+    assert response.status_code == status, response.text
+    if status == 201:
+        assert response.json()["projectName"] == "Abc"

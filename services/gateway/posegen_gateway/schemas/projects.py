@@ -18,8 +18,9 @@ URL_DESCRIPTION = (
 )
 
 
-NAME = r"^\s*[^\s\x00][^\x00]+[^\s\x00]\s*$"
-"""At least three characters once the spaces around it are trimmed (as it is stored)."""
+NAME = r"^[\s\x1c-\x1f]*[^\s\x00-\x1f][^\x00]+[^\s\x00-\x1f][\s\x1c-\x1f]*$"
+"""At least three characters once the spaces around it are trimmed (as it is stored). Spelled so that Python's
+``str.strip`` (which also strips \\x1c-\\x1f) and every regex engine that reads the schema agree."""
 
 
 def _trimmed(value: str | None) -> str | None:
