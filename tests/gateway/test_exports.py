@@ -100,7 +100,7 @@ def test_one_image_in_one_format(client, gw, headers, user_id, project_id, pose_
     assert response.status_code == 200, response.text
     fmt = FORMATS[key]
     assert response.headers["content-type"] == fmt.media_type
-    assert response.headers["content-disposition"].endswith(f'.{fmt.extension}"')
+    assert response.headers["content-disposition"].endswith(f'_{key}.{fmt.extension}"')
     with Image.open(io.BytesIO(response.content)) as image:
         assert image.size == fmt.size_for(256, 256)
 
