@@ -39,7 +39,9 @@ RATE_HEADERS = {
     responses={
         202: {
             "headers": RATE_HEADERS,
-            "links": links("generation_id", "generationId", "getGeneration", "getResults", "cancelGeneration"),
+            "links": links(
+                "generation_id", "generationId", "getGeneration", "getResults", "cancelGeneration", "exportGeneration"
+            ),
         },
         **error_responses(400, 402, 409, 429, 503),
     },
