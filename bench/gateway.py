@@ -4,6 +4,10 @@ Starts the gateway with ``posegen gateway`` on a database and Redis database of 
 credits, a project and a generation through the API, then drives three routes with wrk from a second
 process and writes the figures to docs/benchmarks/gateway.md. No worker runs, so POST /generate only
 charges, records and enqueues.
+
+The ZIP case (issue 14): a 40-image generation (512x512 PNGs written as the worker writes them) is
+downloaded as a ZIP in three formats twice, the first time rendering every file, the second serving the
+stored renditions. ``--zip-only`` runs only that case and rewrites only its section of the report.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ import redis
 from posegen.auth import mint_token
 from posegen.db.bootstrap import bootstrap_database
 from posegen_cli.localrun import free_port
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import exports_bench  # noqa: E402 - bench/ beside this script
 
 PREFIX = "/api/apps/pose-generator"
 SECRET = "bench-secret-" + "b" * 40
@@ -97,8 +104,9 @@ def main() -> int:
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/posegen_bench")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/12")
     parser.add_argument("--out", default=str(REPO / "docs/benchmarks/gateway.md"))
+    parser.add_argument("--zip-only", action="store_true", help="only the ZIP case; keep the wrk figures")
     args = parser.parse_args()
-    if not shutil.which("wrk"):
+    if not args.zip_only and not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
 
     bootstrap_database(args.postgres, reset=True)
@@ -131,6 +139,10 @@ def main() -> int:
             poses = [p["id"] for p in http.get(f"{PREFIX}/library?limit=2", headers=auth).json()["items"]]
             body = {"projectId": project, "selectedPoseIds": poses[:1]}
             generation = http.post(f"{PREFIX}/generate", json=body, headers=auth).json()["generationId"]
+            zip_case = exports_bench.run_zip_case(http, auth, project=project, database_url=args.postgres,
+                                                  storage_dir=env["STORAGE_DIR"])  # fmt: skip
+            if args.zip_only:
+                raise _ZipOnly
             tokens, bodies = [], []
             for n in range(USERS):
                 token = mint_token(user_id=f"bench-{n}", secret=SECRET, algorithm="HS256", ttl_seconds=3600)
@@ -151,9 +163,15 @@ def main() -> int:
             "POST /generate (1 user)": run_wrk(f"{base}{PREFIX}/generate", GENERATE_LUA % (json.dumps(body), user),
                                                seconds=args.seconds, connections=args.connections),
         }  # fmt: skip
+    except _ZipOnly:
+        pass
     finally:
         gateway.terminate()
         gateway.wait(timeout=30)
+    print(json.dumps(zip_case, indent=2))
+    if args.zip_only:
+        exports_bench.write_zip_section(Path(args.out), zip_case)
+        return 0
     with psycopg.connect(args.postgres) as conn:
         balance = conn.execute(
             "SELECT count(*) FROM users u"
@@ -165,8 +183,13 @@ def main() -> int:
         generations = conn.execute("SELECT count(*) FROM generations").fetchone()[0]
     queued = redis.Redis.from_url(args.redis).llen("rq:queue:pose-generation")
     write_report(Path(args.out), args, runs, balance=balance, generations=generations, queued=queued)
+    exports_bench.write_zip_section(Path(args.out), zip_case)
     print(json.dumps(runs, indent=2))
     return 0
+
+
+class _ZipOnly(Exception):
+    pass
 
 
 def write_report(path: Path, args, runs: dict, *, balance: int, generations: int, queued: int) -> None:

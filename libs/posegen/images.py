@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import warnings
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 from PIL.PngImagePlugin import PngInfo
 
 ALLOWED_FORMATS = frozenset({"PNG", "JPEG", "WEBP"})
@@ -83,10 +83,17 @@ def encode_png(
     return buffer.getvalue()
 
 
-def encode_jpeg(image: Image.Image, *, quality: int, dpi: int | None = None) -> bytes:
+def encode_jpeg(
+    image: Image.Image, *, quality: int, dpi: int | None = None, user_comment: bytes | None = None
+) -> bytes:
+    """JPEG bytes; ``user_comment`` goes into the EXIF ``UserComment`` (already encoded with its prefix)."""
     options: dict = {"quality": quality, "optimize": False}
     if dpi:
         options["dpi"] = (dpi, dpi)
+    if user_comment:
+        exif = Image.Exif()
+        exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.UserComment] = user_comment
+        options["exif"] = exif.tobytes()
     buffer = io.BytesIO()
     image.convert("RGB").save(buffer, format="JPEG", **options)
     return buffer.getvalue()

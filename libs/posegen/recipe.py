@@ -6,7 +6,8 @@ the form AUTOMATIC1111's web UI reads ("PNG Info"), so an image found on a disk 
     Steps: 20, Sampler: UniPC, CFG scale: 7.5, Seed: 1234, Size: 512x512, Model: stable-diffusion-v1-5, ...
 
 The last line is ``Key: value`` pairs; a value holding a comma, colon or line break is JSON-quoted, as the web
-UI quotes it. :func:`parse_parameters` reads the text back the way the web UI's parser does.
+UI quotes it. :func:`parse_parameters` reads the text back the way the web UI's parser does. JPEG exports
+carry the same text in their EXIF ``UserComment``, where the web UI reads it in a JPEG.
 """
 
 from __future__ import annotations
@@ -28,8 +29,23 @@ SAMPLERS = {
     "LMSDiscreteScheduler": "LMS",
     "HeunDiscreteScheduler": "Heun",
 }
+EXIF_UNICODE = b"UNICODE\x00"
+"""The prefix of an EXIF ``UserComment`` in UTF-16 (big-endian), as the web UI writes JPEG parameters."""
 # The web UI's own pattern for one ``Key: value`` pair (modules/infotext_utils.py).
 _PAIR = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
+
+
+def exif_user_comment(text: str) -> bytes:
+    """``parameters`` as a JPEG's EXIF ``UserComment`` (where the web UI puts them in a JPEG)."""
+    return EXIF_UNICODE + text.encode("utf-16-be")
+
+
+def from_user_comment(value: bytes) -> str | None:
+    if value.startswith(EXIF_UNICODE):
+        return value[len(EXIF_UNICODE) :].decode("utf-16-be", errors="replace")
+    if value.startswith(b"ASCII\x00\x00\x00"):
+        return value[8:].decode("ascii", errors="replace")
+    return None
 
 
 def sampler_name(scheduler: object) -> str:

@@ -4,12 +4,12 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import ExifTags, Image
 
 from posegen import images
 from posegen.exports.formats import FORMATS, KEYS, KEYS_PATTERN, UnknownFormat, parse_formats
 from posegen.exports.renditions import render_rendition, rendition_key
-from posegen.recipe import PNG_KEY
+from posegen.recipe import PNG_KEY, from_user_comment
 
 EXPECTED = {
     "instagram_story": (1080, 1920, "JPEG", None),
@@ -49,6 +49,9 @@ def test_each_format_has_its_exact_size_type_and_dpi(key):
         if dpi:
             assert tuple(round(v) for v in image.info["dpi"]) == (dpi, dpi)
             assert image.text[PNG_KEY] == "a, b\nSteps: 2"  # a print keeps the recipe
+        else:  # a JPEG keeps it in its EXIF UserComment
+            comment = image.getexif().get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.UserComment]
+            assert from_user_comment(comment) == "a, b\nSteps: 2"
     assert rendition_key("poses/g/p_0.png", FORMATS[key]).endswith(f".{key}.r1.{FORMATS[key].extension}")
 
 

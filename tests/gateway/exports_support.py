@@ -3,10 +3,18 @@ for each image (a PNG with its recipe, a thumbnail, a ``generated_poses`` row wi
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
+from collections.abc import Iterator
 
+import httpx
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -76,6 +84,34 @@ def finished_generation(client, gw, headers, user_id, project_id, pose_ids, *, c
         (status, completed, failed, generation_id),
     )
     return generation_id, made
+
+
+@contextlib.contextmanager
+def running_gateway(*, database_url: str, redis_url: str, secret: str, folder) -> Iterator[tuple[str, int]]:
+    """A real ``posegen gateway`` process on the test's database and ``folder / "storage"``: yields its base
+    URL and process id."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "JWT_SECRET": secret,
+           "STORAGE_DIR": str(folder / "storage"), "GATEWAY_PORT": str(port), "GATEWAY_HOST": "127.0.0.1",
+           "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "LOG_LEVEL": "WARNING"}  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    with open(folder / "gateway.log", "w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "posegen_cli", "gateway"], env=env, cwd=folder,
+                                   stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        try:
+            for _ in range(300):
+                try:
+                    if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.1)
+            yield base, process.pid
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 def read_zip(data: bytes):

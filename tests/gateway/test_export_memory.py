@@ -3,10 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 import zipfile
@@ -17,7 +13,7 @@ import pytest
 from posegen.exports.formats import KEYS
 
 from .conftest import SECRET
-from .exports_support import finished_generation
+from .exports_support import finished_generation, running_gateway
 
 IMAGES = 40
 BOUND_MIB = 128
@@ -34,12 +30,6 @@ def rss_mib(pid: int, field: str = "VmRSS") -> float:
     raise LookupError(field)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.timeout(900)
 def test_a_40_image_zip_in_every_format_streams_in_bounded_memory(
     make_client, gw, user_id, database_url, redis_url, tmp_path, pose_ids
@@ -50,34 +40,23 @@ def test_a_40_image_zip_in_every_format_streams_in_bounded_memory(
     generation_id, made = finished_generation(client, gw, headers, user_id, project_id, pose_ids,
                                               completed=IMAGES, size=512)  # fmt: skip
     warm_id, _ = finished_generation(client, gw, headers, user_id, project_id, pose_ids, completed=1, size=512)
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "JWT_SECRET": SECRET,
-           "STORAGE_DIR": str(tmp_path / "storage"), "GATEWAY_PORT": str(port), "GATEWAY_HOST": "127.0.0.1",
-           "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "LOG_LEVEL": "WARNING"}  # fmt: skip
-    log = open(tmp_path / "gateway.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen([sys.executable, "-m", "posegen_cli", "gateway"], env=env, cwd=tmp_path,
-                               stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
-    base = f"http://127.0.0.1:{port}{gw.prefix}"
     every = ",".join(KEYS)
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+    with running_gateway(database_url=database_url, redis_url=redis_url, secret=SECRET, folder=tmp_path) as (
+        server,
+        pid,
+    ):
+        base = server + gw.prefix
         # Warm up: one image in every format loads every code path the big archive uses.
         warm = httpx.get(f"{base}/generations/{warm_id}/export", params={"formats": every}, headers=headers,
                          timeout=300)  # fmt: skip
         assert warm.status_code == 200, warm.text
-        baseline = rss_mib(process.pid)
+        baseline = rss_mib(pid)
         peak = [baseline]
         done = threading.Event()
 
         def sample() -> None:
             while not done.is_set():
-                peak[0] = max(peak[0], rss_mib(process.pid))
+                peak[0] = max(peak[0], rss_mib(pid))
                 time.sleep(0.02)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -93,10 +72,6 @@ def test_a_40_image_zip_in_every_format_streams_in_bounded_memory(
         seconds = time.perf_counter() - started
         done.set()
         sampler.join()
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
     growth = peak[0] - baseline
     print(
         f"\n{IMAGES} images x {len(KEYS)} formats: {size / 2**20:.0f} MiB ZIP in {seconds:.1f} s; gateway RSS"

@@ -1,6 +1,7 @@
 """Downloads: GET /formats, one image in one format, and the ZIP of a generation with its manifest."""
 
 import io
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -100,7 +101,7 @@ def test_one_image_in_one_format(client, gw, headers, user_id, project_id, pose_
     assert response.status_code == 200, response.text
     fmt = FORMATS[key]
     assert response.headers["content-type"] == fmt.media_type
-    assert response.headers["content-disposition"].endswith(f'.{fmt.extension}"')
+    assert response.headers["content-disposition"].endswith(f'_{key}.{fmt.extension}"')
     with Image.open(io.BytesIO(response.content)) as image:
         assert image.size == fmt.size_for(256, 256)
 
@@ -128,3 +129,24 @@ def test_another_users_generation_or_result_is_404(client, gw, headers, user_id,
     wrong_pair = f"{gw.prefix}/generations/{other_id}/results/{made[0]['id']}/export/tiktok"
     assert client.get(wrong_pair, headers=headers).status_code == 404
     assert client.get(f"{gw.prefix}/generations/nope/export", headers=headers).status_code == 404
+
+
+def test_an_image_no_longer_stored_is_listed_as_missing_not_a_broken_zip(client, gw, headers, user_id, project_id,
+                                                                         pose_ids):  # fmt: skip
+    generation_id, made = finished_generation(client, gw, headers, user_id, project_id, pose_ids, completed=2)
+    storage_root = client.app.state.context.settings.storage_dir
+    Path(storage_root, made[1]["image_key"]).unlink()  # lost outside the service (the local backend's folder)
+    response = client.get(f"{gw.prefix}/generations/{generation_id}/export?formats=tiktok", headers=headers)
+    archive, manifest = read_zip(response.content)
+    assert [f["resultId"] for f in manifest["files"]] == [made[0]["id"]]
+    assert manifest["missing"] == [{"resultId": made[1]["id"], "format": "tiktok", "reason": "the image is not stored"}]
+    single = client.get(f"{gw.prefix}/generations/{generation_id}/results/{made[1]['id']}/export/original",
+                        headers=headers)  # fmt: skip
+    assert single.status_code == 404 and single.json()["error"]["message"] == "the image is no longer stored"
+
+
+def test_a_running_generation_exports_what_is_finished(client, gw, headers, user_id, project_id, pose_ids):
+    generation_id, made = finished_generation(client, gw, headers, user_id, project_id, pose_ids, completed=1,
+                                              status="processing")  # fmt: skip
+    archive, manifest = read_zip(client.get(f"{gw.prefix}/generations/{generation_id}/export", headers=headers).content)
+    assert manifest["status"] == "processing" and [f["resultId"] for f in manifest["files"]] == [made[0]["id"]]

@@ -154,15 +154,23 @@ def generated_poses(*, conn: Connection, generation_id: str, status: str | None 
 
 
 def list_generations(
-    *, conn: Connection, user_id: str, project_id: str | None, limit: int, offset: int
+    *,
+    conn: Connection,
+    user_id: str | None,
+    project_id: str | None = None,
+    status: str | None = None,
+    limit: int,
+    offset: int,
 ) -> tuple[list[GenerationRow], int]:
-    scope = " AND project_id = %(project_id)s" if project_id else ""
-    params = {"user_id": user_id, "project_id": project_id, "limit": limit, "offset": offset}
-    total = conn.execute(f"SELECT count(*) AS n FROM generations WHERE user_id = %(user_id)s{scope}", params)
+    """Newest first; ``user_id`` None lists everyone's (the admin view)."""
+    filters = {"user_id": user_id, "project_id": project_id, "status": status}
+    where = " AND ".join(f"{name} = %({name})s" for name, value in filters.items() if value is not None) or "true"
+    params = {**filters, "limit": limit, "offset": offset}
+    total = conn.execute(f"SELECT count(*) AS n FROM generations WHERE {where}", params)
     rows = (
         conn.cursor(row_factory=_generation)
         .execute(
-            f"SELECT {_COLUMNS} FROM generations WHERE user_id = %(user_id)s{scope}"
+            f"SELECT {_COLUMNS} FROM generations WHERE {where}"
             " ORDER BY created_at DESC, id LIMIT %(limit)s OFFSET %(offset)s",
             params,
         )

@@ -63,7 +63,7 @@ FORMATS: dict[str, ExportFormat] = {
         _jpeg("linkedin_post", "LinkedIn post", 1200, 627, 85),
         _print("print_a4", "Print A4 (300 DPI)", 2480, 3508),
         _print("print_4x6", "Print 4x6 in (300 DPI)", 1800, 1200),
-        ExportFormat(ORIGINAL, "Original (as generated, PNG)", None, None, "png"),
+        ExportFormat(ORIGINAL, "Original", None, None, "png"),
     )
 }
 KEYS: tuple[str, ...] = tuple(FORMATS)

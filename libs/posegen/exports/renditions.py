@@ -12,7 +12,7 @@ from PIL import Image
 from posegen import images
 from posegen.exports.formats import ExportFormat
 from posegen.exports.framing import Keypoints, plan_frame, render
-from posegen.recipe import PNG_KEY
+from posegen.recipe import PNG_KEY, exif_user_comment
 from posegen.storage import Storage
 
 VERSION = "r1"
@@ -28,7 +28,8 @@ def rendition_key(image_key: str, fmt: ExportFormat) -> str:
 
 
 def render_rendition(source: bytes, keypoints: Keypoints | None, fmt: ExportFormat) -> bytes:
-    """The encoded export of an image's PNG bytes; a PNG export keeps the image's ``parameters`` chunk."""
+    """The encoded export of an image's PNG bytes. It keeps the image's recipe: a PNG export in its
+    ``parameters`` chunk, a JPEG export in its EXIF ``UserComment`` (both where AUTOMATIC1111 reads them)."""
     with Image.open(io.BytesIO(source)) as opened:
         opened.load()
         parameters = opened.info.get(PNG_KEY)
@@ -37,7 +38,8 @@ def render_rendition(source: bytes, keypoints: Keypoints | None, fmt: ExportForm
     if fmt.file_type == "png":
         text = {PNG_KEY: parameters} if isinstance(parameters, str) else None
         return images.encode_png(out, compress_level=PRINT_COMPRESS_LEVEL, text=text, dpi=fmt.dpi)
-    return images.encode_jpeg(out, quality=fmt.quality or 90, dpi=fmt.dpi)
+    comment = exif_user_comment(parameters) if isinstance(parameters, str) else None
+    return images.encode_jpeg(out, quality=fmt.quality or 90, dpi=fmt.dpi, user_comment=comment)
 
 
 @dataclass(frozen=True, slots=True)

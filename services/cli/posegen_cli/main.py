@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from posegen.settings import AuthSettings, CommonSettings, GatewaySettings, RelaySettings, load_settings
+from posegen_cli import export
 
 _DURATION = re.compile(r"^(\d+)([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -413,6 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
     for client_command, function in ((generate, "generate"), (library, "library"), (status, "status")):
         client_command.add_argument("--token", default=None, help="a JWT (default: POSEGEN_TOKEN, or a dev token)")
         client_command.set_defaults(func=_client(function))
+    export.add_parser(commands).set_defaults(func=export.export)
 
     run = commands.add_parser("run", help="migrate, seed and run every service locally")
     run.add_argument("--var-dir", default="var", help="where private PostgreSQL/Redis keep their data")

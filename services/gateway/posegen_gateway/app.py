@@ -27,6 +27,7 @@ from posegen_gateway.routers import (
     pose_requests,
     poses,
     projects,
+    stats,
 )
 from posegen_gateway.schemas.projects import AvatarUrl
 from posegen_gateway.web import install_web
@@ -75,7 +76,7 @@ def create_app(settings: GatewaySettings, *, run_reconciler: bool = True) -> Fas
     app.add_middleware(MetricsMiddleware, metrics_of=lambda: _metrics(app))
     install_error_handlers(app)
     app.include_router(health.router)
-    for module in (library, poses, pose_requests, projects, generations, exports, credits, files):
+    for module in (library, poses, pose_requests, projects, generations, exports, stats, credits, files):
         app.include_router(module.router)
     install_web(app)
     install_openapi(app, extra_models=(AvatarUrl,))

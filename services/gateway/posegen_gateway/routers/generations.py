@@ -14,6 +14,7 @@ from posegen_gateway.schemas.generations import (
     GenerateAccepted,
     GenerateRequest,
     Generation,
+    GenerationStatus,
     GenerationSummary,
     Results,
 )
@@ -38,7 +39,9 @@ RATE_HEADERS = {
     responses={
         202: {
             "headers": RATE_HEADERS,
-            "links": links("generation_id", "generationId", "getGeneration", "getResults", "cancelGeneration"),
+            "links": links(
+                "generation_id", "generationId", "getGeneration", "getResults", "cancelGeneration", "exportGeneration"
+            ),
         },
         **error_responses(400, 402, 409, 429, 503),
     },
@@ -52,11 +55,16 @@ async def create_generation(user: UserDep, ctx: ContextDep, body: GenerateReques
 @router.get("/generations", response_model=Page[GenerationSummary], responses=error_responses())
 def list_generations(
     user: UserDep,
+    ctx: ContextDep,
     conn: ConnDep,
     page: Annotated[PageQuery, Query()],
     project_id: Annotated[str | None, Query(alias="projectId", max_length=64)] = None,
+    status: GenerationStatus | None = None,
 ) -> Page[GenerationSummary]:
-    return generations.list_generations(conn=conn, user_id=user.user_id, project_id=project_id, page=page)
+    """The caller's history, newest first, with a thumbnail each; filters ``projectId`` and ``status``."""
+    return generations.list_generations(
+        conn=conn, user_id=user.user_id, project_id=project_id, status=status, page=page, signer=ctx.signer
+    )
 
 
 @router.get("/generations/{generation_id}", response_model=Generation, responses=error_responses())

@@ -151,13 +151,20 @@ class GenerationSummary(ApiModel):
     project_id: str
     generation_type: GenerationType
     status: GenerationStatus
+    text_prompt: str | None = None
+    prompt: str | None = None
     poses_total: int
     poses_completed: int
     poses_failed: int
     credit_charged: int
     credit_refunded: int
+    thumbnail_url: str | None = Field(default=None, description="signed URL of the first completed image's thumbnail")
     created_at: datetime
     completed_at: datetime | None
+
+
+class AdminGenerationSummary(GenerationSummary):
+    user_id: str
 
 
 class Results(ApiModel):

@@ -75,7 +75,8 @@ class SingleExport:
 
     @property
     def filename(self) -> str:
-        return f"{self.generation.id[:8]}_{file_name(0, self.image, self.format)}"
+        image, fmt = self.image, self.format
+        return f"{self.generation.id[:8]}_{_slug(image.pose_name)}_v{image.variation + 1}_{fmt.key}.{fmt.extension}"
 
 
 def find_result(*, conn: Connection, user_id: str, generation_id: str, result_id: str, format_key: str) -> SingleExport:

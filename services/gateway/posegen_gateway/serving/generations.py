@@ -10,6 +10,7 @@ from psycopg import Connection
 from posegen import lifecycle
 from posegen.contracts import ProgressEvent, cancel_flag_key
 from posegen.db import generations as generations_db
+from posegen.db import stats as stats_db
 from posegen.db.generations import GenerationRow, ImageRow
 from posegen.errors import NotFound
 from posegen.events import last_event
@@ -98,19 +99,29 @@ def get_results(*, conn: Connection, user_id: str, generation_id: str, signer: U
 
 
 def list_generations(
-    *, conn: Connection, user_id: str, project_id: str | None, page: PageQuery
-) -> Page[GenerationSummary]:
+    *,
+    conn: Connection,
+    user_id: str | None,
+    project_id: str | None = None,
+    status: str | None = None,
+    page: PageQuery,
+    signer: UrlSigner,
+    model: type[GenerationSummary] = GenerationSummary,
+) -> Page:
+    """The history (``user_id`` None: everyone's, for admins), newest first, each with a thumbnail."""
     rows, total = generations_db.list_generations(
-        conn=conn, user_id=user_id, project_id=project_id, limit=page.capped_limit, offset=page.offset
+        conn=conn, user_id=user_id, project_id=project_id, status=status, limit=page.capped_limit, offset=page.offset
     )
-    return Page[GenerationSummary](
-        items=[GenerationSummary(**_fields_of(r, GenerationSummary)) for r in rows],
-        pagination=Pagination.of(page=page.page, limit=page.capped_limit, total=total),
-    )
+    thumbnails = stats_db.first_thumbnails(conn=conn, generation_ids=[r.id for r in rows])
+    items = [
+        model(**_fields_of(r, model), thumbnail_url=signer.url(thumbnails[r.id]) if r.id in thumbnails else None)
+        for r in rows
+    ]
+    return Page[model](items=items, pagination=Pagination.of(page=page.page, limit=page.capped_limit, total=total))
 
 
 def _fields_of(row: GenerationRow, model: type) -> dict:
-    return {name: getattr(row, name) for name in model.model_fields if hasattr(row, name)}
+    return {name: getattr(row, name) for name in model.model_fields if hasattr(row, name) and name != "thumbnail_url"}
 
 
 def cancel_generation(*, ctx: GatewayContext, conn: Connection, user_id: str, generation_id: str) -> CancelResult:

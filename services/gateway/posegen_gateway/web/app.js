@@ -1,5 +1,7 @@
 // The Pose Generator web page: plain modules, no build step. It talks to the gateway's REST API with the
 // token from the field (or the #token= fragment), and follows a generation over the relay's WebSocket.
+import { initAdmin } from "./admin.js";
+import { initHistory, loadAccount, loadHistory } from "./history.js";
 import { initPoses } from "./poses.js";
 
 const API = "/api/apps/pose-generator";
@@ -192,12 +194,17 @@ function resubscribe() {
 
 async function start(event) {
   event.preventDefault();
-  if (!state.selected.size) return say("Select at least one pose first.");
+  const text = $("mode").value === "TEXT_DESCRIPTION";
+  if (text && $("text-prompt").value.trim().length < 3) return say("Describe the images first.");
+  if (!text && !state.selected.size) return say("Select at least one pose first.");
   if (!$("project").value) return say("Create a project first.");
   const size = Number($("size").value);
-  const body = { projectId: $("project").value, generationType: "GALLERY_REFERENCE",
-    selectedPoseIds: [...state.selected], variationsPerPose: Number($("variations").value),
-    steps: Number($("steps").value), width: size, height: size };
+  const body = { projectId: $("project").value, steps: Number($("steps").value), width: size, height: size,
+    ...(text
+      ? { generationType: "TEXT_DESCRIPTION", textPrompt: $("text-prompt").value.trim(),
+          variationCount: Number($("variation-count").value) }
+      : { generationType: "GALLERY_REFERENCE", selectedPoseIds: [...state.selected],
+          variationsPerPose: Number($("variations").value) }) };
   if ($("prompt").value.trim()) body.prompt = $("prompt").value.trim();
   body.identityStrength = state.hasAvatar ? Number($("identity").value) : 0;
   $("jobs").replaceChildren(); state.jobs.clear(); $("overall").value = 0;
@@ -210,6 +217,7 @@ async function start(event) {
     $("cancel").disabled = false; $("start").disabled = true;
     if (state.socket?.readyState === WebSocket.OPEN) resubscribe();
     showGenerationAvatar(accepted.generationId).catch(() => {});
+    loadHistory().catch(() => {}); loadAccount().catch(() => {});
   } catch (error) { say(`Could not start: ${error.message}`); }
 }
 
@@ -241,6 +249,11 @@ async function init() {
     } catch (error) { say(`Upload refused: ${error.message}`); }
   });
   $("generate-form").addEventListener("submit", start);
+  $("mode").addEventListener("change", () => {
+    const text = $("mode").value === "TEXT_DESCRIPTION";
+    $("text-fields").hidden = !text;
+    $("variations").disabled = text;
+  });
   window.addEventListener("posegen:pose-saved", (e) => {
     state.selected.add(e.detail.id); $("selected-count").textContent = state.selected.size; loadPoses();
   });
@@ -255,7 +268,7 @@ async function init() {
 
 async function boot() {
   try {
-    await Promise.all([loadCategories(), loadPoses(), loadProjects(), initPoses()]);
+    await Promise.all([loadCategories(), loadPoses(), loadProjects(), initPoses(), initHistory(), initAdmin()]);
     connect();
   } catch (error) { say(`Could not load: ${error.message}. Check the token.`); }
 }
