@@ -31,9 +31,23 @@ from posegen_cli.localrun import free_port
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "load-secret-" + "l" * 40
 TERMINAL = {"completed", "failed", "cancelled"}
+S3_BUCKET = "posegen-load"
 
 
-def start_cluster(database_url: str, redis_url: str, workdir: Path) -> tuple[dict, list[subprocess.Popen]]:
+def start_s3(workdir: Path):
+    """A SeaweedFS of the run's own (the tests' helper), with the bucket the cluster writes to."""
+    sys.path.insert(0, str(REPO))
+    from tests.s3server import SeaweedS3
+
+    server = SeaweedS3(workdir / "s3")
+    server.start()
+    server.storage(S3_BUCKET).create_bucket()
+    return server
+
+
+def start_cluster(
+    database_url: str, redis_url: str, workdir: Path, storage_env: dict[str, str]
+) -> tuple[dict, list[subprocess.Popen]]:
     model = build_pipeline(TINY, workdir / "tiny")
     ports = {"gateway": free_port(), "relay": free_port(), "worker": free_port()}
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "JWT_SECRET": SECRET,
@@ -44,7 +58,7 @@ def start_cluster(database_url: str, redis_url: str, workdir: Path) -> tuple[dic
            "WORKER_METRICS_PORT": str(ports["worker"]),
            "GENERATE_RATE_LIMIT": "1000/min", "LOG_LEVEL": "WARNING", "HF_HUB_OFFLINE": "1",
            "RELAY_MAX_CONNECTIONS_PER_USER": "50",
-           "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['gateway']}"}  # fmt: skip
+           "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['gateway']}", **storage_env}  # fmt: skip
     processes = [subprocess.Popen([sys.executable, "-m", "posegen_cli", name], env=env, cwd=workdir,
                                   stdout=open(workdir / f"{name}.log", "w"), stderr=subprocess.STDOUT)  # noqa: SIM115
                  for name in ("gateway", "relay", "worker")]  # fmt: skip
@@ -166,38 +180,55 @@ def main() -> int:
     parser.add_argument("--generations", type=int, default=50)
     parser.add_argument("--clients-per-user", type=int, default=20)
     parser.add_argument("--steps", type=int, default=2)
-    parser.add_argument("--out", default=str(REPO / "docs/benchmarks/load.md"))
+    parser.add_argument("--storage", choices=["local", "s3"], default="local",
+                        help="s3: the images go to a SeaweedFS the run starts (STORAGE_BACKEND=s3)")  # fmt: skip
+    parser.add_argument("--out", default=None, help="default: docs/benchmarks/load.md (load-s3.md with s3)")
     args = parser.parse_args()
+    args.out = args.out or str(REPO / "docs/benchmarks" / ("load-s3.md" if args.storage == "s3" else "load.md"))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     bootstrap_database(args.postgres, reset=True)
     redis.Redis.from_url(args.redis).flushdb()
     workdir = Path(tempfile.mkdtemp(prefix="posegen-load-"))
-    ports, processes = start_cluster(args.postgres, args.redis, workdir)
+    s3 = start_s3(workdir) if args.storage == "s3" else None
+    storage_env = {**s3.client_env, "S3_BUCKET": S3_BUCKET} if s3 else {}
     try:
-        result = asyncio.run(run_load(ports, args.users, args.generations, args.clients_per_user, args.steps))
+        ports, processes = start_cluster(args.postgres, args.redis, workdir, storage_env)
+        try:
+            result = asyncio.run(run_load(ports, args.users, args.generations, args.clients_per_user, args.steps))
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(timeout=60)
+        figures = check(args.postgres, result)
+        if s3:
+            stored = s3.storage(S3_BUCKET).keys("poses/")
+        else:
+            stored = [p for p in (workdir / "storage/poses").rglob("*") if p.is_file()]
+        figures["objects"] = len(stored)
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=60)
-    figures = check(args.postgres, result)
+        if s3:
+            s3.stop()
     ok = (
         figures["books_ok"]
         and figures["missing_terminal_events"] == 0
         and set(figures["statuses"]) <= TERMINAL | {"partial"}
+        and figures["objects"] == 2 * figures["images"]
     )
+    where = "a SeaweedFS bucket (`STORAGE_BACKEND=s3`)" if s3 else "`STORAGE_DIR` (local files)"
     Path(args.out).write_text(f"""# Load test
 
-Made by `make test-load` (`python bench/load.py --users {args.users} --generations {args.generations}
---clients-per-user {args.clients_per_user} --steps {args.steps}`) on {datetime.now(UTC):%Y-%m-%d}, on this
-project's 2-core machine: the real gateway, relay and one CPU worker with the tiny model (256 px), against
-PostgreSQL and Redis.
+Made by `make test-load{" LOAD_STORAGE=s3" if s3 else ""}` (`python bench/load.py --users {args.users} \
+--generations {args.generations} --clients-per-user {args.clients_per_user} --steps {args.steps} \
+--storage {args.storage}`) on {datetime.now(UTC):%Y-%m-%d}, on this project's 2-core machine: the real gateway,
+relay and one CPU worker with the tiny model (256 px), against PostgreSQL and Redis, images in {where}.
 
 | figure | value |
 |---|---|
 | users / generations / watching WebSocket clients | \
 {args.users} / {args.generations} / {args.users * args.clients_per_user} |
 | images made | {figures["images"]} |
+| objects stored (each image and its thumbnail) | {figures["objects"]} |
 | generations by final status | {", ".join(f"{k} {v}" for k, v in sorted(figures["statuses"].items()))} |
 | time from the first submission until all were final | {result["elapsed"]:.1f} s |
 | terminal events a client missed (of {args.generations * args.clients_per_user} expected) | \
