@@ -31,8 +31,10 @@ test: install
 	$(BIN)/pytest
 
 # Not part of `make test`: 10 users, 50 generations, 200 watching clients on the real cluster; nothing lost.
+# LOAD_STORAGE=s3: the images go to a SeaweedFS bucket the run starts (docs/benchmarks/load-s3.md).
+LOAD_STORAGE ?= local
 test-load: install
-	$(BIN)/python bench/load.py
+	$(BIN)/python bench/load.py --storage $(LOAD_STORAGE)
 
 # The fault tests (also in `make test`), then randomised chaos under load: the load test's users and clients
 # while a process is killed or Redis/PostgreSQL restarted every few seconds, from a seeded schedule

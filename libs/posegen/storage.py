@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 from urllib.parse import quote
@@ -108,6 +108,12 @@ class Storage(ABC):
     def check(self) -> None:
         """Raise StorageMisconfigured or StorageUnavailable unless objects can be written and read."""
 
+    def open_stream(self, key: str) -> tuple[int, Iterator[bytes]]:
+        """The object's size and its bytes in chunks, for serving a large object (an export) without holding
+        it in memory; FileNotFoundError at once when it is missing."""
+        data = self.read(key)
+        return len(data), iter((data,))
+
     def download_url(self, key: str, expires_at: int) -> str | None:
         """A URL the client can GET the object from directly until ``expires_at`` (Unix seconds), or None
         when this backend has none and the gateway serves the bytes itself."""
@@ -149,6 +155,16 @@ class LocalStorage(Storage):
 
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
+
+    def open_stream(self, key: str, chunk_size: int = 1 << 20) -> tuple[int, Iterator[bytes]]:
+        handle = self.path(key).open("rb")
+
+        def chunks() -> Iterator[bytes]:
+            with handle:
+                while block := handle.read(chunk_size):
+                    yield block
+
+        return os.fstat(handle.fileno()).st_size, chunks()
 
     def delete_prefix(self, prefix: str) -> None:
         folder = self.path(prefix)

@@ -7,7 +7,7 @@ import pytest
 from .kustomize import render
 
 REPO = Path(__file__).resolve().parents[2]
-OVERLAYS = ["dev", "gpu"]
+OVERLAYS = ["dev", "gpu", "object-storage"]
 
 
 @pytest.fixture(scope="module", params=OVERLAYS)

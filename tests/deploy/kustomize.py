@@ -1,7 +1,7 @@
 """Renders this repository's kustomizations for the tests, offline: resources, strategic-merge patches
-(maps merged, lists of named items merged by name, ``null`` and ``$patch: delete`` delete), ``labels``,
-``namespace`` and ``images``. It implements the part of kustomize these manifests use; operators run
-``kubectl apply -k``."""
+(maps merged, lists of named items merged by name, ``null`` and ``$patch: delete`` delete, a whole
+resource too), ``labels``, ``namespace`` and ``images``. It implements the part of kustomize these
+manifests use; operators run ``kubectl apply -k``."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ def render(folder: Path) -> list[dict]:
     for patch_ref in spec.get("patches", []):
         for patch in yaml.safe_load_all((folder / patch_ref["path"]).read_text()):
             target = find(documents, patch["kind"], patch["metadata"]["name"])
+            if patch.get("$patch") == "delete":
+                documents.remove(target)
+                continue
             merge(target, {k: v for k, v in patch.items() if k not in ("apiVersion", "kind")})
     for pair in spec.get("labels", []):
         for document in documents:

@@ -71,3 +71,26 @@ def test_the_gpu_worker_keeps_its_compiled_kernels_on_a_volume():
     worker = SERVICES["worker"]
     volumes = {named_volume(worker, worker["environment"][v]) for v in ("TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR")}
     assert len(volumes) == 1 and volumes.isdisjoint({"storage", "models"})
+
+
+def test_the_services_keep_images_in_the_seaweedfs_bucket_created_before_they_start():
+    from posegen.settings import CommonSettings
+
+    app_env = COMPOSE["x-app"]["environment"]
+    store = SERVICES["seaweedfs"]
+    assert store["image"].startswith("chrislusf/seaweedfs:")
+    endpoint = app_env["S3_ENDPOINT_URL"]
+    assert endpoint.split("//")[1] == f"seaweedfs:{store['command'][store['command'].index('-s3.port=8333')][9:]}"
+    assert store["environment"]["AWS_ACCESS_KEY_ID"] == app_env["AWS_ACCESS_KEY_ID"]
+    assert store["environment"]["AWS_SECRET_ACCESS_KEY"] == app_env["AWS_SECRET_ACCESS_KEY"]
+    settings = CommonSettings(_env_file=None, storage_backend=app_env["STORAGE_BACKEND"],
+                              s3_bucket=app_env["S3_BUCKET"], s3_endpoint_url=endpoint)  # fmt: skip
+    assert settings.storage_backend == "s3"
+    steps = [part.split() for part in SERVICES["migrate"]["command"][2].split("&&")]
+    init = build_parser().parse_args(steps[-1][1:])
+    assert (init.command, init.storage_command) == ("storage", "init")
+    assert SERVICES["migrate"]["depends_on"]["seaweedfs"] == {"condition": "service_healthy"}
+    assert "storage" not in COMPOSE["volumes"]
+    for name, service in SERVICES.items():
+        mounts = [entry.split(":")[1] for entry in service.get("volumes", []) if ":" in entry]
+        assert "/data/storage" not in mounts, f"{name} still mounts a storage volume"

@@ -58,7 +58,7 @@ def test_every_standard_resource_validates_against_the_kubernetes_schema(rendere
             continue
         kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
     assert {"Namespace", "ConfigMap", "Deployment", "Service", "HorizontalPodAutoscaler", "Job", "Ingress",
-            "PodDisruptionBudget", "NetworkPolicy", "PersistentVolumeClaim"} <= kinds  # fmt: skip
+            "PodDisruptionBudget", "NetworkPolicy"} <= kinds  # fmt: skip
     assert kinds >= CUSTOM_KINDS
 
 

@@ -161,3 +161,12 @@ def test_writes_ride_out_an_outage(tmp_path):
                                deadline=1.0)  # fmt: skip
     finally:
         server.stop()
+
+
+def test_open_stream_gives_the_size_and_the_bytes(storage):
+    big = bytes(range(256)) * 5000  # more than one chunk (1 MiB) of the local backend
+    storage.write("exports/e1/all.zip", big)
+    size, chunks = storage.open_stream("exports/e1/all.zip")
+    assert size == len(big) and b"".join(chunks) == big
+    with pytest.raises(FileNotFoundError):
+        storage.open_stream("exports/e1/none.zip")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from posegen.contracts import API_PREFIX
 from posegen.errors import Forbidden, NotFound
@@ -42,7 +42,8 @@ def get_file(
     if url is not None:
         return RedirectResponse(url, status_code=307, headers=CACHE)
     try:
-        data = ctx.storage.read(key)
+        size, chunks = ctx.storage.open_stream(key)
     except (FileNotFoundError, IsADirectoryError):
         raise NotFound("file not found") from None
-    return Response(data, media_type=media_type(key), headers=CACHE)
+    headers = {**CACHE, "Content-Length": str(size)}
+    return StreamingResponse(chunks, media_type=media_type(key), headers=headers)
