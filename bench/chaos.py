@@ -241,6 +241,7 @@ async def run(args, cluster: LocalCluster, database_url: str, injector: Injector
         await asyncio.sleep(1)
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
+    expected = await asyncio.to_thread(user_generations, database_url, names)
     await asyncio.gather(*(w.catch_up(set(expected[user])) for user, group in watchers.items() for w in group))
     return {"names": names, "watchers": watchers, "expected": expected, "stats": stats,
             "faults_seconds": faults_over - started, "settle_seconds": all_final - faults_over,

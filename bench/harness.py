@@ -192,6 +192,8 @@ class Watcher:
     last_ids: dict[str, str] = field(default_factory=dict)
     events: int = 0
     connections: int = 0
+    trouble: list[str] = field(default_factory=list)
+    """Connection errors and error events, for the report of a client that missed something."""
     _replaying: set[str] = field(default_factory=set)
 
     async def run(self, ready: asyncio.Event, stop: asyncio.Event) -> None:
@@ -210,7 +212,8 @@ class Watcher:
                         except TimeoutError:
                             continue
                         self.handle(json.loads(raw))
-            except (ConnectionClosed, OSError, TimeoutError, InvalidHandshake):
+            except (ConnectionClosed, OSError, TimeoutError, InvalidHandshake) as error:
+                self.trouble.append(f"{time.strftime('%H:%M:%S')} run: {type(error).__name__}: {error}")
                 self._replaying.clear()
                 await asyncio.sleep(0.5)
 
@@ -224,6 +227,8 @@ class Watcher:
 
     def handle(self, message: dict) -> None:
         data = message.get("data") or {}
+        if message.get("event") == "error":
+            self.trouble.append(f"{time.strftime('%H:%M:%S')} error event: {data}")
         if message.get("event") == "subscribed":
             self._replaying.discard(data.get("generationId"))
             return
@@ -251,8 +256,11 @@ class Watcher:
                             self.handle(json.loads(await asyncio.wait_for(ws.recv(), 1)))
                         except TimeoutError:
                             continue
+                    if set(missing) - set(self.finals):
+                        self.trouble.append(f"catch-up ended without {sorted(set(missing) - set(self.finals))}")
                     return
-            except (ConnectionClosed, OSError, TimeoutError, InvalidHandshake):
+            except (ConnectionClosed, OSError, TimeoutError, InvalidHandshake) as error:
+                self.trouble.append(f"{time.strftime('%H:%M:%S')} catch-up: {type(error).__name__}: {error}")
                 self._replaying.clear()
                 await asyncio.sleep(1)
 
@@ -375,5 +383,6 @@ def missing_finals(watchers: dict[str, list[Watcher]], expected: dict[str, dict[
             for generation_id, status in expected[user].items():
                 got = watcher.finals.get(generation_id)
                 if got is None or got[0] != FINAL_EVENT_OF.get(status):
-                    missing.append(f"{user}#{index}/{generation_id}: {status}, got {got}")
+                    missing.append(f"{user}#{index}/{generation_id}: {status}, got {got};"
+                                   f" {watcher.connections} connections, trouble: {watcher.trouble[-6:]}")  # fmt: skip
     return missing
