@@ -241,27 +241,27 @@ class Watcher:
         if data["type"] in FINAL_EVENTS and generation_id not in self.finals:
             self.finals[generation_id] = (data["type"], "replay" if generation_id in self._replaying else "live")
 
-    async def catch_up(self, generation_ids: set[str], timeout: float = 60) -> None:
-        """Replay, on a fresh connection, the final event of every given generation it has not received."""
-        missing = sorted(generation_ids - set(self.finals))
+    async def catch_up(self, generation_ids: set[str], timeout: float = 90) -> None:
+        """Replay, on a fresh connection, the final event of every given generation it has not received;
+        again on another connection while some are missing (a replay may be refused for a moment)."""
         deadline = time.monotonic() + timeout
-        while missing and time.monotonic() < deadline:
+        while (missing := sorted(generation_ids - set(self.finals))) and time.monotonic() < deadline:
             try:
                 async with connect(self.url, open_timeout=30, max_queue=None) as ws:
                     await ws.send(json.dumps({"type": "auth", "token": token(self.user)}))
                     await asyncio.wait_for(ws.recv(), 30)
                     await self.subscribe(ws, missing)
-                    while time.monotonic() < deadline and (self._replaying or set(missing) - set(self.finals)):
+                    patience = min(deadline, time.monotonic() + 20)
+                    while time.monotonic() < patience and set(missing) - set(self.finals):
                         try:
                             self.handle(json.loads(await asyncio.wait_for(ws.recv(), 1)))
                         except TimeoutError:
                             continue
-                    if set(missing) - set(self.finals):
-                        self.trouble.append(f"catch-up ended without {sorted(set(missing) - set(self.finals))}")
-                    return
             except (ConnectionClosed, OSError, TimeoutError, InvalidHandshake) as error:
                 self.trouble.append(f"{time.strftime('%H:%M:%S')} catch-up: {type(error).__name__}: {error}")
-                self._replaying.clear()
+            self._replaying.clear()
+            if set(missing) - set(self.finals):
+                self.trouble.append(f"catch-up still without {sorted(set(missing) - set(self.finals))}")
                 await asyncio.sleep(1)
 
 
