@@ -193,6 +193,8 @@ class Watcher:
     last_ids: dict[str, str] = field(default_factory=dict)
     events: int = 0
     connections: int = 0
+    trouble: list[str] = field(default_factory=list)
+    """Connection errors and error events, for the report of a client that missed something."""
     _replaying: set[str] = field(default_factory=set)
 
     async def run(self, ready: asyncio.Event, stop: asyncio.Event) -> None:
@@ -211,7 +213,8 @@ class Watcher:
                         except TimeoutError:
                             continue
                         self.handle(json.loads(raw))
-            except (ConnectionClosed, OSError, TimeoutError, InvalidHandshake):
+            except (ConnectionClosed, OSError, TimeoutError, InvalidHandshake) as error:
+                self.trouble.append(f"{time.strftime('%H:%M:%S')} run: {type(error).__name__}: {error}")
                 self._replaying.clear()
                 await asyncio.sleep(0.5)
 
@@ -225,6 +228,8 @@ class Watcher:
 
     def handle(self, message: dict) -> None:
         data = message.get("data") or {}
+        if message.get("event") == "error":
+            self.trouble.append(f"{time.strftime('%H:%M:%S')} error event: {data}")
         if message.get("event") == "subscribed":
             self._replaying.discard(data.get("generationId"))
             return
@@ -237,24 +242,27 @@ class Watcher:
         if data["type"] in FINAL_EVENTS and generation_id not in self.finals:
             self.finals[generation_id] = (data["type"], "replay" if generation_id in self._replaying else "live")
 
-    async def catch_up(self, generation_ids: set[str], timeout: float = 60) -> None:
-        """Replay, on a fresh connection, the final event of every given generation it has not received."""
-        missing = sorted(generation_ids - set(self.finals))
+    async def catch_up(self, generation_ids: set[str], timeout: float = 90) -> None:
+        """Replay, on a fresh connection, the final event of every given generation it has not received;
+        again on another connection while some are missing (a replay may be refused for a moment)."""
         deadline = time.monotonic() + timeout
-        while missing and time.monotonic() < deadline:
+        while (missing := sorted(generation_ids - set(self.finals))) and time.monotonic() < deadline:
             try:
                 async with connect(self.url, open_timeout=30, max_queue=None) as ws:
                     await ws.send(json.dumps({"type": "auth", "token": token(self.user)}))
                     await asyncio.wait_for(ws.recv(), 30)
                     await self.subscribe(ws, missing)
-                    while time.monotonic() < deadline and (self._replaying or set(missing) - set(self.finals)):
+                    patience = min(deadline, time.monotonic() + 20)
+                    while time.monotonic() < patience and set(missing) - set(self.finals):
                         try:
                             self.handle(json.loads(await asyncio.wait_for(ws.recv(), 1)))
                         except TimeoutError:
                             continue
-                    return
-            except (ConnectionClosed, OSError, TimeoutError, InvalidHandshake):
-                self._replaying.clear()
+            except (ConnectionClosed, OSError, TimeoutError, InvalidHandshake) as error:
+                self.trouble.append(f"{time.strftime('%H:%M:%S')} catch-up: {type(error).__name__}: {error}")
+            self._replaying.clear()
+            if set(missing) - set(self.finals):
+                self.trouble.append(f"catch-up still without {sorted(set(missing) - set(self.finals))}")
                 await asyncio.sleep(1)
 
 
@@ -376,5 +384,6 @@ def missing_finals(watchers: dict[str, list[Watcher]], expected: dict[str, dict[
             for generation_id, status in expected[user].items():
                 got = watcher.finals.get(generation_id)
                 if got is None or got[0] != FINAL_EVENT_OF.get(status):
-                    missing.append(f"{user}#{index}/{generation_id}: {status}, got {got}")
+                    missing.append(f"{user}#{index}/{generation_id}: {status}, got {got};"
+                                   f" {watcher.connections} connections, trouble: {watcher.trouble[-6:]}")  # fmt: skip
     return missing

@@ -9,8 +9,9 @@ event per generation in its stream, so a second delivery is a no-op.
 
     queued ──claim──► processing ──complete──► completed | partial | failed
       │                  │  ├─fail / give up──► failed
-      │                  │  ├─stop_cancelled──► cancelled      (the worker saw the cancel flag)
-      │                  │  └─hand_over / recover ──► queued   (SIGTERM; a worker that died)
+      │                  │  ├─stop_cancelled──► cancelled      (the worker saw the cancel, flag or row)
+      │                  │  └─hand_over / recover ──► queued   (SIGTERM; a worker that died; not when
+      │                  │                                      cancelled: recover ends it cancelled)
       └──cancel──► cancelled         processing ──cancel──► (cancel requested, the worker stops it)
 """
 
@@ -143,12 +144,14 @@ def cancel(*, conn: Connection, generation_id: str, user_id: str) -> CancelDecis
 
 
 def hand_over(*, conn: Connection, generation_id: str) -> GenerationRow | None:
-    """A worker asked to stop gives its running generation back to the queue (it resumes where it was)."""
+    """A worker asked to stop gives its running generation back to the queue (it resumes where it was);
+    one whose cancel was requested is not handed over (None): the worker ends it instead."""
     return generations_db.update_generation(
         conn=conn,
         generation_id=generation_id,
         assignments="status = 'queued', worker_name = NULL",
         from_statuses=("processing",),
+        where="cancel_requested_at IS NULL",
     )
 
 
@@ -166,6 +169,9 @@ def recover(*, conn: Connection, generation_id: str, max_recoveries: int, abando
         row = generations_db.get_generation(conn=conn, generation_id=generation_id, for_update=True)
         if row is None or row.status != "processing" or not abandoned():
             return Recovery(None, None)
+        if row.cancel_requested_at is not None:
+            # Its user cancelled it while it ran: nothing more is made, it ends as the worker would have ended it.
+            return Recovery(None, stop_cancelled(conn=conn, generation_id=generation_id))
         if row.recovery_attempts >= max_recoveries:
             message = (
                 f"gave up after {row.recovery_attempts + 1} interruptions: the worker running it stopped or lost"

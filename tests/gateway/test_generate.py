@@ -182,6 +182,40 @@ def test_redis_unreachable_is_an_error_and_charges_nothing(make_client, gw, head
     assert gw.balance(user_id) == 100 and not generations_of(gw, user_id)
 
 
+def test_a_committed_generation_is_202_even_when_every_extra_after_the_commit_fails(
+    client, gw, headers, user_id, project_id, pose_ids, monkeypatch
+):
+    """Once the charge and the generation are committed the answer is 202: Redis gone (no job, no queued
+    event) and PostgreSQL gone for the position and the estimate must not turn it into an error, which the
+    client would retry and pay for twice. Found by bench/chaos.py (a PostgreSQL restart right after a commit)."""
+    import psycopg
+
+    from posegen.db import generations as generations_db
+
+    def database_gone(**_):
+        raise psycopg.OperationalError("terminating connection due to administrator command")
+
+    gw.give_credits(user_id, 100)
+    context = client.app.state.context
+    context.estimates.discard(lambda _key: True)
+    monkeypatch.setattr(generations_db, "queued_ahead", database_gone)
+    monkeypatch.setattr(generations_db, "mean_seconds_per_image", database_gone)
+    healthy = context.redis
+    dead = redis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5)
+    context.redis, context.events = dead, EventPublisher(dead)
+    try:
+        response = generate(client, gw, headers, project_id, selectedPoseIds=pose_ids[:2], steps=4)
+    finally:
+        context.redis, context.events = healthy, EventPublisher(healthy)
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["queuePosition"] is None and body["estimatedSeconds"] > 0
+    assert gw.balance(user_id) == 40
+    assert [row["status"] for row in generations_of(gw, user_id)] == ["queued"]
+    cancelled = client.post(f"{gw.prefix}/generations/{body['generationId']}/cancel", headers=headers)
+    assert cancelled.json()["action"] == "cancelled", "no job left for other tests' reconcilers"
+
+
 def test_redis_dying_after_the_commit_leaves_a_queued_generation_the_reconciler_enqueues(
     client, gw, headers, user_id, project_id, pose_ids, redis_client
 ):
@@ -204,3 +238,30 @@ def test_redis_dying_after_the_commit_leaves_a_queued_generation_the_reconciler_
     assert f"gen-{generation_id}".encode() in redis_client.lrange(QUEUE_LIST_KEY, 0, -1)
     assert reconciler.run_once() == [], "a live job is left alone"
     assert redis_client.xlen(event_stream_key(generation_id)) == 0
+
+
+def test_the_reconciler_counts_a_started_job_as_live_only_while_its_lease_is_held(
+    client, gw, headers, user_id, project_id, pose_ids, redis_client
+):
+    """A queued generation whose job RQ still says is started, with no lease (its worker died before taking
+    it, or handed the generation back while Redis was down and could not re-enqueue it), is enqueued again;
+    while a worker holds the lease it is left alone. Found by bench/chaos.py."""
+    from rq import Queue
+    from rq.job import JobStatus
+
+    from posegen.contracts import QUEUE_NAME, generation_lease_key
+
+    gw.give_credits(user_id, 100)
+    generation_id = generate(client, gw, headers, project_id, selectedPoseIds=pose_ids[:1]).json()["generationId"]
+    job = Job.fetch(f"gen-{generation_id}", connection=redis_client, serializer=JSONSerializer)
+    Queue(QUEUE_NAME, connection=redis_client, serializer=JSONSerializer).remove(job)
+    job.set_status(JobStatus.STARTED)
+    context = client.app.state.context
+    reconciler = Reconciler(pool=context.pool, connection=redis_client, publish=context.publish, grace_seconds=0)
+
+    redis_client.set(generation_lease_key(generation_id), "a-live-worker", ex=30)
+    assert reconciler.run_once() == [], "a worker holds it"
+    redis_client.delete(generation_lease_key(generation_id))
+    assert reconciler.run_once() == [generation_id]
+    assert f"gen-{generation_id}".encode() in redis_client.lrange(QUEUE_LIST_KEY, 0, -1)
+    assert reconciler.run_once() == []

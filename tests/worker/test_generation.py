@@ -7,6 +7,7 @@ import weakref
 import numpy as np
 from PIL import Image
 
+from posegen import lifecycle
 from posegen.contracts import cancel_flag_key, generation_lease_key
 from posegen.events import read_events
 from posegen.poses.render import render_skeleton
@@ -112,6 +113,43 @@ def test_cancel_mid_run_refunds_what_was_not_made(make_runtime, scenario, events
     files = sorted(key.rsplit("/", 1)[1] for key in runtime.storage.keys(f"poses/{generation_id}/"))
     assert len(files) == 2 * len(completed)
     assert not redis_client.exists(cancel_flag_key(generation_id))
+
+
+def test_a_cancel_only_the_database_knows_stops_the_generation_at_the_next_image(make_runtime, scenario, events,
+                                                                                 redis_client):  # fmt: skip
+    """The gateway records a cancel, then raises the Redis flag; when Redis is down at that moment (or restarts
+    and loses it) only the database knows. The worker reads it between images and stops. Found by
+    bench/chaos.py."""
+    runtime = make_runtime(worker_batch_size=1)
+    generation_id = scenario.generation(poses=4, steps=4)
+    outcome = {}
+    thread = threading.Thread(target=lambda: outcome.setdefault("v", GenerationRun(runtime, generation_id).run()))
+    thread.start()
+    events.wait_for(lambda e: e.type == "progress" and e.generation_id == generation_id)
+    with scenario.connect() as conn:
+        assert lifecycle.cancel(conn=conn, generation_id=generation_id, user_id=scenario.user_id).action == (
+            "cancel_requested"
+        )
+    assert not redis_client.exists(cancel_flag_key(generation_id))
+    thread.join(timeout=60)
+    assert outcome["v"] == "cancelled"
+    row = scenario.row(generation_id)
+    assert row.status == "cancelled" and row.poses_completed <= 2
+    assert scenario.balance() == scenario.granted - 30 * row.poses_completed
+    assert events.wait_for(lambda e: e.type == "cancelled" and e.generation_id == generation_id)
+
+
+def test_a_generation_cancelled_while_it_waited_for_its_recovery_is_not_run_again(make_runtime, scenario):
+    """A worker claiming a generation whose cancel is recorded (it was requested while it ran, then it was
+    handed over or recovered) ends it without making anything."""
+    runtime = make_runtime()
+    generation_id = scenario.generation(poses=2, steps=2)
+    with scenario.connect() as conn:
+        lifecycle.claim(conn=conn, generation_id=generation_id, worker_name="gone")
+        lifecycle.cancel(conn=conn, generation_id=generation_id, user_id=scenario.user_id)
+    assert GenerationRun(runtime, generation_id).run() == "cancelled"
+    row = scenario.row(generation_id)
+    assert (row.status, row.poses_completed, row.credit_refunded) == ("cancelled", 0, 60)
 
 
 def test_a_rerun_generates_stores_charges_and_refunds_nothing_twice(make_runtime, scenario):

@@ -61,3 +61,28 @@ def get_status(port: int, path: str) -> int | None:
         return get(f"http://127.0.0.1:{port}{path}")[0]
     except OSError:
         return None
+
+
+def test_a_worker_started_while_redis_is_away_waits_for_it_unready(spawn_worker, private_redis):
+    """Started during a Redis restart (or before Redis in a rollout), the worker waits for it, alive and
+    unready, instead of crashing into a restart loop that reloads the model each time (RQ's own connection
+    retry does the waiting; bench/chaos.py restarts workers during Redis restarts)."""
+    server = private_redis()
+    server.stop()
+    port = free_port()
+    worker = spawn_worker("patient", REDIS_URL=server.url, WORKER_METRICS_PORT=str(port),
+                          WORKER_METRICS_HOST="127.0.0.1")  # fmt: skip
+
+    def wait_for(path: str, status: int) -> None:
+        deadline = time.monotonic() + 120
+        while get_status(port, path) != status:
+            assert worker.poll() is None, worker.log_path.read_text()[-3000:]
+            assert time.monotonic() < deadline, f"{path} never answered {status}"
+            time.sleep(0.3)
+
+    wait_for("/health", 200)
+    time.sleep(3)
+    assert worker.poll() is None, worker.log_path.read_text()[-3000:]
+    assert get_status(port, "/ready") == 503
+    server.start()
+    wait_for("/ready", 200)

@@ -119,15 +119,21 @@ def get_generation(
 
 
 def update_generation(
-    *, conn: Connection, generation_id: str, assignments: str, from_statuses: tuple[str, ...], params: tuple = ()
+    *,
+    conn: Connection,
+    generation_id: str,
+    assignments: str,
+    from_statuses: tuple[str, ...],
+    params: tuple = (),
+    where: str = "TRUE",
 ) -> GenerationRow | None:
-    """``UPDATE ... SET {assignments}`` on a generation in one of ``from_statuses``; the changed row or None.
-    Only ``posegen.lifecycle`` moves a generation between states."""
+    """``UPDATE ... SET {assignments}`` on a generation in one of ``from_statuses`` (and matching ``where``);
+    the changed row or None. Only ``posegen.lifecycle`` moves a generation between states."""
     return (
         conn.cursor(row_factory=_generation)
         .execute(
             f"UPDATE generations SET {assignments}, updated_at = now()"
-            f" WHERE id = %s AND status = ANY(%s) RETURNING {_COLUMNS}",
+            f" WHERE id = %s AND status = ANY(%s) AND ({where}) RETURNING {_COLUMNS}",
             (*params, generation_id, list(from_statuses)),
         )
         .fetchone()

@@ -13,6 +13,7 @@ import redis
 from psycopg_pool import ConnectionPool
 
 from posegen import lifecycle
+from posegen.contracts import generation_lease_key
 from posegen.db import extractions as extractions_db
 from posegen.db import generations as generations_db
 from posegen.db.library import refresh_usage_counts
@@ -28,12 +29,16 @@ GRACE_SECONDS = 10.0
 def reconcile_queued(
     *, pool: ConnectionPool, connection: redis.Redis, grace_seconds: float = GRACE_SECONDS
 ) -> list[str]:
-    """Enqueue every queued generation older than ``grace_seconds`` without a live job; return their ids."""
+    """Enqueue every queued generation older than ``grace_seconds`` without a live job; return their ids. A
+    started job counts as live only while the generation's lease is held: one whose worker died before it
+    took the lease, or that a stopping worker handed back without re-enqueueing it (Redis was down then),
+    stays "started" in RQ with nobody running it."""
     with pool.connection() as conn:
         candidates = generations_db.stale_queued(conn=conn, older_than_seconds=grace_seconds)
     enqueued = []
     for generation_id in candidates:
-        if job_is_live(connection, generation_id):
+        running = bool(connection.exists(generation_lease_key(generation_id)))
+        if job_is_live(connection, generation_id, running_counts=running):
             continue
         discard_job(connection, generation_id)
         if enqueue_generation(connection, generation_id):

@@ -9,6 +9,7 @@ it back on the queue for the next worker (see docs/reliability.md)."""
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import gc
 import logging
@@ -104,7 +105,7 @@ class GenerationRun:
             self.persister.close()
 
     def _run_work(self, work: list[Work], finished: int) -> Outcome:
-        if self._cancel_requested():
+        if self.generation.cancel_requested_at is not None or self._cancel_requested():
             return self._cancel()
         self.rt.publish(StartedEvent(generation_id=self.generation_id, user_id=self.generation.user_id,
                                      poses_total=self.generation.poses_total,
@@ -112,13 +113,13 @@ class GenerationRun:
         self._percentage = 100.0 * finished / self.generation.poses_total
         size = self.settings.worker_batch_size
         for start in range(0, len(work), size):
+            if self._cancel_requested() or (start and self._cancel_recorded()):
+                return self._cancel()
             if self.rt.stop_event.is_set():
                 return self._hand_over()
             if self.lease.lost.is_set():
                 self._drain_quietly()
                 return Outcome.lost
-            if self._cancel_requested():
-                return self._cancel()
             batch = work[start : start + size]
             if not self._denoise(batch, finished):
                 return self._cancel()
@@ -210,6 +211,16 @@ class GenerationRun:
             self.rt.redis_failed()
             return False
 
+    def _cancel_recorded(self) -> bool:
+        """The cancel as the database knows it, read between batches: the gateway records a cancel before it
+        raises the Redis flag, which is lost when Redis is down at that moment or restarts without it."""
+        try:
+            with self.rt.pool.connection(timeout=2.0) as conn:
+                row = generations_db.get_generation(conn=conn, generation_id=self.generation_id)
+        except (psycopg.Error, PoolTimeout):
+            return False  # PostgreSQL away: denoising goes on (the flag and the next batch boundary remain)
+        return row is not None and row.cancel_requested_at is not None
+
     def _ended(self, ended: lifecycle.Ended | None) -> Outcome:
         if ended is None:
             return Outcome.skipped
@@ -220,13 +231,16 @@ class GenerationRun:
         self.persister.drain()
         with self.rt.pool.connection() as conn:
             outcome = self._ended(lifecycle.stop_cancelled(conn=conn, generation_id=self.generation_id))
-        self.rt.redis.delete(cancel_flag_key(self.generation_id))
+        with contextlib.suppress(redis.RedisError):
+            self.rt.redis.delete(cancel_flag_key(self.generation_id))
         return outcome
 
     def _hand_over(self) -> Outcome:
         self.persister.drain()
         with self.rt.pool.connection() as conn:
             released = lifecycle.hand_over(conn=conn, generation_id=self.generation_id)
+        if released is None and self._cancel_recorded():
+            return self._cancel()
         if released is not None:
             self.rt.requeue.append(self.generation_id)
         log.info("stopping: generation %s goes back to the front of the queue", self.generation_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 
+import psycopg
 import redis
 from psycopg import Connection
 
@@ -126,23 +127,37 @@ def create_generation(
 
 
 def _enqueue(ctx: GatewayContext, conn: Connection, generation: GenerationRow) -> int | None:
+    """After the commit everything is best effort: the generation is paid for and recorded, so nothing here
+    may turn the 202 into an error (the client would retry and pay again). A job not created is the
+    reconciler's to create; the ``queued`` event and the position are extras."""
     try:
         enqueue_generation(ctx.redis, generation.id)
         position = waiting_count(ctx.redis)
-        ctx.events.publish(
-            QueuedEvent(generation_id=generation.id, user_id=generation.user_id, queue_position=position or 0)
-        )
-        return position
     except redis.RedisError:
         log.warning("enqueue of generation %s failed; the reconciler will enqueue it", generation.id)
+    else:
+        try:
+            ctx.events.publish(
+                QueuedEvent(generation_id=generation.id, user_id=generation.user_id, queue_position=position or 0)
+            )
+        except redis.RedisError:
+            log.warning("the queued event of generation %s was not published", generation.id)
+        return position
+    try:
         return generations_db.queued_ahead(conn=conn, created_at=generation.created_at) + 1
+    except psycopg.Error:
+        log.warning("the queue position of generation %s is unknown (database unavailable)", generation.id)
+        return None
 
 
 def estimate_seconds(ctx: GatewayContext, conn: Connection, steps: int, images: int, position: int | None) -> float:
     per_image = ctx.estimates.get("seconds_per_image")
     if per_image is None:
-        per_image = generations_db.mean_seconds_per_image(conn=conn) or 0.0
-        ctx.estimates.put("seconds_per_image", per_image)
+        try:
+            per_image = generations_db.mean_seconds_per_image(conn=conn) or 0.0
+            ctx.estimates.put("seconds_per_image", per_image)
+        except psycopg.Error:
+            per_image = 0.0  # after the commit: an estimate from the default rate rather than an error
     per_image = per_image or DEFAULT_SECONDS_PER_STEP * steps
     waiting = max(0, (position or 1) - 1)
     return round(per_image * images * (1 + waiting), 1)
