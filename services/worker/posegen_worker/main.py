@@ -7,11 +7,13 @@ import logging
 import signal
 import threading
 
+import redis
 from rq.serializers import JSONSerializer
 
 from posegen.inference.warmup import warm_up
 from posegen.logs import configure_logging
 from posegen.queue import generation_queue
+from posegen.retry import retrying
 from posegen.settings import WorkerSettings, load_settings
 from posegen.storage import check_at_startup, open_storage, storage_status
 from posegen_worker import runtime as runtime_module
@@ -41,6 +43,7 @@ def main() -> int:
     if not _warm_up(runtime):
         return _idle_until_stopped(server, runtime)
     warmed.set()
+    _wait_for_redis(runtime)
     reaper = Reaper(runtime)
     reaper.start()
     worker = GenerationWorker(
@@ -78,6 +81,14 @@ def _idle_until_stopped(server: MetricsServer, runtime: Runtime) -> int:
     server.stop()
     runtime.close()
     return 3
+
+
+def _wait_for_redis(runtime: Runtime) -> None:
+    """Started while Redis is away (a restart, or a rollout that starts workers first), the worker waits,
+    alive and unready, instead of exiting into a restart loop that loads the model again each time."""
+    for attempt in retrying(on=(redis.RedisError, OSError), deadline=None, first=0.5, cap=5.0, log=log):
+        with attempt:
+            runtime.redis.ping()
 
 
 def _redis_answers(runtime: Runtime) -> bool:
