@@ -365,6 +365,9 @@ def main() -> int:
         missing = missing_finals(result["watchers"], result["expected"])
     finally:
         deps["postgresql"].stop()
+    unsubmitted = args.generations - result["stats"]["submitted"]
+    if unsubmitted:
+        figures["problems"]["generations never accepted"] = [f"{unsubmitted} of {args.generations}"]
     ok = not missing and not any(figures["problems"].values())
     for kind, found in [*figures["problems"].items(), ("final event missing", missing)]:
         for line in found[:20]:
