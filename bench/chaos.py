@@ -326,7 +326,8 @@ def main() -> int:
     schedule = fault_schedule(args.seed, args.duration, workers, tuple(args.gap))
     command = (f"python bench/chaos.py --seed {args.seed} --duration {args.duration:g} --users {args.users}"
                f" --generations {args.generations} --clients-per-user {args.clients_per_user}"
-               f" --workers {args.workers} --steps {args.steps}")  # fmt: skip
+               f" --workers {args.workers} --steps {args.steps}"
+               + ("" if tuple(args.gap) == (3.0, 8.0) else f" --gap {args.gap[0]:g} {args.gap[1]:g}"))  # fmt: skip
     print(f"chaos seed {args.seed} ({command}); {len(schedule)} faults:")
     print("\n".join(f"  {fault}" for fault in schedule), flush=True)
     if args.dry_run:
@@ -365,6 +366,9 @@ def main() -> int:
         missing = missing_finals(result["watchers"], result["expected"])
     finally:
         deps["postgresql"].stop()
+    unsubmitted = args.generations - result["stats"]["submitted"]
+    if unsubmitted:
+        figures["problems"]["generations never accepted"] = [f"{unsubmitted} of {args.generations}"]
     ok = not missing and not any(figures["problems"].values())
     for kind, found in [*figures["problems"].items(), ("final event missing", missing)]:
         for line in found[:20]:

@@ -164,7 +164,7 @@ def test_hand_over_puts_it_back_without_refund_or_event(scenario, redis_client):
 def test_a_cancelled_generation_is_neither_handed_over_nor_recovered_but_ends_cancelled(scenario, pool, publish,
                                                                                            redis_client):  # fmt: skip
     """A cancel the worker never saw (the Redis flag was lost) is not undone by a hand-over or a recovery: the
-    generation ends cancelled with a refund of what was not made. Found by bench/chaos.py."""
+    generation ends cancelled with a refund of what was not made. Seen under chaos."""
     generation_id = processing(scenario, poses=3, made=1)
     with scenario.connect() as conn:
         assert lifecycle.cancel(conn=conn, generation_id=generation_id, user_id=scenario.user_id).action == (

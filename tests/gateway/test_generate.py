@@ -187,7 +187,7 @@ def test_a_committed_generation_is_202_even_when_every_extra_after_the_commit_fa
 ):
     """Once the charge and the generation are committed the answer is 202: Redis gone (no job, no queued
     event) and PostgreSQL gone for the position and the estimate must not turn it into an error, which the
-    client would retry and pay for twice. Found by bench/chaos.py (a PostgreSQL restart right after a commit)."""
+    client would retry and pay for twice. Seen under chaos (a PostgreSQL restart right after a commit)."""
     import psycopg
 
     from posegen.db import generations as generations_db
@@ -245,7 +245,7 @@ def test_the_reconciler_counts_a_started_job_as_live_only_while_its_lease_is_hel
 ):
     """A queued generation whose job RQ still says is started, with no lease (its worker died before taking
     it, or handed the generation back while Redis was down and could not re-enqueue it), is enqueued again;
-    while a worker holds the lease it is left alone. Found by bench/chaos.py."""
+    while a worker holds the lease it is left alone. Seen under chaos."""
     from rq import Queue
     from rq.job import JobStatus
 
