@@ -48,12 +48,12 @@ test-chaos: install
 	$(BIN)/python bench/chaos.py --seed $(SEED) --duration $(CHAOS_DURATION)
 
 lint: install
-	$(BIN)/ruff check libs services tests
-	$(BIN)/ruff format --check libs services tests
+	$(BIN)/ruff check libs services tests bench
+	$(BIN)/ruff format --check libs services tests bench
 
 format: install
-	$(BIN)/ruff format libs services tests
-	$(BIN)/ruff check --fix libs services tests
+	$(BIN)/ruff format libs services tests bench
+	$(BIN)/ruff check --fix libs services tests bench
 
 # Benchmarks write their figures under docs/benchmarks/ (never timed assertions in tests).
 bench: bench-gateway bench-worker bench-relay bench-extraction

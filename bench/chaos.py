@@ -195,8 +195,9 @@ async def drive_users(cluster, watchers, users, generations, steps, duration, se
         for n in range(generations):
             await asyncio.sleep(max(0.0, started + n * duration / generations - time.monotonic()))
             user = names[n % len(names)]
-            accepted = await _post(http, f"{cluster.api}/generate", user,
-                                   generation_body(projects[user], pose, n, steps), until)  # fmt: skip
+            accepted = await _post(
+                http, f"{cluster.api}/generate", user, generation_body(projects[user], pose, n, steps), until
+            )
             if accepted is None:
                 stats["submissions refused"] += 1
                 continue
@@ -247,9 +248,15 @@ async def run(args, cluster: LocalCluster, database_url: str, injector: Injector
     await asyncio.gather(*tasks, return_exceptions=True)
     expected = await asyncio.to_thread(user_generations, database_url, names)
     await asyncio.gather(*(w.catch_up(set(expected[user])) for user, group in watchers.items() for w in group))
-    return {"names": names, "watchers": watchers, "expected": expected, "stats": stats,
-            "faults_seconds": faults_over - started, "settle_seconds": all_final - faults_over,
-            "total_seconds": all_final - started}  # fmt: skip
+    return {
+        "names": names,
+        "watchers": watchers,
+        "expected": expected,
+        "stats": stats,
+        "faults_seconds": faults_over - started,
+        "settle_seconds": all_final - faults_over,
+        "total_seconds": all_final - started,
+    }
 
 
 def _counts(counter: Counter) -> str:
@@ -290,7 +297,7 @@ def write_report(path: Path, args, schedule, injector, supervisor, result, figur
 {chr(10).join(str(f) for f in schedule)}
 ```
 </details>
-"""  # fmt: skip
+"""
     header = """# Chaos under load
 
 Made by `make test-chaos` (`bench/chaos.py`): the load test's users and watching clients on a real local
@@ -302,8 +309,9 @@ same seed gives the same schedule (what the faults hit in flight depends on timi
     text = path.read_text(encoding="utf-8") if path.exists() else header
     sections = text.split("\n## Seed ")
     kept = [s for s in sections[1:] if not s.startswith(f"{args.seed}\n")]
-    path.write_text("\n## Seed ".join([sections[0].rstrip("\n") + "\n", *kept]).rstrip("\n") + "\n\n" + section,
-                    encoding="utf-8")  # fmt: skip
+    path.write_text(
+        "\n## Seed ".join([sections[0].rstrip("\n") + "\n", *kept]).rstrip("\n") + "\n\n" + section, encoding="utf-8"
+    )
     return section
 
 
@@ -324,10 +332,12 @@ def main() -> int:
     args.seed = args.seed if args.seed is not None else int(os.environ.get("SEED") or DEFAULT_SEED)
     workers = ["worker"] if args.workers == 1 else [f"worker-{i + 1}" for i in range(args.workers)]
     schedule = fault_schedule(args.seed, args.duration, workers, tuple(args.gap))
-    command = (f"python bench/chaos.py --seed {args.seed} --duration {args.duration:g} --users {args.users}"
-               f" --generations {args.generations} --clients-per-user {args.clients_per_user}"
-               f" --workers {args.workers} --steps {args.steps}"
-               + ("" if tuple(args.gap) == (3.0, 8.0) else f" --gap {args.gap[0]:g} {args.gap[1]:g}"))  # fmt: skip
+    command = (
+        f"python bench/chaos.py --seed {args.seed} --duration {args.duration:g} --users {args.users}"
+        f" --generations {args.generations} --clients-per-user {args.clients_per_user}"
+        f" --workers {args.workers} --steps {args.steps}"
+        + ("" if tuple(args.gap) == (3.0, 8.0) else f" --gap {args.gap[0]:g} {args.gap[1]:g}")
+    )
     print(f"chaos seed {args.seed} ({command}); {len(schedule)} faults:")
     print("\n".join(f"  {fault}" for fault in schedule), flush=True)
     if args.dry_run:
@@ -337,17 +347,28 @@ def main() -> int:
     workdir.chmod(0o755)  # PostgreSQL runs as its own user under it
     print(f"logs and data in {workdir}", flush=True)
     database_url = f"postgresql://postgres@127.0.0.1:{free_port()}/posegen_chaos"
-    deps = {"postgresql": Dependency(database_url, workdir / "var", start_private_postgres),
-            "redis": Dependency(f"redis://127.0.0.1:{free_port()}/0", workdir / "var",
-                                lambda url, var: start_private_redis(url, var, append_only=True))}  # fmt: skip
+    deps = {
+        "postgresql": Dependency(database_url, workdir / "var", start_private_postgres),
+        "redis": Dependency(
+            f"redis://127.0.0.1:{free_port()}/0",
+            workdir / "var",
+            lambda url, var: start_private_redis(url, var, append_only=True),
+        ),
+    }
     cluster = supervisor = None
     try:
         for dependency in deps.values():
             dependency.start()
         bootstrap_database(database_url, reset=True)
         redis.Redis.from_url(deps["redis"].url).flushdb()
-        cluster = LocalCluster(database_url, deps["redis"].url, workdir, build_pipeline(TINY, workdir / "tiny"),
-                               workers=args.workers, extra_env=CHAOS_ENV)  # fmt: skip
+        cluster = LocalCluster(
+            database_url,
+            deps["redis"].url,
+            workdir,
+            build_pipeline(TINY, workdir / "tiny"),
+            workers=args.workers,
+            extra_env=CHAOS_ENV,
+        )
         cluster.start()
         supervisor = Supervisor(cluster)
         supervisor.start()

@@ -57,18 +57,31 @@ def prepare(http, auth: dict, *, project: str, database_url: str, storage_dir: s
                 "INSERT INTO generated_poses (id, generation_id, pose_id, variation_key, status, image_key,"
                 " thumbnail_key, seed, prompt_used, generation_seconds, keypoints, guide_pose_id)"
                 " VALUES (%s, %s, %s, %s, 'completed', %s, %s, %s, 'bench', 1.0, %s::jsonb, %s)",
-                (str(uuid.uuid4()), generation, pose_id, key, image_key, image_key.replace(".png", ".thumb.jpg"), index,
-                 json.dumps(image_keypoints(library[pose_id], SIZE, SIZE)), pose_id),
-            )  # fmt: skip
-        conn.execute("UPDATE generations SET status = 'partial', poses_completed = %s, poses_failed = 0,"
-                     " completed_at = now(), final_event_at = now() WHERE id = %s", (IMAGES, generation))  # fmt: skip
+                (
+                    str(uuid.uuid4()),
+                    generation,
+                    pose_id,
+                    key,
+                    image_key,
+                    image_key.replace(".png", ".thumb.jpg"),
+                    index,
+                    json.dumps(image_keypoints(library[pose_id], SIZE, SIZE)),
+                    pose_id,
+                ),
+            )
+        conn.execute(
+            "UPDATE generations SET status = 'partial', poses_completed = %s, poses_failed = 0,"
+            " completed_at = now(), final_event_at = now() WHERE id = %s",
+            (IMAGES, generation),
+        )
     return generation, stored
 
 
 def _download(http, auth: dict, generation: str) -> tuple[float, int]:
     started, size = time.perf_counter(), 0
-    with http.stream("GET", f"{PREFIX}/generations/{generation}/export", params={"formats": FORMATS},
-                     headers=auth, timeout=900) as response:  # fmt: skip
+    with http.stream(
+        "GET", f"{PREFIX}/generations/{generation}/export", params={"formats": FORMATS}, headers=auth, timeout=900
+    ) as response:
         response.raise_for_status()
         for chunk in response.iter_bytes():
             size += len(chunk)
@@ -82,9 +95,17 @@ def run_zip_case(http, auth: dict, *, project: str, database_url: str, storage_d
     first, size = _download(http, auth, generation)
     kept = sum(storage.exists(rendition_key(key, f)) for key in image_keys for f in parse_formats(FORMATS))
     second, again = _download(http, auth, generation)
-    return {"images": IMAGES, "formats": FORMATS, "bytes": size, "first_seconds": round(first, 2),
-            "second_seconds": round(second, 2), "same_size": size == again, "kept": kept,
-            "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2)}  # fmt: skip
+    return {
+        "images": IMAGES,
+        "formats": FORMATS,
+        "bytes": size,
+        "first_seconds": round(first, 2),
+        "second_seconds": round(second, 2),
+        "same_size": size == again,
+        "kept": kept,
+        "load_before": round(load_before, 2),
+        "load_after": round(os.getloadavg()[0], 2),
+    }
 
 
 def write_zip_section(path: Path, case: dict) -> None:

@@ -132,37 +132,54 @@ def main() -> int:
         user = mint_token(user_id="bench-user", secret=SECRET, algorithm="HS256", ttl_seconds=3600)
         admin = mint_token(user_id="bench-admin", role="admin", secret=SECRET, algorithm="HS256", ttl_seconds=3600)
         with httpx.Client(base_url=base, timeout=10) as http:
-            http.post(f"{PREFIX}/admin/users/bench-user/credits", json={"amount": 10_000_000},
-                      headers={"Authorization": f"Bearer {admin}"}).raise_for_status()  # fmt: skip
+            http.post(
+                f"{PREFIX}/admin/users/bench-user/credits",
+                json={"amount": 10_000_000},
+                headers={"Authorization": f"Bearer {admin}"},
+            ).raise_for_status()
             auth = {"Authorization": f"Bearer {user}"}
             project = http.post(f"{PREFIX}/projects", json={"projectName": "Bench"}, headers=auth).json()["id"]
             poses = [p["id"] for p in http.get(f"{PREFIX}/library?limit=2", headers=auth).json()["items"]]
             body = {"projectId": project, "selectedPoseIds": poses[:1]}
             generation = http.post(f"{PREFIX}/generate", json=body, headers=auth).json()["generationId"]
-            zip_case = exports_bench.run_zip_case(http, auth, project=project, database_url=args.postgres,
-                                                  storage_dir=env["STORAGE_DIR"])  # fmt: skip
+            zip_case = exports_bench.run_zip_case(
+                http, auth, project=project, database_url=args.postgres, storage_dir=env["STORAGE_DIR"]
+            )
             if args.zip_only:
                 raise _ZipOnly
             tokens, bodies = [], []
             for n in range(USERS):
                 token = mint_token(user_id=f"bench-{n}", secret=SECRET, algorithm="HS256", ttl_seconds=3600)
                 headers = {"Authorization": f"Bearer {token}"}
-                http.post(f"{PREFIX}/admin/users/bench-{n}/credits", json={"amount": 10_000_000},
-                          headers={"Authorization": f"Bearer {admin}"}).raise_for_status()  # fmt: skip
+                http.post(
+                    f"{PREFIX}/admin/users/bench-{n}/credits",
+                    json={"amount": 10_000_000},
+                    headers={"Authorization": f"Bearer {admin}"},
+                ).raise_for_status()
                 own = http.post(f"{PREFIX}/projects", json={"projectName": f"Bench {n}"}, headers=headers).json()["id"]
                 tokens.append(lua_string(token))
                 bodies.append(lua_string(json.dumps({"projectId": own, "selectedPoseIds": poses[:1]})))
         many = MANY_USERS_LUA % (", ".join(tokens), ", ".join(bodies))
         runs = {
-            "GET /library": run_wrk(f"{base}{PREFIX}/library", AUTH_LUA % user, seconds=args.seconds,
-                                    connections=args.connections),
-            "GET /generations/{id}": run_wrk(f"{base}{PREFIX}/generations/{generation}", AUTH_LUA % user,
-                                             seconds=args.seconds, connections=args.connections),
-            f"POST /generate ({USERS} users)": run_wrk(f"{base}{PREFIX}/generate", many, seconds=args.seconds,
-                                                       connections=args.connections),
-            "POST /generate (1 user)": run_wrk(f"{base}{PREFIX}/generate", GENERATE_LUA % (json.dumps(body), user),
-                                               seconds=args.seconds, connections=args.connections),
-        }  # fmt: skip
+            "GET /library": run_wrk(
+                f"{base}{PREFIX}/library", AUTH_LUA % user, seconds=args.seconds, connections=args.connections
+            ),
+            "GET /generations/{id}": run_wrk(
+                f"{base}{PREFIX}/generations/{generation}",
+                AUTH_LUA % user,
+                seconds=args.seconds,
+                connections=args.connections,
+            ),
+            f"POST /generate ({USERS} users)": run_wrk(
+                f"{base}{PREFIX}/generate", many, seconds=args.seconds, connections=args.connections
+            ),
+            "POST /generate (1 user)": run_wrk(
+                f"{base}{PREFIX}/generate",
+                GENERATE_LUA % (json.dumps(body), user),
+                seconds=args.seconds,
+                connections=args.connections,
+            ),
+        }
     except _ZipOnly:
         pass
     finally:

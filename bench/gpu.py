@@ -124,8 +124,16 @@ class Bench:
             identity = Identity(embeds if embeds is not None else loaded.identity.neutral, scale)
         self.cuda.synchronize()
         started = time.perf_counter()
-        generate_batch(loaded.pipe, self.requests(batch), steps=self.steps, guidance_scale=GUIDANCE,
-                       width=self.size, height=self.size, identity=identity, on_step=on_step)  # fmt: skip
+        generate_batch(
+            loaded.pipe,
+            self.requests(batch),
+            steps=self.steps,
+            guidance_scale=GUIDANCE,
+            width=self.size,
+            height=self.size,
+            identity=identity,
+            on_step=on_step,
+        )
         self.cuda.synchronize()
         return time.perf_counter() - started
 
@@ -206,9 +214,12 @@ def run(args, cuda: CudaOps) -> Report:
         ("callback", args.case_seconds, lambda: bench.callback_cost(loaded, args.repeats)),
         ("identity", args.case_seconds, lambda: bench.identity_cost(loaded, args.repeats)),
         ("decode", args.case_seconds, lambda: bench.decode_share(loaded, args.repeats)),
-        ("channels-last", args.case_seconds,
-         lambda: (channels_last(loaded), bench.throughput(loaded, "eager, channels-last", batches, args.repeats))),
-    ]  # fmt: skip
+        (
+            "channels-last",
+            args.case_seconds,
+            lambda: (channels_last(loaded), bench.throughput(loaded, "eager, channels-last", batches, args.repeats)),
+        ),
+    ]
     if not args.no_compile:
         cases.append(("compiled", args.compile_seconds, lambda: compiled(args, model, bench, batches)))
     for name, seconds, case in cases:

@@ -58,8 +58,13 @@ class Service:
         with open(self.log, "a") as out:
             out.write(f"\n----- start {self.starts + 1} at {time.strftime('%H:%M:%S')} -----\n")
             out.flush()
-            self.process = subprocess.Popen([sys.executable, "-m", "posegen_cli", self.command], env=self.env,
-                                            cwd=self.log.parent, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "posegen_cli", self.command],
+                env=self.env,
+                cwd=self.log.parent,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         self.starts += 1
 
     def alive(self) -> bool:
@@ -86,19 +91,40 @@ class Service:
 class LocalCluster:
     """Gateway, relay and ``workers`` workers with the tiny model, on the given PostgreSQL and Redis."""
 
-    def __init__(self, database_url: str, redis_url: str, workdir: Path, model: Path, *, workers: int = 1,
-                 extra_env: dict[str, str] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        database_url: str,
+        redis_url: str,
+        workdir: Path,
+        model: Path,
+        *,
+        workers: int = 1,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.ports = {"gateway": free_port(), "relay": free_port()}
         self.workdir = workdir
-        self.env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "JWT_SECRET": SECRET,
-                    "STORAGE_DIR": str(workdir / "storage"), "MODEL_BASE": str(model),
-                    "MODEL_CONTROLNET": str(model / "controlnet"), "TORCH_DEVICE": "cpu",
-                    "GATEWAY_PORT": str(self.ports["gateway"]), "GATEWAY_HOST": "127.0.0.1",
-                    "RELAY_PORT": str(self.ports["relay"]), "RELAY_HOST": "127.0.0.1",
-                    "GENERATE_RATE_LIMIT": "1000/min", "LOG_LEVEL": "WARNING", "HF_HUB_OFFLINE": "1",
-                    "RELAY_MAX_CONNECTIONS_PER_USER": "50", "RELAY_MAX_MESSAGES_PER_SECOND": "1000",
-                    "PYTHONUNBUFFERED": "1", "PUBLIC_BASE_URL": f"http://127.0.0.1:{self.ports['gateway']}",
-                    **(extra_env or {})}  # fmt: skip
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "JWT_SECRET": SECRET,
+            "STORAGE_DIR": str(workdir / "storage"),
+            "MODEL_BASE": str(model),
+            "MODEL_CONTROLNET": str(model / "controlnet"),
+            "TORCH_DEVICE": "cpu",
+            "GATEWAY_PORT": str(self.ports["gateway"]),
+            "GATEWAY_HOST": "127.0.0.1",
+            "RELAY_PORT": str(self.ports["relay"]),
+            "RELAY_HOST": "127.0.0.1",
+            "GENERATE_RATE_LIMIT": "1000/min",
+            "LOG_LEVEL": "WARNING",
+            "HF_HUB_OFFLINE": "1",
+            "RELAY_MAX_CONNECTIONS_PER_USER": "50",
+            "RELAY_MAX_MESSAGES_PER_SECOND": "1000",
+            "PYTHONUNBUFFERED": "1",
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{self.ports['gateway']}",
+            **(extra_env or {}),
+        }
         self.services: dict[str, Service] = {}
         for name in ("gateway", "relay"):
             self.services[name] = Service(name, self.env, workdir / f"{name}.log", name)
@@ -286,8 +312,9 @@ async def prepare_users(http: httpx.AsyncClient, api: str, users: list[str], cre
     pose = (await http.get(f"{api}/library?limit=1", headers=auth(users[0]))).json()["items"][0]["id"]
     projects = {}
     for user in users:
-        granted = await http.post(f"{api}/admin/users/{user}/credits", json={"amount": credits},
-                                  headers=auth("load-admin", "admin"))  # fmt: skip
+        granted = await http.post(
+            f"{api}/admin/users/{user}/credits", json={"amount": credits}, headers=auth("load-admin", "admin")
+        )
         granted.raise_for_status()
         created = await http.post(f"{api}/projects", json={"projectName": "Load"}, headers=auth(user))
         created.raise_for_status()
@@ -296,8 +323,14 @@ async def prepare_users(http: httpx.AsyncClient, api: str, users: list[str], cre
 
 
 def generation_body(project: str, pose: str, n: int, steps: int) -> dict:
-    return {"projectId": project, "selectedPoseIds": [pose], "variationsPerPose": 1 + n % 2, "steps": steps,
-            "width": 256, "height": 256}  # fmt: skip
+    return {
+        "projectId": project,
+        "selectedPoseIds": [pose],
+        "variationsPerPose": 1 + n % 2,
+        "steps": steps,
+        "width": 256,
+        "height": 256,
+    }
 
 
 def user_generations(database_url: str, users: list[str]) -> dict[str, dict[str, str]]:
@@ -313,18 +346,27 @@ def user_generations(database_url: str, users: list[str]) -> dict[str, dict[str,
 def audit(database_url: str, users: list[str], storage: Storage) -> dict:
     """The books and images of the users, from PostgreSQL and the cluster's storage. Each list names what is
     wrong; all empty means nothing was lost or paid twice."""
-    problems: dict[str, list[str]] = {"not final": [], "books": [], "ledger": [], "charged twice": [],
-                                      "images": [], "files": []}  # fmt: skip
+    problems: dict[str, list[str]] = {
+        "not final": [],
+        "books": [],
+        "ledger": [],
+        "charged twice": [],
+        "images": [],
+        "files": [],
+    }
     with psycopg.connect(database_url, connect_timeout=5) as conn:
         for user, balance in conn.execute("SELECT id, credit_balance FROM users WHERE id = ANY(%s)", (users,)):
-            rows = conn.execute("SELECT type, amount, balance, reference_id FROM credit_ledger WHERE user_id = %s"
-                                " ORDER BY id", (user,)).fetchall()  # fmt: skip
+            rows = conn.execute(
+                "SELECT type, amount, balance, reference_id FROM credit_ledger WHERE user_id = %s ORDER BY id", (user,)
+            ).fetchall()
             sums = Counter()
             for kind, amount, _, _ in rows:
                 sums[kind] += amount
             if balance != sums["grant"] + sums["usage"] + sums["refund"]:
-                problems["books"].append(f"{user}: balance {balance} != granted {sums['grant']} - charged "
-                                         f"{-sums['usage']} + refunded {sums['refund']}")  # fmt: skip
+                problems["books"].append(
+                    f"{user}: balance {balance} != granted {sums['grant']} - charged "
+                    f"{-sums['usage']} + refunded {sums['refund']}"
+                )
             running = 0
             for kind, amount, after, reference in rows:
                 running += amount
@@ -346,19 +388,35 @@ def audit(database_url: str, users: list[str], storage: Storage) -> dict:
             " FROM generations g WHERE g.user_id = ANY(%s)",
             (users,),
         ).fetchall()
-        for (generation_id, user, status, total, completed, _failed, charged, refunded, ledger_charged, charges,
-             ledger_refunded, refunded_completed, refunds) in generations:  # fmt: skip
+        for (
+            generation_id,
+            user,
+            status,
+            total,
+            completed,
+            _failed,
+            charged,
+            refunded,
+            ledger_charged,
+            charges,
+            ledger_refunded,
+            refunded_completed,
+            refunds,
+        ) in generations:
             name = f"{user}/{generation_id}"
             if status not in TERMINAL:
                 problems["not final"].append(f"{name}: {status}")
             if charges != 1 or ledger_charged != charged or ledger_refunded != refunded:
-                problems["ledger"].append(f"{name}: {charges} charges of {ledger_charged} (row says {charged}),"
-                                          f" refunds {ledger_refunded} (row says {refunded})")  # fmt: skip
+                problems["ledger"].append(
+                    f"{name}: {charges} charges of {ledger_charged} (row says {charged}),"
+                    f" refunds {ledger_refunded} (row says {refunded})"
+                )
             if refunded_completed:
                 problems["charged twice"].append(f"{name}: {refunded_completed} completed images refunded")
             if status in TERMINAL and charged - refunded != CREDITS_PER_IMAGE * completed:
-                problems["charged twice"].append(f"{name}: charged {charged} - refunded {refunded} for "
-                                                 f"{completed} images")  # fmt: skip
+                problems["charged twice"].append(
+                    f"{name}: charged {charged} - refunded {refunded} for {completed} images"
+                )
             if status in TERMINAL and completed + refunds != total:
                 problems["images"].append(f"{name}: {completed} made + {refunds} refunded of {total} planned")
         for generation_id, image, thumbnail in conn.execute(
@@ -372,8 +430,13 @@ def audit(database_url: str, users: list[str], storage: Storage) -> dict:
         statuses = Counter(status for _, _, status, *_ in generations)
         images = sum(row[4] for row in generations)
         failed_images = sum(row[5] for row in generations)
-    return {"problems": problems, "statuses": dict(statuses), "images": images, "failed_images": failed_images,
-            "generations": len(generations)}  # fmt: skip
+    return {
+        "problems": problems,
+        "statuses": dict(statuses),
+        "images": images,
+        "failed_images": failed_images,
+        "generations": len(generations),
+    }
 
 
 def missing_finals(watchers: dict[str, list[Watcher]], expected: dict[str, dict[str, str]]) -> list[str]:
@@ -384,6 +447,8 @@ def missing_finals(watchers: dict[str, list[Watcher]], expected: dict[str, dict[
             for generation_id, status in expected[user].items():
                 got = watcher.finals.get(generation_id)
                 if got is None or got[0] != FINAL_EVENT_OF.get(status):
-                    missing.append(f"{user}#{index}/{generation_id}: {status}, got {got};"
-                                   f" {watcher.connections} connections, trouble: {watcher.trouble[-6:]}")  # fmt: skip
+                    missing.append(
+                        f"{user}#{index}/{generation_id}: {status}, got {got};"
+                        f" {watcher.connections} connections, trouble: {watcher.trouble[-6:]}"
+                    )
     return missing

@@ -62,8 +62,9 @@ async def run_load(cluster: LocalCluster, users: int, generations: int, clients_
         pose, projects = await prepare_users(http, cluster.api, names, 10_000)
         for n in range(generations):
             user = names[n % users]
-            response = await http.post(f"{cluster.api}/generate", headers=auth(user),
-                                       json=generation_body(projects[user], pose, n, steps))  # fmt: skip
+            response = await http.post(
+                f"{cluster.api}/generate", headers=auth(user), json=generation_body(projects[user], pose, n, steps)
+            )
             response.raise_for_status()
             submitted[user].append(response.json()["generationId"])
         deadline = time.monotonic() + 1800
@@ -91,8 +92,12 @@ def main() -> int:
     parser.add_argument("--generations", type=int, default=50)
     parser.add_argument("--clients-per-user", type=int, default=20)
     parser.add_argument("--steps", type=int, default=2)
-    parser.add_argument("--storage", choices=["local", "s3"], default="local",
-                        help="s3: the images go to a SeaweedFS the run starts (STORAGE_BACKEND=s3)")  # fmt: skip
+    parser.add_argument(
+        "--storage",
+        choices=["local", "s3"],
+        default="local",
+        help="s3: the images go to a SeaweedFS the run starts (STORAGE_BACKEND=s3)",
+    )
     parser.add_argument("--out", default=None, help="default: docs/benchmarks/load.md (load-s3.md with s3)")
     args = parser.parse_args()
     args.out = args.out or str(REPO / "docs/benchmarks" / ("load-s3.md" if args.storage == "s3" else "load.md"))
@@ -104,8 +109,9 @@ def main() -> int:
     try:
         storage_env = {**s3.client_env, "S3_BUCKET": S3_BUCKET} if s3 else {}
         storage = s3.storage(S3_BUCKET) if s3 else LocalStorage(workdir / "storage")
-        cluster = LocalCluster(args.postgres, args.redis, workdir, build_pipeline(TINY, workdir / "tiny"),
-                               extra_env=storage_env)  # fmt: skip
+        cluster = LocalCluster(
+            args.postgres, args.redis, workdir, build_pipeline(TINY, workdir / "tiny"), extra_env=storage_env
+        )
         cluster.start()
         try:
             result = asyncio.run(run_load(cluster, args.users, args.generations, args.clients_per_user, args.steps))
@@ -123,7 +129,8 @@ def main() -> int:
     for kind, found in figures["problems"].items():
         for line in found[:20]:
             print(f"{kind}: {line}")
-    Path(args.out).write_text(f"""# Load test
+    Path(args.out).write_text(
+        f"""# Load test
 
 Made by `make test-load{" LOAD_STORAGE=s3" if s3 else ""}` (`python bench/load.py --users {args.users} \
 --generations {args.generations} --clients-per-user {args.clients_per_user} --steps {args.steps} \
@@ -142,7 +149,9 @@ relay and one CPU worker with the tiny model (256 px), against PostgreSQL and Re
 | users whose books balance (grants - charges + refunds = balance; charges - refunds = 30 per image) | \
 {args.users if books_ok else "NOT ALL"} of {args.users} |
 | verdict | {"nothing lost" if ok else "FAILED"} |
-""", encoding="utf-8")  # fmt: skip
+""",
+        encoding="utf-8",
+    )
     print(Path(args.out).read_text())
     return 0 if ok else 1
 

@@ -38,8 +38,10 @@ GPUS, STEPS_PER_SECOND, STEPS_PER_IMAGE, IMAGES_PER_GENERATION = 50, 20, 20, 4
 def publish_load(publisher: EventPublisher, users: list[str], seconds: float, gpus: int = GPUS) -> dict:
     """Publish at gpus x STEPS_PER_SECOND events a second for ``seconds``; return the ids sent per user."""
     sent: dict[str, dict[str, set]] = {user: {} for user in users}
-    state = [{"user": users[g % len(users)], "generation": f"bench-{g}-0", "step": 0, "image": 0, "n": 0}
-             for g in range(gpus)]  # fmt: skip
+    state = [
+        {"user": users[g % len(users)], "generation": f"bench-{g}-0", "step": 0, "image": 0, "n": 0}
+        for g in range(gpus)
+    ]
     interval = 1.0 / (gpus * STEPS_PER_SECOND)
     started = time.perf_counter()
     count = 0
@@ -58,15 +60,33 @@ def publish_load(publisher: EventPublisher, users: list[str], seconds: float, gp
 def _next_events(gpu: dict) -> list:
     gpu["step"] += 1
     base = {"generation_id": gpu["generation"], "user_id": gpu["user"]}
-    events = [ProgressEvent(**base, pose_index=gpu["image"], poses_total=IMAGES_PER_GENERATION,
-                            poses_completed=gpu["image"],
-                            poses_failed=0, step=gpu["step"], total_steps=STEPS_PER_IMAGE,
-                            percentage=100.0 * (gpu["image"] + gpu["step"] / STEPS_PER_IMAGE) / IMAGES_PER_GENERATION,
-                            eta_seconds=1.0)]  # fmt: skip
+    events = [
+        ProgressEvent(
+            **base,
+            pose_index=gpu["image"],
+            poses_total=IMAGES_PER_GENERATION,
+            poses_completed=gpu["image"],
+            poses_failed=0,
+            step=gpu["step"],
+            total_steps=STEPS_PER_IMAGE,
+            percentage=100.0 * (gpu["image"] + gpu["step"] / STEPS_PER_IMAGE) / IMAGES_PER_GENERATION,
+            eta_seconds=1.0,
+        )
+    ]
     if gpu["step"] == STEPS_PER_IMAGE:
-        events.append(PoseCompletedEvent(**base, pose_index=gpu["image"], generated_pose_id=f"gp-{gpu['image']}",
-                                         pose_id="p", variation_key=f"p:{gpu['image']}", image_url="https://x/i.png",
-                                         thumbnail_url="https://x/t.jpg", seed=1, seconds=1.0))  # fmt: skip
+        events.append(
+            PoseCompletedEvent(
+                **base,
+                pose_index=gpu["image"],
+                generated_pose_id=f"gp-{gpu['image']}",
+                pose_id="p",
+                variation_key=f"p:{gpu['image']}",
+                image_url="https://x/i.png",
+                thumbnail_url="https://x/t.jpg",
+                seed=1,
+                seconds=1.0,
+            )
+        )
         gpu["step"], gpu["image"] = 0, gpu["image"] + 1
         if gpu["image"] == IMAGES_PER_GENERATION:
             events.append(
@@ -88,8 +108,11 @@ def percentiles(values: list[float]) -> dict[str, float]:
     if not values:
         return {"p50": float("nan"), "p99": float("nan"), "max": float("nan")}
     ordered = sorted(values)
-    return {"p50": ordered[len(ordered) // 2] * 1000, "p99": ordered[int(len(ordered) * 0.99) - 1] * 1000,
-            "max": ordered[-1] * 1000}  # fmt: skip
+    return {
+        "p50": ordered[len(ordered) // 2] * 1000,
+        "p99": ordered[int(len(ordered) * 0.99) - 1] * 1000,
+        "max": ordered[-1] * 1000,
+    }
 
 
 def run_case(clients: int, users: int, mixed: bool, seconds: float, redis_url: str, gpus: int = GPUS) -> dict:
@@ -97,19 +120,31 @@ def run_case(clients: int, users: int, mixed: bool, seconds: float, redis_url: s
     port = free_port()
     user_ids = [f"user-{u}" for u in range(users)]
     protocols = ["socketio" if mixed and i % 2 else "plain" for i in range(clients)]
-    env = {**os.environ, "REDIS_URL": redis_url, "JWT_SECRET": SECRET, "RELAY_PORT": str(port),
-           "RELAY_HOST": "127.0.0.1", "LOG_LEVEL": "WARNING", "RELAY_MAX_CONNECTIONS_PER_USER": "1000"}  # fmt: skip
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "JWT_SECRET": SECRET,
+        "RELAY_PORT": str(port),
+        "RELAY_HOST": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+        "RELAY_MAX_CONNECTIONS_PER_USER": "1000",
+    }
     relay = subprocess.Popen([sys.executable, "-m", "posegen_cli", "relay"], env=env, cwd=tempfile.gettempdir())
     time.sleep(2)
     config = {
-        "url": f"ws://127.0.0.1:{port}/pose-generator-ws", "origin": f"http://127.0.0.1:{port}",
-        "redis_url": redis_url, "client_protocols": protocols,
+        "url": f"ws://127.0.0.1:{port}/pose-generator-ws",
+        "origin": f"http://127.0.0.1:{port}",
+        "redis_url": redis_url,
+        "client_protocols": protocols,
         "tokens": {u: mint_token(user_id=u, secret=SECRET, algorithm="HS256", ttl_seconds=3600) for u in user_ids},
         "client_users": [user_ids[i % users] for i in range(clients)],
-        "channels": [user_channel(u) for u in user_ids], "quiet_seconds": 3.0, "max_drain_seconds": 120.0,
-    }  # fmt: skip
-    driver = subprocess.Popen([sys.executable, str(REPO / "bench/relay_clients.py")], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+        "channels": [user_channel(u) for u in user_ids],
+        "quiet_seconds": 3.0,
+        "max_drain_seconds": 120.0,
+    }
+    driver = subprocess.Popen(
+        [sys.executable, str(REPO / "bench/relay_clients.py")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         driver.stdin.write(json.dumps(config) + "\n")
         driver.stdin.flush()
@@ -137,20 +172,26 @@ def relay_send_lag(port: int) -> dict[str, dict[str, float]]:
     from prometheus_client.parser import text_string_to_metric_families
 
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
-    samples = [s for f in text_string_to_metric_families(text) if f.name == "posegen_relay_delivery_lag_seconds"
-               for s in f.samples if s.name.endswith("_bucket")]  # fmt: skip
+    samples = [
+        s
+        for f in text_string_to_metric_families(text)
+        if f.name == "posegen_relay_delivery_lag_seconds"
+        for s in f.samples
+        if s.name.endswith("_bucket")
+    ]
     lag = {}
     for protocol in sorted({s.labels["protocol"] for s in samples}):
         buckets = sorted((float(s.labels["le"]), s.value) for s in samples if s.labels["protocol"] == protocol)
         total = buckets[-1][1] if buckets else 0
         if total:
-            lag[protocol] = {q: next(le * 1000 for le, count in buckets if count >= share * total)
-                             for q, share in (("p50", 0.5), ("p99", 0.99))}  # fmt: skip
+            lag[protocol] = {
+                q: next(le * 1000 for le, count in buckets if count >= share * total)
+                for q, share in (("p50", 0.5), ("p99", 0.99))
+            }
     return lag
 
 
-def summarise(result: dict, sent: dict, *, clients: int, users: int, mixed: bool, cpu: float,
-              seconds: float) -> dict:  # fmt: skip
+def summarise(result: dict, sent: dict, *, clients: int, users: int, mixed: bool, cpu: float, seconds: float) -> dict:
     lost: dict[str, int] = {}
     latency: list[float] = []
     by_protocol: dict[str, list[float]] = {}
@@ -163,20 +204,30 @@ def summarise(result: dict, sent: dict, *, clients: int, users: int, mixed: bool
             missing = len(ids - set(client["seen"].get(kind, [])))
             lost[kind] = lost.get(kind, 0) + missing
             mine[kind] = mine.get(kind, 0) + missing
-    every_id = {kind: set().union(*(s.get(kind, set()) for s in sent.values())) for kind in
-                {k for s in sent.values() for k in s}}  # fmt: skip
+    every_id = {
+        kind: set().union(*(s.get(kind, set()) for s in sent.values()))
+        for kind in {k for s in sent.values() for k in s}
+    }
     base_lost = {kind: len(ids - set(result["baseline"]["seen"].get(kind, []))) for kind, ids in every_id.items()}
     events = sum(len(ids) for ids in every_id.values())
-    return {"clients": clients, "users": users, "mixed": mixed, "events": events, "rate": events / seconds,
-            "by_protocol": {protocol: percentiles(values) for protocol, values in by_protocol.items()},
-            "lost_by_protocol": lost_by_protocol,
-            "clients_by_protocol": {p: sum(c["protocol"] == p for c in result["clients"]) for p in by_protocol},
-            "disconnects": {p: sum(c["disconnects"] for c in result["clients"] if c["protocol"] == p)
-                            for p in by_protocol},
-            "deliveries": sum(len(c["latency"]) for c in result["clients"]), "relay": percentiles(latency),
-            "baseline": percentiles(result["baseline"]["latency"]), "lost": lost, "baseline_lost": base_lost,
-            "send_lag": result["send_lag"],
-            "relay_cpu": cpu}  # fmt: skip
+    return {
+        "clients": clients,
+        "users": users,
+        "mixed": mixed,
+        "events": events,
+        "rate": events / seconds,
+        "by_protocol": {protocol: percentiles(values) for protocol, values in by_protocol.items()},
+        "lost_by_protocol": lost_by_protocol,
+        "clients_by_protocol": {p: sum(c["protocol"] == p for c in result["clients"]) for p in by_protocol},
+        "disconnects": {p: sum(c["disconnects"] for c in result["clients"] if c["protocol"] == p) for p in by_protocol},
+        "deliveries": sum(len(c["latency"]) for c in result["clients"]),
+        "relay": percentiles(latency),
+        "baseline": percentiles(result["baseline"]["latency"]),
+        "lost": lost,
+        "baseline_lost": base_lost,
+        "send_lag": result["send_lag"],
+        "relay_cpu": cpu,
+    }
 
 
 def main() -> int:
@@ -184,15 +235,21 @@ def main() -> int:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/12")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--gpus", default=f"{GPUS},10", help="loads: busy GPUs publishing, 20 events/s each")
-    parser.add_argument("--cases", default="100x10,1000x100,1000x100+sio",
-                        help="CLIENTSxUSERS[+sio],...; +sio: every other client on Socket.IO")  # fmt: skip
+    parser.add_argument(
+        "--cases",
+        default="100x10,1000x100,1000x100+sio",
+        help="CLIENTSxUSERS[+sio],...; +sio: every other client on Socket.IO",
+    )
     parser.add_argument("--out", default=str(REPO / "docs/benchmarks/relay.md"))
     args = parser.parse_args()
     load = os.getloadavg()[0]
     cases = [case.removesuffix("+sio") for case in args.cases.split(",")]
     mixed = [case.endswith("+sio") for case in args.cases.split(",")]
-    results = [run_case(*(int(n) for n in case.split("x")), both, args.seconds, args.redis, int(gpus))
-               for gpus in args.gpus.split(",") for case, both in zip(cases, mixed, strict=True)]  # fmt: skip
+    results = [
+        run_case(*(int(n) for n in case.split("x")), both, args.seconds, args.redis, int(gpus))
+        for gpus in args.gpus.split(",")
+        for case, both in zip(cases, mixed, strict=True)
+    ]
     write(Path(args.out), results, args, load)
     print(Path(args.out).read_text())
     return 0
@@ -206,15 +263,18 @@ def write(path: Path, results: list[dict], args, load: float) -> None:
         f"{r['baseline']['p50']:.1f} / {r['baseline']['p99']:.1f} | {r['relay']['p99'] / r['baseline']['p99']:.1f} | "
         f"{_lag(r['send_lag'].get('plain'))} | {_lost(r['lost'])} | {r['relay_cpu'] * 100:.0f}% |"
         for r in results
-    )  # fmt: skip
+    )
     protocol_rows = "\n".join(
         f"| {r['gpus']} | {r['clients']} ({r['users']} users) | {protocol} | {r['clients_by_protocol'][protocol]} | "
         f"{latency['p50']:.1f} / {latency['p99']:.1f} | {_lag(r['send_lag'].get(protocol))} | "
         f"{_ratio(r['send_lag'], protocol)} | {_lost(r['lost_by_protocol'][protocol])} | {r['disconnects'][protocol]} |"
-        for r in results if r["mixed"] for protocol, latency in sorted(r["by_protocol"].items())
-    )  # fmt: skip
+        for r in results
+        if r["mixed"]
+        for protocol, latency in sorted(r["by_protocol"].items())
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"""# Relay benchmark
+    path.write_text(
+        f"""# Relay benchmark
 
 Made by `make bench-relay` on {datetime.now(UTC):%Y-%m-%d}: {os.cpu_count()} cores, {platform.platform()}, Python
 {platform.python_version()}, load average {load:.1f} when it started (other work on the machine shares its cores):
@@ -252,7 +312,9 @@ nothing has arrived for 3 seconds.
 
 Goals: p99 at most 50 ms with 1,000 clients on one relay process; terminal events are never lost;
 Socket.IO's relay send-lag p99 within 1.5x of the plain protocol's in the same run.
-""", encoding="utf-8")  # fmt: skip
+""",
+        encoding="utf-8",
+    )
 
 
 HEADER = (

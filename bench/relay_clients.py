@@ -24,8 +24,9 @@ def _latency(payload: dict) -> float:
 
 
 async def client(url: str, token: str, stats: dict, ready: asyncio.Event, connected: list, stop: asyncio.Event):
-    async with connect(url, additional_headers={"Authorization": f"Bearer {token}"}, max_queue=None,
-                       open_timeout=60) as ws:  # fmt: skip
+    async with connect(
+        url, additional_headers={"Authorization": f"Bearer {token}"}, max_queue=None, open_timeout=60
+    ) as ws:
         await ws.recv()
         connected.append(1)
         await ready.wait()
@@ -48,8 +49,9 @@ def _record(stats: dict, data: dict) -> None:
     stats["seen"].setdefault(data["type"], set()).add(data["id"])
 
 
-async def socketio_client(origin: str, token: str, stats: dict, ready: asyncio.Event, connected: list,
-                          stop: asyncio.Event):  # fmt: skip
+async def socketio_client(
+    origin: str, token: str, stats: dict, ready: asyncio.Event, connected: list, stop: asyncio.Event
+):
     client = socketio.AsyncClient(reconnection=False)
     greeted = asyncio.Event()
     client.on("connected", lambda _data: greeted.set(), namespace=NAMESPACE)
@@ -60,8 +62,9 @@ async def socketio_client(origin: str, token: str, stats: dict, ready: asyncio.E
 
     client.on("disconnect", disconnected, namespace=NAMESPACE)
     client.on("pose-generation-update", lambda data: ready.is_set() and _record(stats, data), namespace=NAMESPACE)
-    await client.connect(origin, namespaces=[NAMESPACE], socketio_path="pose-generator-ws", auth={"token": token},
-                         wait_timeout=60)  # fmt: skip
+    await client.connect(
+        origin, namespaces=[NAMESPACE], socketio_path="pose-generator-ws", auth={"token": token}, wait_timeout=60
+    )
     await greeted.wait()
     connected.append(1)
     await stop.wait()
@@ -98,8 +101,9 @@ async def main() -> None:
     config = json.loads(sys.stdin.readline())
     stop, ready, subscribed = asyncio.Event(), asyncio.Event(), asyncio.Event()
     users = zip(config["client_users"], config["client_protocols"], strict=True)
-    per_client = [{"user": user, "protocol": protocol, "latency": [], "seen": {}, "disconnects": 0}
-                  for user, protocol in users]  # fmt: skip
+    per_client = [
+        {"user": user, "protocol": protocol, "latency": [], "seen": {}, "disconnects": 0} for user, protocol in users
+    ]
     connected: list = []
     tasks = []
     for index, stats in enumerate(per_client):
@@ -123,11 +127,18 @@ async def main() -> None:
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     result = {
-        "clients": [{"user": s["user"], "protocol": s["protocol"], "latency": s["latency"],
-                     "disconnects": s["disconnects"],
-                     "seen": {k: sorted(v) for k, v in s["seen"].items()}} for s in per_client],
+        "clients": [
+            {
+                "user": s["user"],
+                "protocol": s["protocol"],
+                "latency": s["latency"],
+                "disconnects": s["disconnects"],
+                "seen": {k: sorted(v) for k, v in s["seen"].items()},
+            }
+            for s in per_client
+        ],
         "baseline": {"latency": base_stats["latency"], "seen": {k: sorted(v) for k, v in base_stats["seen"].items()}},
-    }  # fmt: skip
+    }
     print(json.dumps(result), flush=True)
 
 

@@ -220,10 +220,12 @@ def start_edge(tmp_path_factory) -> Iterator[callable]:
     def start(*, gateway: str, relays: list[str], affinity: bool = True) -> str:
         folder = tmp_path_factory.mktemp("edge")
         port = free_port()
-        (folder / "default.conf").write_text(edge_config(listen=port, gateway=gateway, relays=relays,
-                                                         affinity=affinity))  # fmt: skip
-        temp = " ".join(f"{kind}_temp_path {folder / kind};" for kind in ("client_body", "proxy", "fastcgi",
-                                                                             "uwsgi", "scgi"))  # fmt: skip
+        (folder / "default.conf").write_text(
+            edge_config(listen=port, gateway=gateway, relays=relays, affinity=affinity)
+        )
+        temp = " ".join(
+            f"{kind}_temp_path {folder / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
         (folder / "nginx.conf").write_text(
             f"daemon off; master_process off; pid {folder / 'nginx.pid'}; error_log {folder / 'error.log'} warn;\n"
             f"events {{ worker_connections 4096; }}\n"
@@ -257,10 +259,12 @@ def node_client_dir() -> Path:
     folder = cache / "posegen" / f"socket.io-client-{SOCKETIO_CLIENT}"
     if not (folder / "node_modules/socket.io-client/package.json").exists():
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "package.json").write_text(json.dumps(
-            {"private": True, "type": "module", "dependencies": {"socket.io-client": SOCKETIO_CLIENT}}))  # fmt: skip
-        subprocess.run([npm, "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=folder, check=True,
-                       timeout=300)  # fmt: skip
+        (folder / "package.json").write_text(
+            json.dumps({"private": True, "type": "module", "dependencies": {"socket.io-client": SOCKETIO_CLIENT}})
+        )
+        subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=folder, check=True, timeout=300
+        )
     return folder
 
 

@@ -55,14 +55,28 @@ class SeaweedS3:
         self.port = s3
         self.endpoint = f"http://127.0.0.1:{s3}"
         self.args = [
-            binary, "mini", f"-dir={folder / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-            f"-master.port={master}", f"-master.port.grpc={master + 10000}",
-            f"-volume.port={volume}", f"-volume.port.grpc={volume + 10000}",
-            f"-filer.port={filer}", f"-filer.port.grpc={filer + 10000}",
-            f"-s3.port={s3}", f"-s3.port.grpc={s3 + 10000}", "-s3.port.iceberg=0", "-s3.port.lance=0",
-            f"-admin.port={admin}", f"-admin.port.grpc={admin + 10000}", "-admin.ui=false",
-            "-webdav=false", "-master.telemetry=false", "-master.volumeSizeLimitMB=64",
-        ]  # fmt: skip
+            binary,
+            "mini",
+            f"-dir={folder / 'data'}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-master.port={master}",
+            f"-master.port.grpc={master + 10000}",
+            f"-volume.port={volume}",
+            f"-volume.port.grpc={volume + 10000}",
+            f"-filer.port={filer}",
+            f"-filer.port.grpc={filer + 10000}",
+            f"-s3.port={s3}",
+            f"-s3.port.grpc={s3 + 10000}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            f"-admin.port={admin}",
+            f"-admin.port.grpc={admin + 10000}",
+            "-admin.ui=false",
+            "-webdav=false",
+            "-master.telemetry=false",
+            "-master.volumeSizeLimitMB=64",
+        ]
         self.env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
         self.process: subprocess.Popen | None = None
 
@@ -70,14 +84,19 @@ class SeaweedS3:
     def client_env(self) -> dict[str, str]:
         """What a service needs to use this server as its storage (the bucket is the caller's)."""
         return {
-            "STORAGE_BACKEND": "s3", "S3_ENDPOINT_URL": self.endpoint, "S3_REGION": REGION,
-            "S3_ADDRESSING_STYLE": "path", "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-        }  # fmt: skip
+            "STORAGE_BACKEND": "s3",
+            "S3_ENDPOINT_URL": self.endpoint,
+            "S3_REGION": REGION,
+            "S3_ADDRESSING_STYLE": "path",
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        }
 
     def start(self, timeout: float = 60.0) -> None:
         log = open(self.folder / "weed.log", "ab")  # noqa: SIM115 - the process holds it
-        self.process = subprocess.Popen(self.args, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                        cwd=self.folder, start_new_session=True)  # fmt: skip
+        self.process = subprocess.Popen(
+            self.args, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.folder, start_new_session=True
+        )
         log.close()
         deadline = time.monotonic() + timeout
         while not self.answers():
@@ -112,5 +131,11 @@ class SeaweedS3:
     def storage(self, bucket: str):
         from posegen.objectstore import S3Storage
 
-        return S3Storage(bucket=bucket, endpoint_url=self.endpoint, region=REGION, addressing_style="path",
-                         access_key_id=ACCESS_KEY, secret_access_key=SECRET_KEY)  # fmt: skip
+        return S3Storage(
+            bucket=bucket,
+            endpoint_url=self.endpoint,
+            region=REGION,
+            addressing_style="path",
+            access_key_id=ACCESS_KEY,
+            secret_access_key=SECRET_KEY,
+        )

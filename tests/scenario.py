@@ -30,8 +30,9 @@ class Scenario:
         self.granted = 10_000
         with self.connect() as conn:
             ensure_user(conn=conn, user_id=self.user_id, role="user", email=None, starting_credits=0)
-            credits.grant(conn=conn, user_id=self.user_id, amount=self.granted, reference_type="test",
-                          reference_id=self.user_id)  # fmt: skip
+            credits.grant(
+                conn=conn, user_id=self.user_id, amount=self.granted, reference_type="test", reference_id=self.user_id
+            )
             self.project_id = projects.create_project(
                 conn=conn,
                 user_id=self.user_id,
@@ -45,24 +46,54 @@ class Scenario:
     def connect(self) -> psycopg.Connection:
         return psycopg.connect(self.database_url, autocommit=True, row_factory=dict_row)
 
-    def generation(self, *, poses: int = 2, variations: int = 1, steps: int = 8, size: int = 256,
-                   seed: int | None = 7, text: str | None = None, prompt: str = "studio",
-                   identity_strength: float = 0.0, avatar_key: str | None = None) -> str:  # fmt: skip
+    def generation(
+        self,
+        *,
+        poses: int = 2,
+        variations: int = 1,
+        steps: int = 8,
+        size: int = 256,
+        seed: int | None = 7,
+        text: str | None = None,
+        prompt: str = "studio",
+        identity_strength: float = 0.0,
+        avatar_key: str | None = None,
+    ) -> str:
         generation_id = str(uuid.uuid4())
         pose_ids = [] if text else self.pose_ids[:poses]
         kind = "TEXT_DESCRIPTION" if text else "GALLERY_REFERENCE"
         total = len(plan_images(generation_type=kind, pose_ids=pose_ids, variations=variations))
         with self.connect() as conn, conn.transaction():
-            generations_db.insert_generation(conn=conn, generation_id=generation_id, user_id=self.user_id, fields={
-                "project_id": self.project_id, "generation_type": kind, "text_prompt": text, "prompt": prompt,
-                "negative_prompt": None, "variations_per_pose": variations, "width": size, "height": size,
-                "steps": steps, "guidance_scale": 7.5, "seed": seed, "poses_total": total,
-                "identity_strength": identity_strength, "avatar_key": avatar_key,
-                "credit_charged": CREDITS_PER_IMAGE * total,
-            })  # fmt: skip
+            generations_db.insert_generation(
+                conn=conn,
+                generation_id=generation_id,
+                user_id=self.user_id,
+                fields={
+                    "project_id": self.project_id,
+                    "generation_type": kind,
+                    "text_prompt": text,
+                    "prompt": prompt,
+                    "negative_prompt": None,
+                    "variations_per_pose": variations,
+                    "width": size,
+                    "height": size,
+                    "steps": steps,
+                    "guidance_scale": 7.5,
+                    "seed": seed,
+                    "poses_total": total,
+                    "identity_strength": identity_strength,
+                    "avatar_key": avatar_key,
+                    "credit_charged": CREDITS_PER_IMAGE * total,
+                },
+            )
             generations_db.insert_generation_poses(conn=conn, generation_id=generation_id, pose_ids=pose_ids)
-            credits.charge(conn=conn, user_id=self.user_id, amount=CREDITS_PER_IMAGE * total,
-                           reference_type="generation", reference_id=generation_id)  # fmt: skip
+            credits.charge(
+                conn=conn,
+                user_id=self.user_id,
+                amount=CREDITS_PER_IMAGE * total,
+                reference_type="generation",
+                reference_id=generation_id,
+            )
         return generation_id
 
     def row(self, generation_id: str) -> dict:
@@ -79,8 +110,9 @@ class Scenario:
 
     def refunds(self) -> int:
         with self.connect() as conn:
-            row = conn.execute("SELECT count(*) AS n FROM credit_ledger WHERE user_id = %s AND type = 'refund'",
-                               (self.user_id,)).fetchone()  # fmt: skip
+            row = conn.execute(
+                "SELECT count(*) AS n FROM credit_ledger WHERE user_id = %s AND type = 'refund'", (self.user_id,)
+            ).fetchone()
             return row["n"]
 
 

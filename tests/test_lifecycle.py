@@ -49,8 +49,20 @@ def processing(scenario: Scenario, *, poses: int = 3, made: int = 0) -> str:
         row = lifecycle.claim(conn=conn, generation_id=generation_id, worker_name="w-test")
         keys = [f"{pose}:0" for pose in generations_db.generation_pose_ids(conn=conn, generation_id=generation_id)]
         for key in keys[:made]:
-            image = ImageRow(str(uuid.uuid4()), generation_id, key.split(":")[0], key, "completed", f"poses/{key}.png",
-                             f"poses/{key}.jpg", 1, "p", 0.1, 0.0, None)  # fmt: skip
+            image = ImageRow(
+                str(uuid.uuid4()),
+                generation_id,
+                key.split(":")[0],
+                key,
+                "completed",
+                f"poses/{key}.png",
+                f"poses/{key}.jpg",
+                1,
+                "p",
+                0.1,
+                0.0,
+                None,
+            )
             assert generations_db.insert_image(conn=conn, row=image)
         generations_db.refresh_counts(conn=conn, generation_id=generation_id)
     assert row.status == "processing"
@@ -161,8 +173,9 @@ def test_hand_over_puts_it_back_without_refund_or_event(scenario, redis_client):
     assert refund_rows(scenario, generation_id) == 0 and final_events(redis_client, generation_id) == []
 
 
-def test_a_cancelled_generation_is_neither_handed_over_nor_recovered_but_ends_cancelled(scenario, pool, publish,
-                                                                                           redis_client):  # fmt: skip
+def test_a_cancelled_generation_is_neither_handed_over_nor_recovered_but_ends_cancelled(
+    scenario, pool, publish, redis_client
+):
     """A cancel the worker never saw (the Redis flag was lost) is not undone by a hand-over or a recovery: the
     generation ends cancelled with a refund of what was not made. Seen under chaos."""
     generation_id = processing(scenario, poses=3, made=1)
@@ -210,8 +223,9 @@ def test_a_final_event_lost_to_a_crash_is_delivered_once_by_the_reconciler(scena
     generation_id = processing(scenario, poses=2, made=2)
     with scenario.connect() as conn:
         ended = lifecycle.complete(conn=conn, generation_id=generation_id)  # ... and the process dies here
-        conn.execute("UPDATE generations SET completed_at = now() - interval '1 minute' WHERE id = %s",
-                     (generation_id,))  # fmt: skip
+        conn.execute(
+            "UPDATE generations SET completed_at = now() - interval '1 minute' WHERE id = %s", (generation_id,)
+        )
     assert ended.row.final_event_at is None and final_events(redis_client, generation_id) == []
     assert generation_id in lifecycle.deliver_owed(pool=pool, publish=publish, older_than_seconds=30)
     assert generation_id not in lifecycle.deliver_owed(pool=pool, publish=publish, older_than_seconds=30)

@@ -87,8 +87,15 @@ def test_supervise_stops_all_when_one_exits():
 
 def test_a_service_gets_its_own_environment(monkeypatch):
     monkeypatch.setenv("POSEGEN_TEST_CODE", "4")
-    exits = localrun.ServiceSpec("exits", [sys.executable, "-c", "import os; raise SystemExit(int(os.environ['CODE']) "
-                                           "+ int(os.environ['POSEGEN_TEST_CODE']))"], {"CODE": "3"})  # fmt: skip
+    exits = localrun.ServiceSpec(
+        "exits",
+        [
+            sys.executable,
+            "-c",
+            "import os; raise SystemExit(int(os.environ['CODE']) + int(os.environ['POSEGEN_TEST_CODE']))",
+        ],
+        {"CODE": "3"},
+    )
     assert localrun.supervise([exits]) == 7
 
 

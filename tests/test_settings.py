@@ -74,7 +74,7 @@ def test_rate_limit_forms(text, expected):
             GatewaySettings,
             {"jwt_secret": SECRET, "gateway_serve_relay": True, "gateway_workers": 2},
             "GATEWAY_SERVE_RELAY",
-        ),  # fmt: skip
+        ),
         (WorkerSettings, {"jwt_secret": SECRET, "worker_batch_size": 0}, "WORKER_BATCH_SIZE"),
         (WorkerSettings, {"jwt_secret": SECRET, "torch_device": "tpu"}, "TORCH_DEVICE"),
         (WorkerSettings, {"jwt_secret": SECRET, "torch_dtype": "int8"}, "TORCH_DTYPE"),

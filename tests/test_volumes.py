@@ -78,6 +78,7 @@ def test_the_command_reports_each_volume_and_fails_on_a_missing_one(tmp_path):
     ok = subprocess.run([*command, str(present)], capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stderr
     assert f"{present}: writable for 10001:10001" in ok.stdout
-    missing = subprocess.run([*command, str(present), str(tmp_path / "absent")], capture_output=True, text=True,
-                             timeout=60)  # fmt: skip
+    missing = subprocess.run(
+        [*command, str(present), str(tmp_path / "absent")], capture_output=True, text=True, timeout=60
+    )
     assert missing.returncode == 1 and "absent" in missing.stderr

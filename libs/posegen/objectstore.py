@@ -73,9 +73,10 @@ class S3Storage(Storage):
         self._client = session.client("s3", endpoint_url=self.endpoint_url, config=config)
         public = public_endpoint_url or None
         self._presigner = (
-            session.client("s3", endpoint_url=public, config=config) if public and public != self.endpoint_url
+            session.client("s3", endpoint_url=public, config=config)
+            if public and public != self.endpoint_url
             else self._client
-        )  # fmt: skip
+        )
 
     @classmethod
     def from_settings(cls, settings: CommonSettings) -> S3Storage:

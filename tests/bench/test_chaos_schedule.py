@@ -35,8 +35,13 @@ def test_the_schedule_is_the_seeds():
 
 
 def test_dry_run_prints_the_schedule_and_starts_nothing():
-    result = subprocess.run([sys.executable, str(REPO / "bench/chaos.py"), "--seed", "42", "--dry-run"],
-                            capture_output=True, text=True, check=True, timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench/chaos.py"), "--seed", "42", "--dry-run"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     chaos = chaos_module()
     schedule = chaos.fault_schedule(42, 90, ["worker-1", "worker-2"], (3.0, 8.0))
     assert result.stdout.splitlines()[0].startswith("chaos seed 42 (python bench/chaos.py --seed 42")

@@ -86,13 +86,36 @@ def test_the_gpu_benchmark_runs_every_cuda_line_on_the_cpu(cuda_semantics, tmp_p
     gpu = bench_module()
     recorder = CudaRecorder()
     out = tmp_path / "gpu.md"
-    argv = ["--tiny", "--device", "cuda", "--dtype", "float32", "--steps", "2", "--size", "128", "--batches", "1,2",
-            "--repeats", "1", "--case-seconds", "240", "--compile-seconds", "240", "--out", str(out)]  # fmt: skip
+    argv = [
+        "--tiny",
+        "--device",
+        "cuda",
+        "--dtype",
+        "float32",
+        "--steps",
+        "2",
+        "--size",
+        "128",
+        "--batches",
+        "1,2",
+        "--repeats",
+        "1",
+        "--case-seconds",
+        "240",
+        "--compile-seconds",
+        "240",
+        "--out",
+        str(out),
+    ]
     assert gpu.main(argv, cuda=recorder) == 0
     assert {"synchronize", "reset_peak", "peak_bytes", "device_name"} == set(recorder.calls)
     report = out.read_text()
-    for config in ("| eager | 1 |", "| eager | 2 |", "| eager, channels-last | 2 |",
-                   "| compiled (max-autotune-no-cudagraphs) | 2 |"):  # fmt: skip
+    for config in (
+        "| eager | 1 |",
+        "| eager | 2 |",
+        "| eager, channels-last | 2 |",
+        "| compiled (max-autotune-no-cudagraphs) | 2 |",
+    ):
         assert config in report, config
     for figure in ("step callback", "identity adapter", "VAE decode share", "load, compile and warm up"):
         assert figure in report, figure
@@ -128,16 +151,26 @@ def worker_settings_for():
     from posegen.settings import WorkerSettings
 
     def make(model: Path, **values):
-        return WorkerSettings(_env_file=None, jwt_secret="g" * 40, model_base=str(model),
-                              model_controlnet=str(model / "controlnet"), **values)  # fmt: skip
+        return WorkerSettings(
+            _env_file=None,
+            jwt_secret="g" * 40,
+            model_base=str(model),
+            model_controlnet=str(model / "controlnet"),
+            **values,
+        )
 
     return make
 
 
 def test_gpu_run_sh_smoke_mode_runs_end_to_end(tmp_path):
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "OUT": str(tmp_path), "HOME": str(tmp_path)}
-    result = subprocess.run(["bash", str(REPO / "bench/gpu_run.sh"), "--smoke"], capture_output=True, text=True,
-                            timeout=300, env={**env, "TMPDIR": os.environ.get("TMPDIR", "/tmp")})  # fmt: skip
+    result = subprocess.run(
+        ["bash", str(REPO / "bench/gpu_run.sh"), "--smoke"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**env, "TMPDIR": os.environ.get("TMPDIR", "/tmp")},
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert f"report: {tmp_path}/gpu.md" in result.stdout
     report = (tmp_path / "gpu.md").read_text()

@@ -83,8 +83,12 @@ def test_the_services_keep_images_in_the_seaweedfs_bucket_created_before_they_st
     assert endpoint.split("//")[1] == f"seaweedfs:{store['command'][store['command'].index('-s3.port=8333')][9:]}"
     assert store["environment"]["AWS_ACCESS_KEY_ID"] == app_env["AWS_ACCESS_KEY_ID"]
     assert store["environment"]["AWS_SECRET_ACCESS_KEY"] == app_env["AWS_SECRET_ACCESS_KEY"]
-    settings = CommonSettings(_env_file=None, storage_backend=app_env["STORAGE_BACKEND"],
-                              s3_bucket=app_env["S3_BUCKET"], s3_endpoint_url=endpoint)  # fmt: skip
+    settings = CommonSettings(
+        _env_file=None,
+        storage_backend=app_env["STORAGE_BACKEND"],
+        s3_bucket=app_env["S3_BUCKET"],
+        s3_endpoint_url=endpoint,
+    )
     assert settings.storage_backend == "s3"
     steps = [part.split() for part in SERVICES["migrate"]["command"][2].split("&&")]
     init = build_parser().parse_args(steps[-1][1:])

@@ -41,10 +41,19 @@ def http_ok(url: str) -> bool:
 @pytest.fixture
 def relay_ports(redis_url, tmp_path):
     ports = [free_port(), free_port()]
-    env = {**os.environ, "REDIS_URL": redis_url, "JWT_SECRET": SECRET, "RELAY_HOST": "127.0.0.1",
-           "LOG_LEVEL": "WARNING"}  # fmt: skip
-    processes = [subprocess.Popen([sys.executable, "-m", "posegen_cli", "relay"], cwd=tmp_path,
-                                  env={**env, "RELAY_PORT": str(port)}) for port in ports]  # fmt: skip
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "JWT_SECRET": SECRET,
+        "RELAY_HOST": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+    }
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "posegen_cli", "relay"], cwd=tmp_path, env={**env, "RELAY_PORT": str(port)}
+        )
+        for port in ports
+    ]
     deadline = time.monotonic() + 30
     while not all(http_ok(f"http://127.0.0.1:{port}/ready") for port in ports):
         assert time.monotonic() < deadline, "the relays did not become ready"
@@ -68,9 +77,14 @@ class Client:
         for name in ("connected", "pong"):
             self.client.on(name, lambda data, name=name: self.events.put_nowait(name), namespace=NAMESPACE)
         try:
-            await self.client.connect(edge, namespaces=[NAMESPACE], socketio_path="pose-generator-ws",
-                                      transports=transports, auth={"token": token(self.address)},
-                                      wait_timeout=timeout)  # fmt: skip
+            await self.client.connect(
+                edge,
+                namespaces=[NAMESPACE],
+                socketio_path="pose-generator-ws",
+                transports=transports,
+                auth={"token": token(self.address)},
+                wait_timeout=timeout,
+            )
             assert await asyncio.wait_for(self.events.get(), timeout) == "connected"
             for _ in range(3):  # each round trip is a POST and a long-poll GET of the same session
                 await self.client.emit("ping", namespace=NAMESPACE)
@@ -88,8 +102,13 @@ class Client:
 
 def socketio_connections(port: int) -> float:
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    return next(s.value for f in text_string_to_metric_families(text) if f.name == "posegen_relay_connections"
-                for s in f.samples if s.labels["protocol"] == "socketio")  # fmt: skip
+    return next(
+        s.value
+        for f in text_string_to_metric_families(text)
+        if f.name == "posegen_relay_connections"
+        for s in f.samples
+        if s.labels["protocol"] == "socketio"
+    )
 
 
 def test_long_polling_sessions_stay_on_one_relay_behind_the_compose_edge(relay_ports, start_edge):
@@ -100,8 +119,10 @@ def test_long_polling_sessions_stay_on_one_relay_behind_the_compose_edge(relay_p
         transports = [["polling"] if n % 2 == 0 else None for n in range(len(clients))]
         kept = await asyncio.gather(*(c.open(edge, t) for c, t in zip(clients, transports, strict=True)))
         per_relay = [await asyncio.to_thread(socketio_connections, port) for port in relay_ports]
-        async with connect(edge.replace("http", "ws") + "/pose-generator-ws",
-                           additional_headers={"Authorization": f"Bearer {token('plain')}"}) as plain:  # fmt: skip
+        async with connect(
+            edge.replace("http", "ws") + "/pose-generator-ws",
+            additional_headers={"Authorization": f"Bearer {token('plain')}"},
+        ) as plain:
             greeting = await asyncio.wait_for(plain.recv(), 10)
         for client in clients:
             await client.close()

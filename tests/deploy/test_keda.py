@@ -42,8 +42,9 @@ def test_running_generations_are_counted_once_whatever_the_gateway_replicas(rend
         ],
     }
     (tmp_path / "keda-query.test.yml").write_text(yaml.safe_dump(test))
-    result = subprocess.run([str(promtool), "test", "rules", "keda-query.test.yml"], cwd=tmp_path, capture_output=True,
-                            text=True)  # fmt: skip
+    result = subprocess.run(
+        [str(promtool), "test", "rules", "keda-query.test.yml"], cwd=tmp_path, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

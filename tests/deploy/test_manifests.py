@@ -30,8 +30,11 @@ PORTS = {"posegen-gateway": 3000, "posegen-relay": 3001, "posegen-worker": 9100,
 
 def test_compose_file_matches_the_compose_specification():
     checker = Path(sys.executable).with_name("check-jsonschema")
-    result = subprocess.run([str(checker), "--builtin-schema", "vendor.compose-spec",
-                             str(REPO / "compose/docker-compose.yml")], capture_output=True, text=True)  # fmt: skip
+    result = subprocess.run(
+        [str(checker), "--builtin-schema", "vendor.compose-spec", str(REPO / "compose/docker-compose.yml")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -57,8 +60,17 @@ def test_every_standard_resource_validates_against_the_kubernetes_schema(rendere
         if document["kind"] in CUSTOM_KINDS:
             continue
         kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
-    assert {"Namespace", "ConfigMap", "Deployment", "Service", "HorizontalPodAutoscaler", "Job", "Ingress",
-            "PodDisruptionBudget", "NetworkPolicy"} <= kinds  # fmt: skip
+    assert {
+        "Namespace",
+        "ConfigMap",
+        "Deployment",
+        "Service",
+        "HorizontalPodAutoscaler",
+        "Job",
+        "Ingress",
+        "PodDisruptionBudget",
+        "NetworkPolicy",
+    } <= kinds
     assert kinds >= CUSTOM_KINDS
 
 
@@ -92,8 +104,9 @@ def test_workers_drain_and_reach_their_gpu(rendered):
 
 
 def test_ports_probes_and_settings_names_are_the_codes(rendered):
-    for spec, document in zip(pod_specs(rendered), [d for d in rendered if d["kind"] in ("Deployment", "Job")],
-                              strict=True):  # fmt: skip
+    for spec, document in zip(
+        pod_specs(rendered), [d for d in rendered if d["kind"] in ("Deployment", "Job")], strict=True
+    ):
         name = document["metadata"]["name"]
         for container in spec["containers"]:
             for variable in container.get("env", []):
@@ -114,8 +127,11 @@ def test_ports_probes_and_settings_names_are_the_codes(rendered):
 def test_ingress_routes_the_relay_path_to_the_relay_with_session_affinity(rendered):
     ingresses = [find(rendered, "Ingress", name) for name in ("posegen", "posegen-relay")]
     hosts = {rule["host"] for ingress in ingresses for rule in ingress["spec"]["rules"]}
-    paths = {p["path"]: p["backend"]["service"]["name"] for ingress in ingresses
-             for p in ingress["spec"]["rules"][0]["http"]["paths"]}  # fmt: skip
+    paths = {
+        p["path"]: p["backend"]["service"]["name"]
+        for ingress in ingresses
+        for p in ingress["spec"]["rules"][0]["http"]["paths"]
+    }
     assert len(hosts) == 1 and paths == {contracts.RELAY_PATH: "posegen-relay", "/": "posegen-gateway"}
     relay_annotations = ingresses[1]["metadata"]["annotations"]
     assert relay_annotations["nginx.ingress.kubernetes.io/upstream-hash-by"] == "$remote_addr"
@@ -174,6 +190,7 @@ def test_alert_rules_pass_promtool():
     promtool = Path("/usr/bin/promtool")
     if not promtool.exists():
         pytest.skip("promtool is installed by .ci/run (Debian's prometheus package)")
-    result = subprocess.run([str(promtool), "check", "rules", str(REPO / "deploy/prometheus/alerts.yml")],
-                            capture_output=True, text=True)  # fmt: skip
+    result = subprocess.run(
+        [str(promtool), "check", "rules", str(REPO / "deploy/prometheus/alerts.yml")], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr

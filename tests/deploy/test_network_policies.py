@@ -31,11 +31,13 @@ STRANGER = Endpoint("a pod of another namespace", "default", {"app": "stranger"}
 def data_stores(namespace: str) -> list[tuple[Endpoint, Endpoint]]:
     """(Redis, PostgreSQL) pods as charts label them, as an operator might, and managed outside the cluster."""
     return [
-        (Endpoint("redis", namespace, {"app.kubernetes.io/name": "redis"}),
-         Endpoint("postgresql", namespace, {"app.kubernetes.io/name": "postgresql"})),
+        (
+            Endpoint("redis", namespace, {"app.kubernetes.io/name": "redis"}),
+            Endpoint("postgresql", namespace, {"app.kubernetes.io/name": "postgresql"}),
+        ),
         (Endpoint("redis", namespace, {"app": "cache"}), Endpoint("postgresql", namespace, {"role": "db"})),
         (Endpoint("managed redis", external=True), Endpoint("managed postgresql", external=True)),
-    ]  # fmt: skip
+    ]
 
 
 def pod(rendered, kind: str, name: str) -> Endpoint:
@@ -48,24 +50,44 @@ def flows(rendered, redis: Endpoint, postgres: Endpoint) -> tuple[list, list]:
     worker, migrate = pod(rendered, "Deployment", "posegen-worker"), pod(rendered, "Job", "posegen-migrate")
     extractor = pod(rendered, "Deployment", "posegen-extractor")
     needed = [
-        (extractor, redis, REDIS_PORT), (extractor, postgres, POSTGRES_PORT), (extractor, DNS, 53),
+        (extractor, redis, REDIS_PORT),
+        (extractor, postgres, POSTGRES_PORT),
+        (extractor, DNS, 53),
         (PROMETHEUS, extractor, EXTRACTOR_METRICS_PORT),
-        (gateway, redis, REDIS_PORT), (gateway, postgres, POSTGRES_PORT), (gateway, INTERNET, 443),
+        (gateway, redis, REDIS_PORT),
+        (gateway, postgres, POSTGRES_PORT),
+        (gateway, INTERNET, 443),
         (relay, redis, REDIS_PORT),
-        (worker, redis, REDIS_PORT), (worker, postgres, POSTGRES_PORT), (worker, DNS, 53), (worker, INTERNET, 443),
+        (worker, redis, REDIS_PORT),
+        (worker, postgres, POSTGRES_PORT),
+        (worker, DNS, 53),
+        (worker, INTERNET, 443),
         (migrate, postgres, POSTGRES_PORT),
         (KEDA, redis, REDIS_PORT),
-        (INGRESS, gateway, GATEWAY_PORT), (INGRESS, relay, RELAY_PORT),
-        (PROMETHEUS, gateway, GATEWAY_PORT), (PROMETHEUS, relay, RELAY_PORT), (PROMETHEUS, worker, METRICS_PORT),
-    ]  # fmt: skip
+        (INGRESS, gateway, GATEWAY_PORT),
+        (INGRESS, relay, RELAY_PORT),
+        (PROMETHEUS, gateway, GATEWAY_PORT),
+        (PROMETHEUS, relay, RELAY_PORT),
+        (PROMETHEUS, worker, METRICS_PORT),
+    ]
     refused = [
-        (relay, postgres, POSTGRES_PORT), (KEDA, postgres, POSTGRES_PORT), (KEDA, gateway, GATEWAY_PORT),
-        (INGRESS, redis, REDIS_PORT), (INGRESS, postgres, POSTGRES_PORT), (INGRESS, worker, METRICS_PORT),
-        (STRANGER, redis, REDIS_PORT), (STRANGER, postgres, POSTGRES_PORT), (STRANGER, gateway, GATEWAY_PORT),
-        (worker, gateway, GATEWAY_PORT), (gateway, worker, METRICS_PORT), (worker, relay, RELAY_PORT),
-        (extractor, gateway, GATEWAY_PORT), (INGRESS, extractor, EXTRACTOR_METRICS_PORT),
-        (gateway, extractor, EXTRACTOR_METRICS_PORT), (STRANGER, extractor, EXTRACTOR_METRICS_PORT),
-    ]  # fmt: skip
+        (relay, postgres, POSTGRES_PORT),
+        (KEDA, postgres, POSTGRES_PORT),
+        (KEDA, gateway, GATEWAY_PORT),
+        (INGRESS, redis, REDIS_PORT),
+        (INGRESS, postgres, POSTGRES_PORT),
+        (INGRESS, worker, METRICS_PORT),
+        (STRANGER, redis, REDIS_PORT),
+        (STRANGER, postgres, POSTGRES_PORT),
+        (STRANGER, gateway, GATEWAY_PORT),
+        (worker, gateway, GATEWAY_PORT),
+        (gateway, worker, METRICS_PORT),
+        (worker, relay, RELAY_PORT),
+        (extractor, gateway, GATEWAY_PORT),
+        (INGRESS, extractor, EXTRACTOR_METRICS_PORT),
+        (gateway, extractor, EXTRACTOR_METRICS_PORT),
+        (STRANGER, extractor, EXTRACTOR_METRICS_PORT),
+    ]
     return needed, refused
 
 

@@ -39,8 +39,9 @@ def pod(rendered, name: str) -> Endpoint:
 def test_the_services_are_configured_for_a_bucket(rendered):
     data = config(rendered)
     assert "STORAGE_DIR" not in data
-    settings = CommonSettings(_env_file=None, **{k.lower(): v for k, v in data.items() if k.lower() in
-                                                 CommonSettings.model_fields})  # fmt: skip
+    settings = CommonSettings(
+        _env_file=None, **{k.lower(): v for k, v in data.items() if k.lower() in CommonSettings.model_fields}
+    )
     assert settings.storage_backend == "s3" and settings.s3_bucket
 
 

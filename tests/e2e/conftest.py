@@ -52,27 +52,46 @@ class ClusterRunner:
         ports = {"gateway": free_port(), "relay": free_port(), "worker": free_port(), "extractor": free_port()}
         self.folder = folder
         self.env = {
-            **os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "JWT_SECRET": SECRET,
-            "STORAGE_DIR": str(folder / "storage"), "MODEL_BASE": str(model),
-            "MODEL_CONTROLNET": str(model / "controlnet"), "TORCH_DEVICE": "cpu",
-            "GATEWAY_PORT": str(ports["gateway"]), "GATEWAY_HOST": "127.0.0.1", "RELAY_PORT": str(ports["relay"]),
-            "RELAY_HOST": "127.0.0.1", "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['gateway']}",
-            "WORKER_METRICS_PORT": str(ports["worker"]), "WORKER_NAME": f"e2e-{ports['worker']}",
-            "GENERATE_RATE_LIMIT": "100/min", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1",
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "JWT_SECRET": SECRET,
+            "STORAGE_DIR": str(folder / "storage"),
+            "MODEL_BASE": str(model),
+            "MODEL_CONTROLNET": str(model / "controlnet"),
+            "TORCH_DEVICE": "cpu",
+            "GATEWAY_PORT": str(ports["gateway"]),
+            "GATEWAY_HOST": "127.0.0.1",
+            "RELAY_PORT": str(ports["relay"]),
+            "RELAY_HOST": "127.0.0.1",
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['gateway']}",
+            "WORKER_METRICS_PORT": str(ports["worker"]),
+            "WORKER_NAME": f"e2e-{ports['worker']}",
+            "GENERATE_RATE_LIMIT": "100/min",
+            "HF_HUB_OFFLINE": "1",
+            "PYTHONUNBUFFERED": "1",
             "GATEWAY_SERVE_RELAY": "true",
-            "EXTRACTOR_METRICS_PORT": str(ports["extractor"]), "EXTRACTOR_NAME": f"e2e-x-{ports['extractor']}",
-        }  # fmt: skip
-        self.cluster = Cluster(f"http://127.0.0.1:{ports['gateway']}",
-                               f"ws://127.0.0.1:{ports['relay']}/pose-generator-ws", database_url,
-                               folder / "storage", ports)  # fmt: skip
+            "EXTRACTOR_METRICS_PORT": str(ports["extractor"]),
+            "EXTRACTOR_NAME": f"e2e-x-{ports['extractor']}",
+        }
+        self.cluster = Cluster(
+            f"http://127.0.0.1:{ports['gateway']}",
+            f"ws://127.0.0.1:{ports['relay']}/pose-generator-ws",
+            database_url,
+            folder / "storage",
+            ports,
+        )
 
     def start(self) -> Cluster:
         for name in ("gateway", "relay", "worker", "extractor"):
             log = open(self.folder / f"{name}.log", "a")  # noqa: SIM115 - closed when the process ends
             self.cluster.processes[name] = subprocess.Popen(
-                [sys.executable, "-m", "posegen_cli", name], env=self.env, cwd=self.folder, stdout=log,
+                [sys.executable, "-m", "posegen_cli", name],
+                env=self.env,
+                cwd=self.folder,
+                stdout=log,
                 stderr=subprocess.STDOUT,
-            )  # fmt: skip
+            )
         deadline = time.monotonic() + 120
         ready = [f"http://127.0.0.1:{self.cluster.ports[name]}/ready" for name in ("relay", "worker")]
         while http_status(f"{self.cluster.api}/health") != 200 or any(http_status(url) != 200 for url in ready):
@@ -108,8 +127,9 @@ def fresh_cluster_database(fresh_database_url) -> str:
 
 @pytest.fixture(scope="session")
 def cluster(fresh_database_url, claim_redis_db, tiny_model, tmp_path_factory) -> Iterator[Cluster]:
-    runner = ClusterRunner(fresh_cluster_database(fresh_database_url), claim_redis_db(), tiny_model,
-                           tmp_path_factory.mktemp("cluster"))  # fmt: skip
+    runner = ClusterRunner(
+        fresh_cluster_database(fresh_database_url), claim_redis_db(), tiny_model, tmp_path_factory.mktemp("cluster")
+    )
     try:
         yield runner.start()
     finally:

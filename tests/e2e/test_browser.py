@@ -53,8 +53,9 @@ def test_a_generation_from_the_web_page_through_the_edge(cluster, edge, tmp_path
         page.get_by_label("Steps").fill("8")
         page.get_by_role("button", name="Start generation").click()
         page.wait_for_function("document.getElementById('overall').value > 0", timeout=120_000)
-        page.wait_for_function("document.querySelectorAll('.job.done img[src*=\"/files/\"]').length === 2",
-                               timeout=120_000)  # fmt: skip
+        page.wait_for_function(
+            "document.querySelectorAll('.job.done img[src*=\"/files/\"]').length === 2", timeout=120_000
+        )
         page.wait_for_function("document.getElementById('status').textContent.startsWith('Done')")
         assert page.get_attribute("#generation-avatar", "alt") == "Avatar used, identity strength 0.8"
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)

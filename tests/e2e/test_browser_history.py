@@ -44,14 +44,26 @@ def test_history_downloads_and_admin_panel_in_the_browser(cluster, edge, tmp_pat
     from playwright.sync_api import sync_playwright
 
     admin = {"Authorization": f"Bearer {token('history-admin', 'admin')}"}
-    httpx.post(f"{cluster.api}/admin/users/{USER}/credits", json={"amount": 1000}, headers=admin,
-               timeout=10).raise_for_status()  # fmt: skip
+    httpx.post(
+        f"{cluster.api}/admin/users/{USER}/credits", json={"amount": 1000}, headers=admin, timeout=10
+    ).raise_for_status()
     headers = {"Authorization": f"Bearer {token(USER)}"}
-    project = httpx.post(f"{cluster.api}/projects", json={"projectName": "History shoot"}, headers=headers,
-                         timeout=10).json()["id"]  # fmt: skip
+    project = httpx.post(
+        f"{cluster.api}/projects", json={"projectName": "History shoot"}, headers=headers, timeout=10
+    ).json()["id"]
     poses = httpx.get(f"{cluster.api}/library?limit=2", headers=headers, timeout=10).json()["items"]
-    generation_id = finished(cluster.api, headers, {"projectId": project, "selectedPoseIds": [p["id"] for p in poses],
-                                                    "width": 256, "height": 256, "steps": 2, "seed": 5})  # fmt: skip
+    generation_id = finished(
+        cluster.api,
+        headers,
+        {
+            "projectId": project,
+            "selectedPoseIds": [p["id"] for p in poses],
+            "width": 256,
+            "height": 256,
+            "steps": 2,
+            "seed": 5,
+        },
+    )
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
@@ -62,8 +74,9 @@ def test_history_downloads_and_admin_panel_in_the_browser(cluster, edge, tmp_pat
         page.wait_for_function("document.getElementById('whoami').textContent.includes('history-user')")
         item = page.locator(f"#history li[data-generation-id='{generation_id}']")
         item.wait_for()
-        page.wait_for_function(f"document.querySelector(\"#history li[data-generation-id='{generation_id}'] img\")"
-                               ".naturalWidth > 0")  # fmt: skip
+        page.wait_for_function(
+            f"document.querySelector(\"#history li[data-generation-id='{generation_id}'] img\").naturalWidth > 0"
+        )
         assert page.locator("#admin").is_hidden()  # not an admin
         assert page.locator("#balance").inner_text() == str(1000 - 60)
 

@@ -42,8 +42,11 @@ async def follow(relay_url: str, user_token: str, start) -> tuple[str, list[dict
 def test_a_generation_end_to_end(cluster):
     user = token("e2e-user")
     with httpx.Client(base_url=cluster.api, timeout=30, headers={"Authorization": f"Bearer {user}"}) as http:
-        granted = http.post("/admin/users/e2e-user/credits", json={"amount": 100},
-                            headers={"Authorization": f"Bearer {token('e2e-admin', 'admin')}"})  # fmt: skip
+        granted = http.post(
+            "/admin/users/e2e-user/credits",
+            json={"amount": 100},
+            headers={"Authorization": f"Bearer {token('e2e-admin', 'admin')}"},
+        )
         assert granted.status_code == 200
         project = http.post("/projects", json={"projectName": "End to end"}).json()["id"]
         avatar = http.post(f"/projects/{project}/avatar", files={"file": ("me.png", png(), "image/png")})
@@ -73,8 +76,9 @@ def test_a_generation_end_to_end(cluster):
         page = httpx.get(cluster.gateway + "/", timeout=10)
         assert page.status_code == 200 and "Pose Generator" in page.text
     with psycopg.connect(cluster.database_url) as conn:
-        rows = conn.execute("SELECT status, count(*) FROM generated_poses WHERE generation_id = %s GROUP BY status",
-                            (generation_id,)).fetchall()  # fmt: skip
+        rows = conn.execute(
+            "SELECT status, count(*) FROM generated_poses WHERE generation_id = %s GROUP BY status", (generation_id,)
+        ).fetchall()
     assert rows == [("completed", 2)]
 
 
@@ -84,14 +88,24 @@ def test_the_cli_generates_with_live_progress(cluster):
     import sys
 
     admin = token("cli-admin", "admin")
-    httpx.post(f"{cluster.api}/admin/users/cli-user/credits", json={"amount": 1000},
-               headers={"Authorization": f"Bearer {admin}"}, timeout=10).raise_for_status()  # fmt: skip
-    env = {**os.environ, "POSEGEN_API_URL": cluster.gateway, "POSEGEN_RELAY_URL": cluster.relay,
-           "POSEGEN_TOKEN": token("cli-user"), "COLUMNS": "120"}  # fmt: skip
+    httpx.post(
+        f"{cluster.api}/admin/users/cli-user/credits",
+        json={"amount": 1000},
+        headers={"Authorization": f"Bearer {admin}"},
+        timeout=10,
+    ).raise_for_status()
+    env = {
+        **os.environ,
+        "POSEGEN_API_URL": cluster.gateway,
+        "POSEGEN_RELAY_URL": cluster.relay,
+        "POSEGEN_TOKEN": token("cli-user"),
+        "COLUMNS": "120",
+    }
 
     def posegen(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "posegen_cli", *args], env=env, capture_output=True, text=True,
-                              timeout=300)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "posegen_cli", *args], env=env, capture_output=True, text=True, timeout=300
+        )
 
     listing = posegen("library", "--limit", "3", "--json")
     assert listing.returncode == 0, listing.stderr

@@ -57,8 +57,9 @@ def s3(tmp_path_factory) -> Iterator[SeaweedS3]:
 
 @pytest.fixture(scope="module")
 def s3_cluster(s3, fresh_database_url, claim_redis_db, tiny_model, tmp_path_factory) -> Iterator[Cluster]:
-    runner = ClusterRunner(fresh_cluster_database(fresh_database_url), claim_redis_db(), tiny_model,
-                           tmp_path_factory.mktemp("s3-cluster"))  # fmt: skip
+    runner = ClusterRunner(
+        fresh_cluster_database(fresh_database_url), claim_redis_db(), tiny_model, tmp_path_factory.mktemp("s3-cluster")
+    )
     runner.env.update(s3.client_env, S3_BUCKET=BUCKET)
     try:
         yield runner.start()
@@ -71,8 +72,12 @@ def client(cluster: Cluster, user: str) -> httpx.Client:
 
 
 def grant(cluster: Cluster, user: str, amount: int) -> None:
-    httpx.post(f"{cluster.api}/admin/users/{user}/credits", json={"amount": amount}, timeout=10,
-               headers={"Authorization": f"Bearer {token('s3-admin', 'admin')}"}).raise_for_status()  # fmt: skip
+    httpx.post(
+        f"{cluster.api}/admin/users/{user}/credits",
+        json={"amount": amount},
+        timeout=10,
+        headers={"Authorization": f"Bearer {token('s3-admin', 'admin')}"},
+    ).raise_for_status()
 
 
 def generate(http: httpx.Client, project: str, poses: list[str], **extra) -> str:

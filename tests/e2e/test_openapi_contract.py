@@ -26,8 +26,19 @@ def test_st_run_with_every_check_finds_nothing(fresh_database_url, claim_redis_d
         for _ in range(20):
             grant = f"{cluster.api}/admin/users/contract-admin/credits"
             httpx.post(grant, json={"amount": 10_000_000}, headers=admin, timeout=10).raise_for_status()
-        command = [str(ST), "run", f"{cluster.gateway}/openapi.json", "--checks", "all", "--seed", str(SEED),
-                   "--max-examples", "10", "-H", f"Authorization: {admin['Authorization']}"]  # fmt: skip
+        command = [
+            str(ST),
+            "run",
+            f"{cluster.gateway}/openapi.json",
+            "--checks",
+            "all",
+            "--seed",
+            str(SEED),
+            "--max-examples",
+            "10",
+            "-H",
+            f"Authorization: {admin['Authorization']}",
+        ]
         result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
     finally:
         runner.stop()

@@ -30,10 +30,15 @@ def prometheus(cluster, tmp_path):
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = free_port()
     process = subprocess.Popen(
-        [PROMETHEUS, f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            PROMETHEUS,
+            f"--config.file={tmp_path / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait(lambda: httpx.get(f"{base}/-/ready", timeout=1).status_code == 200)
@@ -61,21 +66,46 @@ def query(base: str, expression: str) -> list[dict]:
 
 def test_prometheus_scrapes_every_service_during_a_generation(cluster, prometheus):
     headers = {"Authorization": f"Bearer {token('prom-user')}"}
-    httpx.post(f"{cluster.api}/admin/users/prom-user/credits", json={"amount": 100}, timeout=10,
-               headers={"Authorization": f"Bearer {token('prom-admin', 'admin')}"}).raise_for_status()  # fmt: skip
+    httpx.post(
+        f"{cluster.api}/admin/users/prom-user/credits",
+        json={"amount": 100},
+        timeout=10,
+        headers={"Authorization": f"Bearer {token('prom-admin', 'admin')}"},
+    ).raise_for_status()
     project = httpx.post(f"{cluster.api}/projects", json={"projectName": "Scraped"}, headers=headers).json()["id"]
     pose = httpx.get(f"{cluster.api}/library?limit=1", headers=headers).json()["items"][0]["id"]
-    generation = httpx.post(f"{cluster.api}/generate", headers=headers, timeout=10, json={
-        "projectId": project, "selectedPoseIds": [pose], "steps": 6, "width": 256, "height": 256,
-    }).json()["generationId"]  # fmt: skip
-    _wait(lambda: httpx.get(f"{cluster.api}/generations/{generation}", headers=headers).json()["status"]
-          == "completed", timeout=120)  # fmt: skip
+    generation = httpx.post(
+        f"{cluster.api}/generate",
+        headers=headers,
+        timeout=10,
+        json={
+            "projectId": project,
+            "selectedPoseIds": [pose],
+            "steps": 6,
+            "width": 256,
+            "height": 256,
+        },
+    ).json()["generationId"]
+    _wait(
+        lambda: httpx.get(f"{cluster.api}/generations/{generation}", headers=headers).json()["status"] == "completed",
+        timeout=120,
+    )
 
-    _wait(lambda: sorted(r["metric"]["job"] for r in query(prometheus, "up == 1"))
-          == ["posegen-extractor", "posegen-gateway", "posegen-relay", "posegen-worker"])  # fmt: skip
-    for series in ("posegen_gateway_requests_total", "posegen_queue_jobs", "posegen_queue_workers",
-                   "posegen_relay_redis_up", 'posegen_worker_images_total{status="completed"}',
-                   "posegen_worker_step_duration_seconds_count", "posegen_generations_created_total"):  # fmt: skip
+    _wait(
+        lambda: (
+            sorted(r["metric"]["job"] for r in query(prometheus, "up == 1"))
+            == ["posegen-extractor", "posegen-gateway", "posegen-relay", "posegen-worker"]
+        )
+    )
+    for series in (
+        "posegen_gateway_requests_total",
+        "posegen_queue_jobs",
+        "posegen_queue_workers",
+        "posegen_relay_redis_up",
+        'posegen_worker_images_total{status="completed"}',
+        "posegen_worker_step_duration_seconds_count",
+        "posegen_generations_created_total",
+    ):
         _wait(lambda series=series: query(prometheus, series), timeout=30)
 
     def rules() -> list[dict]:
@@ -87,9 +117,12 @@ def test_prometheus_scrapes_every_service_during_a_generation(cluster, prometheu
 
 
 def test_promtool_accepts_each_exposition(cluster):
-    for url in (f"{cluster.gateway}/metrics", f"http://127.0.0.1:{cluster.ports['relay']}/metrics",
-                f"http://127.0.0.1:{cluster.ports['worker']}/metrics",
-                f"http://127.0.0.1:{cluster.ports['extractor']}/metrics"):  # fmt: skip
+    for url in (
+        f"{cluster.gateway}/metrics",
+        f"http://127.0.0.1:{cluster.ports['relay']}/metrics",
+        f"http://127.0.0.1:{cluster.ports['worker']}/metrics",
+        f"http://127.0.0.1:{cluster.ports['extractor']}/metrics",
+    ):
         exposition = httpx.get(url, timeout=5).text
         result = subprocess.run([PROMTOOL, "check", "metrics"], input=exposition, capture_output=True, text=True)
         assert result.returncode == 0, f"{url}: {result.stdout}{result.stderr}"

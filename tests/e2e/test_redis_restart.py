@@ -68,9 +68,21 @@ def test_redis_restart_under_the_cluster_loses_nothing(fresh_database_url, tiny_
         ).raise_for_status()
         project = httpx.post(f"{cluster.api}/projects", json={"projectName": "Outage"}, headers=user).json()["id"]
         poses = [p["id"] for p in httpx.get(f"{cluster.api}/library?limit=2", headers=user).json()["items"]]
-        generation_ids = [httpx.post(f"{cluster.api}/generate", headers=user, timeout=10, json={
-            "projectId": project, "selectedPoseIds": poses, "steps": 6, "width": 256, "height": 256,
-        }).json()["generationId"] for _ in range(3)]  # fmt: skip
+        generation_ids = [
+            httpx.post(
+                f"{cluster.api}/generate",
+                headers=user,
+                timeout=10,
+                json={
+                    "projectId": project,
+                    "selectedPoseIds": poses,
+                    "steps": 6,
+                    "width": 256,
+                    "height": 256,
+                },
+            ).json()["generationId"]
+            for _ in range(3)
+        ]
 
         def detail(generation_id: str) -> dict:
             return httpx.get(f"{cluster.api}/generations/{generation_id}", headers=user, timeout=10).json()

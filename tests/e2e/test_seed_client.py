@@ -30,8 +30,9 @@ class NodeScript:
     """The script running under Node; its output, line by line, in a queue."""
 
     def __init__(self, path: Path) -> None:
-        self.process = subprocess.Popen(["node", str(path)], cwd=path.parent, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True)  # fmt: skip
+        self.process = subprocess.Popen(
+            ["node", str(path)], cwd=path.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()

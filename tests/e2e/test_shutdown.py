@@ -10,19 +10,33 @@ from .conftest import ClusterRunner, fresh_cluster_database
 from .test_cluster import token
 
 
-def test_sigterm_everything_mid_run_then_restart_finishes_the_work(fresh_database_url, claim_redis_db, tiny_model,
-                                                                   tmp_path):  # fmt: skip
+def test_sigterm_everything_mid_run_then_restart_finishes_the_work(
+    fresh_database_url, claim_redis_db, tiny_model, tmp_path
+):
     runner = ClusterRunner(fresh_cluster_database(fresh_database_url), claim_redis_db(), tiny_model, tmp_path)
     cluster = runner.start()
     user = {"Authorization": f"Bearer {token('drain-user')}"}
     try:
-        httpx.post(f"{cluster.api}/admin/users/drain-user/credits", json={"amount": 1000}, timeout=10,
-                   headers={"Authorization": f"Bearer {token('drain-admin', 'admin')}"}).raise_for_status()  # fmt: skip
+        httpx.post(
+            f"{cluster.api}/admin/users/drain-user/credits",
+            json={"amount": 1000},
+            timeout=10,
+            headers={"Authorization": f"Bearer {token('drain-admin', 'admin')}"},
+        ).raise_for_status()
         project = httpx.post(f"{cluster.api}/projects", json={"projectName": "Drain"}, headers=user).json()["id"]
         poses = [p["id"] for p in httpx.get(f"{cluster.api}/library?limit=4", headers=user).json()["items"]]
-        generation = httpx.post(f"{cluster.api}/generate", headers=user, timeout=10, json={
-            "projectId": project, "selectedPoseIds": poses, "steps": 8, "width": 256, "height": 256,
-        }).json()["generationId"]  # fmt: skip
+        generation = httpx.post(
+            f"{cluster.api}/generate",
+            headers=user,
+            timeout=10,
+            json={
+                "projectId": project,
+                "selectedPoseIds": poses,
+                "steps": 8,
+                "width": 256,
+                "height": 256,
+            },
+        ).json()["generationId"]
 
         def detail() -> dict:
             return httpx.get(f"{cluster.api}/generations/{generation}", headers=user, timeout=10).json()

@@ -35,18 +35,38 @@ def picture(keypoints, size: int, seed: int) -> Image.Image:
     return image
 
 
-def finished_generation(client, gw, headers, user_id, project_id, pose_ids, *, completed: int, failed: int = 0,
-                        status: str = "completed", size: int = 256) -> tuple[str, list[dict]]:  # fmt: skip
+def finished_generation(
+    client,
+    gw,
+    headers,
+    user_id,
+    project_id,
+    pose_ids,
+    *,
+    completed: int,
+    failed: int = 0,
+    status: str = "completed",
+    size: int = 256,
+) -> tuple[str, list[dict]]:
     """A generation of ``completed + failed`` images (``variationsPerPose`` fills the count); returns its id
     and its completed rows."""
     total = completed + failed
     variations = min(6, total)
     poses = -(-total // variations)
     gw.give_credits(user_id, 30 * poses * variations)
-    response = client.post(f"{gw.prefix}/generate", headers=headers, json={
-        "projectId": project_id, "selectedPoseIds": pose_ids[:poses], "variationsPerPose": variations,
-        "width": size, "height": size, "steps": 4, "seed": 11,
-    })  # fmt: skip
+    response = client.post(
+        f"{gw.prefix}/generate",
+        headers=headers,
+        json={
+            "projectId": project_id,
+            "selectedPoseIds": pose_ids[:poses],
+            "variationsPerPose": variations,
+            "width": size,
+            "height": size,
+            "steps": 4,
+            "seed": 11,
+        },
+    )
     assert response.status_code == 202, response.text
     generation_id = response.json()["generationId"]
     storage = client.app.state.context.storage
@@ -57,9 +77,11 @@ def finished_generation(client, gw, headers, user_id, project_id, pose_ids, *, c
         pose_id = key.split(":")[0]
         row_id = str(uuid.uuid4())
         if index >= completed:
-            gw.query("INSERT INTO generated_poses (id, generation_id, pose_id, variation_key, status, seed,"
-                     " error_message) VALUES (%s, %s, %s, %s, 'failed', %s, 'boom') RETURNING id",
-                     (row_id, generation_id, pose_id, key, 11 + index))  # fmt: skip
+            gw.query(
+                "INSERT INTO generated_poses (id, generation_id, pose_id, variation_key, status, seed,"
+                " error_message) VALUES (%s, %s, %s, %s, 'failed', %s, 'boom') RETURNING id",
+                (row_id, generation_id, pose_id, key, 11 + index),
+            )
             continue
         keypoints = image_keypoints(library[pose_id]["keypoints"], size, size)
         image = picture(keypoints, size, index)
@@ -73,11 +95,30 @@ def finished_generation(client, gw, headers, user_id, project_id, pose_ids, *, c
             "INSERT INTO generated_poses (id, generation_id, pose_id, variation_key, status, image_key, thumbnail_key,"
             " seed, prompt_used, generation_seconds, keypoints, guide_pose_id)"
             " VALUES (%s, %s, %s, %s, 'completed', %s, %s, %s, %s, %s, %s::jsonb, %s) RETURNING id",
-            (row_id, generation_id, pose_id, key, image_key, thumb_key, 11 + index, f"prompt {index}", 1.0 + index,
-             json.dumps(keypoints), pose_id),
-        )  # fmt: skip
-        made.append({"id": row_id, "pose_id": pose_id, "variation_key": key, "image_key": image_key,
-                     "seed": 11 + index, "keypoints": keypoints})  # fmt: skip
+            (
+                row_id,
+                generation_id,
+                pose_id,
+                key,
+                image_key,
+                thumb_key,
+                11 + index,
+                f"prompt {index}",
+                1.0 + index,
+                json.dumps(keypoints),
+                pose_id,
+            ),
+        )
+        made.append(
+            {
+                "id": row_id,
+                "pose_id": pose_id,
+                "variation_key": key,
+                "image_key": image_key,
+                "seed": 11 + index,
+                "keypoints": keypoints,
+            }
+        )
     gw.query(
         "UPDATE generations SET status = %s, poses_completed = %s, poses_failed = %s, started_at = now(),"
         " completed_at = now() WHERE id = %s RETURNING id",
@@ -93,13 +134,22 @@ def running_gateway(*, database_url: str, redis_url: str, secret: str, folder) -
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "JWT_SECRET": secret,
-           "STORAGE_DIR": str(folder / "storage"), "GATEWAY_PORT": str(port), "GATEWAY_HOST": "127.0.0.1",
-           "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "LOG_LEVEL": "WARNING"}  # fmt: skip
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "JWT_SECRET": secret,
+        "STORAGE_DIR": str(folder / "storage"),
+        "GATEWAY_PORT": str(port),
+        "GATEWAY_HOST": "127.0.0.1",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "LOG_LEVEL": "WARNING",
+    }
     base = f"http://127.0.0.1:{port}"
     with open(folder / "gateway.log", "w") as log:
-        process = subprocess.Popen([sys.executable, "-m", "posegen_cli", "gateway"], env=env, cwd=folder,
-                                   stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        process = subprocess.Popen(
+            [sys.executable, "-m", "posegen_cli", "gateway"], env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT
+        )
         try:
             for _ in range(300):
                 try:

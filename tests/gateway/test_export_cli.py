@@ -17,14 +17,24 @@ def test_posegen_export_writes_the_zip(make_client, gw, user_id, database_url, r
     out = tmp_path / "out"
     with running_gateway(database_url=database_url, redis_url=redis_url, secret=SECRET, folder=tmp_path) as (base, _):
         env = {**os.environ, "POSEGEN_API_URL": base, "POSEGEN_TOKEN": gw.token(user_id), "COLUMNS": "100"}
-        command = [sys.executable, "-m", "posegen_cli", "export", generation_id, "--formats", "tiktok,original",
-                   "--out", str(out)]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "posegen_cli",
+            "export",
+            generation_id,
+            "--formats",
+            "tiktok,original",
+            "--out",
+            str(out),
+        ]
         result = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stdout + result.stderr
         assert "6 files" in result.stdout and f"posegen-{generation_id[:8]}.zip" in result.stdout
         with zipfile.ZipFile(out / f"posegen-{generation_id[:8]}.zip") as archive:
             assert len(archive.namelist()) == 7 and "manifest.json" in archive.namelist()
-        bad = subprocess.run([*command[:6], "poster"], env=env, cwd=tmp_path, capture_output=True, text=True,
-                             timeout=60)  # fmt: skip
+        bad = subprocess.run(
+            [*command[:6], "poster"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+        )
         assert bad.returncode != 0 and "valid formats" in bad.stderr
     assert not list(out.glob("*.part"))

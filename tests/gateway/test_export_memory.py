@@ -37,8 +37,9 @@ def test_a_40_image_zip_in_every_format_streams_in_bounded_memory(
     client = make_client()  # the same database and storage folder as the process below
     headers = gw.auth(user_id)
     project_id = client.post(f"{gw.prefix}/projects", json={"projectName": "Memory"}, headers=headers).json()["id"]
-    generation_id, made = finished_generation(client, gw, headers, user_id, project_id, pose_ids,
-                                              completed=IMAGES, size=512)  # fmt: skip
+    generation_id, made = finished_generation(
+        client, gw, headers, user_id, project_id, pose_ids, completed=IMAGES, size=512
+    )
     warm_id, _ = finished_generation(client, gw, headers, user_id, project_id, pose_ids, completed=1, size=512)
     every = ",".join(KEYS)
     with running_gateway(database_url=database_url, redis_url=redis_url, secret=SECRET, folder=tmp_path) as (
@@ -47,8 +48,9 @@ def test_a_40_image_zip_in_every_format_streams_in_bounded_memory(
     ):
         base = server + gw.prefix
         # Warm up: one image in every format loads every code path the big archive uses.
-        warm = httpx.get(f"{base}/generations/{warm_id}/export", params={"formats": every}, headers=headers,
-                         timeout=300)  # fmt: skip
+        warm = httpx.get(
+            f"{base}/generations/{warm_id}/export", params={"formats": every}, headers=headers, timeout=300
+        )
         assert warm.status_code == 200, warm.text
         baseline = rss_mib(pid)
         peak = [baseline]
@@ -63,8 +65,16 @@ def test_a_40_image_zip_in_every_format_streams_in_bounded_memory(
         sampler.start()
         started, size = time.perf_counter(), 0
         target = tmp_path / "export.zip"
-        with httpx.stream("GET", f"{base}/generations/{generation_id}/export", params={"formats": every},
-                          headers=headers, timeout=900) as response, open(target, "wb") as out:  # fmt: skip
+        with (
+            httpx.stream(
+                "GET",
+                f"{base}/generations/{generation_id}/export",
+                params={"formats": every},
+                headers=headers,
+                timeout=900,
+            ) as response,
+            open(target, "wb") as out,
+        ):
             assert response.status_code == 200
             for chunk in response.iter_bytes():
                 size += len(chunk)

@@ -24,19 +24,28 @@ def test_formats_lists_the_table(client, headers, gw):
     assert [f["key"] for f in body["formats"]] == list(KEYS) and body["default"] == "original"
     story = body["formats"][0]
     assert story == {
-        "key": "instagram_story", "label": "Instagram Story", "width": 1080, "height": 1920,
-        "fileType": "jpeg", "mediaType": "image/jpeg", "extension": "jpg", "quality": 90, "dpi": None,
-    }  # fmt: skip
+        "key": "instagram_story",
+        "label": "Instagram Story",
+        "width": 1080,
+        "height": 1920,
+        "fileType": "jpeg",
+        "mediaType": "image/jpeg",
+        "extension": "jpg",
+        "quality": 90,
+        "dpi": None,
+    }
     a4 = next(f for f in body["formats"] if f["key"] == "print_a4")
     assert (a4["width"], a4["height"], a4["fileType"], a4["dpi"]) == (2480, 3508, "png", 300)
     assert client.get(f"{gw.prefix}/formats").status_code == 401
 
 
 def test_zip_holds_the_completed_images_with_a_matching_manifest(client, gw, headers, user_id, project_id, pose_ids):
-    generation_id, made = finished_generation(client, gw, headers, user_id, project_id, pose_ids, completed=3,
-                                              failed=2, status="partial")  # fmt: skip
-    response = client.get(f"{gw.prefix}/generations/{generation_id}/export?formats=instagram_feed,print_4x6,original",
-                          headers=headers)  # fmt: skip
+    generation_id, made = finished_generation(
+        client, gw, headers, user_id, project_id, pose_ids, completed=3, failed=2, status="partial"
+    )
+    response = client.get(
+        f"{gw.prefix}/generations/{generation_id}/export?formats=instagram_feed,print_4x6,original", headers=headers
+    )
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/zip"
     assert f'filename="posegen-{generation_id[:8]}.zip"' in response.headers["content-disposition"]
@@ -51,7 +60,10 @@ def test_zip_holds_the_completed_images_with_a_matching_manifest(client, gw, hea
     for entry in files:
         source = by_result[entry["resultId"]]  # the failed images are absent
         assert (entry["seed"], entry["variationKey"], entry["poseId"]) == (
-            source["seed"], source["variation_key"], source["pose_id"])  # fmt: skip
+            source["seed"],
+            source["variation_key"],
+            source["pose_id"],
+        )
         assert entry["poseName"] == pose_names[source["pose_id"]] and entry["prompt"].startswith("prompt ")
         assert entry["variation"] == int(source["variation_key"].split(":")[1]) + 1
         with Image.open(io.BytesIO(archive.read(entry["path"]))) as image:
@@ -68,8 +80,9 @@ def test_zip_holds_the_completed_images_with_a_matching_manifest(client, gw, hea
 def test_original_is_the_default_and_a_cancelled_generation_has_only_what_was_made(
     client, gw, headers, user_id, project_id, pose_ids
 ):
-    generation_id, made = finished_generation(client, gw, headers, user_id, project_id, pose_ids, completed=1,
-                                              status="cancelled")  # fmt: skip
+    generation_id, made = finished_generation(
+        client, gw, headers, user_id, project_id, pose_ids, completed=1, status="cancelled"
+    )
     archive, manifest = read_zip(client.get(f"{gw.prefix}/generations/{generation_id}/export", headers=headers).content)
     assert [f["format"] for f in manifest["files"]] == ["original"] and manifest["status"] == "cancelled"
     assert [f["resultId"] for f in manifest["files"]] == [made[0]["id"]]
@@ -87,8 +100,9 @@ def test_a_second_request_serves_the_stored_renditions(client, gw, headers, user
     assert [a.read(n) for n in a.namelist() if n != "manifest.json"] == [
         b.read(n) for n in b.namelist() if n != "manifest.json"
     ]
-    single = client.get(f"{gw.prefix}/generations/{generation_id}/results/{made[0]['id']}/export/tiktok",
-                        headers=headers)  # fmt: skip
+    single = client.get(
+        f"{gw.prefix}/generations/{generation_id}/results/{made[0]['id']}/export/tiktok", headers=headers
+    )
     assert metric(client, "tiktok", "rendered") == 2 and metric(client, "tiktok", "stored") == 3
     assert single.content in [a.read(n) for n in a.namelist()]
 
@@ -96,8 +110,9 @@ def test_a_second_request_serves_the_stored_renditions(client, gw, headers, user
 @pytest.mark.parametrize("key", ["print_a4", "linkedin_post", "original"])
 def test_one_image_in_one_format(client, gw, headers, user_id, project_id, pose_ids, key):
     generation_id, made = finished_generation(client, gw, headers, user_id, project_id, pose_ids, completed=1)
-    response = client.get(f"{gw.prefix}/generations/{generation_id}/results/{made[0]['id']}/export/{key}",
-                          headers=headers)  # fmt: skip
+    response = client.get(
+        f"{gw.prefix}/generations/{generation_id}/results/{made[0]['id']}/export/{key}", headers=headers
+    )
     assert response.status_code == 200, response.text
     fmt = FORMATS[key]
     assert response.headers["content-type"] == fmt.media_type
@@ -108,9 +123,11 @@ def test_one_image_in_one_format(client, gw, headers, user_id, project_id, pose_
 
 def test_unknown_formats_are_422_listing_the_valid_keys(client, gw, headers, user_id, project_id, pose_ids):
     generation_id, made = finished_generation(client, gw, headers, user_id, project_id, pose_ids, completed=1)
-    for url in (f"/generations/{generation_id}/export?formats=tiktok,poster",
-                f"/generations/{generation_id}/export?formats=",
-                f"/generations/{generation_id}/results/{made[0]['id']}/export/poster"):  # fmt: skip
+    for url in (
+        f"/generations/{generation_id}/export?formats=tiktok,poster",
+        f"/generations/{generation_id}/export?formats=",
+        f"/generations/{generation_id}/results/{made[0]['id']}/export/poster",
+    ):
         response = client.get(gw.prefix + url, headers=headers)
         assert response.status_code == 422, url
         error = response.json()["error"]
@@ -131,8 +148,9 @@ def test_another_users_generation_or_result_is_404(client, gw, headers, user_id,
     assert client.get(f"{gw.prefix}/generations/nope/export", headers=headers).status_code == 404
 
 
-def test_an_image_no_longer_stored_is_listed_as_missing_not_a_broken_zip(client, gw, headers, user_id, project_id,
-                                                                         pose_ids):  # fmt: skip
+def test_an_image_no_longer_stored_is_listed_as_missing_not_a_broken_zip(
+    client, gw, headers, user_id, project_id, pose_ids
+):
     generation_id, made = finished_generation(client, gw, headers, user_id, project_id, pose_ids, completed=2)
     storage_root = client.app.state.context.settings.storage_dir
     Path(storage_root, made[1]["image_key"]).unlink()  # lost outside the service (the local backend's folder)
@@ -140,13 +158,15 @@ def test_an_image_no_longer_stored_is_listed_as_missing_not_a_broken_zip(client,
     archive, manifest = read_zip(response.content)
     assert [f["resultId"] for f in manifest["files"]] == [made[0]["id"]]
     assert manifest["missing"] == [{"resultId": made[1]["id"], "format": "tiktok", "reason": "the image is not stored"}]
-    single = client.get(f"{gw.prefix}/generations/{generation_id}/results/{made[1]['id']}/export/original",
-                        headers=headers)  # fmt: skip
+    single = client.get(
+        f"{gw.prefix}/generations/{generation_id}/results/{made[1]['id']}/export/original", headers=headers
+    )
     assert single.status_code == 404 and single.json()["error"]["message"] == "the image is no longer stored"
 
 
 def test_a_running_generation_exports_what_is_finished(client, gw, headers, user_id, project_id, pose_ids):
-    generation_id, made = finished_generation(client, gw, headers, user_id, project_id, pose_ids, completed=1,
-                                              status="processing")  # fmt: skip
+    generation_id, made = finished_generation(
+        client, gw, headers, user_id, project_id, pose_ids, completed=1, status="processing"
+    )
     archive, manifest = read_zip(client.get(f"{gw.prefix}/generations/{generation_id}/export", headers=headers).content)
     assert manifest["status"] == "processing" and [f["resultId"] for f in manifest["files"]] == [made[0]["id"]]

@@ -25,8 +25,9 @@ def generations_of(gw, user_id):
     return gw.query("SELECT * FROM generations WHERE user_id = %s", (user_id,))
 
 
-def test_accepted_generation_is_charged_recorded_and_enqueued(client, gw, headers, user_id, project_id, pose_ids,
-                                                              redis_client):  # fmt: skip
+def test_accepted_generation_is_charged_recorded_and_enqueued(
+    client, gw, headers, user_id, project_id, pose_ids, redis_client
+):
     gw.give_credits(user_id, 500)
     response = generate(client, gw, headers, project_id, selectedPoseIds=pose_ids[:3], variationsPerPose=2, seed=42)
     assert response.status_code == 202, response.text
@@ -44,8 +45,9 @@ def test_accepted_generation_is_charged_recorded_and_enqueued(client, gw, header
     )
     poses = gw.query("SELECT pose_id FROM generation_poses WHERE generation_id = %s ORDER BY position", (row["id"],))
     assert [p["pose_id"] for p in poses] == pose_ids[:3]
-    ledger = gw.query("SELECT amount, type, reference_id FROM credit_ledger WHERE user_id = %s AND type = 'usage'",
-                      (user_id,))  # fmt: skip
+    ledger = gw.query(
+        "SELECT amount, type, reference_id FROM credit_ledger WHERE user_id = %s AND type = 'usage'", (user_id,)
+    )
     assert ledger == [{"amount": -180, "type": "usage", "reference_id": row["id"]}]
     job = Job.fetch(f"gen-{row['id']}", connection=redis_client, serializer=JSONSerializer)
     assert job.func_name == JOB_FUNCTION and list(job.args) == [row["id"]]
@@ -58,8 +60,15 @@ def test_accepted_generation_is_charged_recorded_and_enqueued(client, gw, header
 
 def test_text_mode(client, gw, headers, user_id, project_id):
     gw.give_credits(user_id, 300)
-    response = generate(client, gw, headers, project_id, generationType="TEXT_DESCRIPTION",
-                        textPrompt="a dancer mid-leap", variationCount=3)  # fmt: skip
+    response = generate(
+        client,
+        gw,
+        headers,
+        project_id,
+        generationType="TEXT_DESCRIPTION",
+        textPrompt="a dancer mid-leap",
+        variationCount=3,
+    )
     assert response.status_code == 202, response.text
     assert response.json()["posesTotal"] == 3 and gw.balance(user_id) == 210
 
@@ -160,8 +169,11 @@ def test_parallel_requests_never_overdraw(live_gateway, gw, headers, user_id, pr
     def attempt() -> None:
         with httpx.Client(base_url=live_gateway, timeout=30) as http:
             barrier.wait()
-            response = http.post(f"{gw.prefix}/generate", headers=headers,
-                                 json={"projectId": project_id, "selectedPoseIds": pose_ids[:1]})  # fmt: skip
+            response = http.post(
+                f"{gw.prefix}/generate",
+                headers=headers,
+                json={"projectId": project_id, "selectedPoseIds": pose_ids[:1]},
+            )
             statuses.append(response.status_code)
 
     threads = [threading.Thread(target=attempt) for _ in range(8)]

@@ -12,8 +12,9 @@ from posegen.storage import Storage
 
 def start(client, gw, headers, user_id, project_id, pose_ids, n=2, credits=1000) -> str:
     gw.give_credits(user_id, credits)
-    response = client.post(f"{gw.prefix}/generate", json={"projectId": project_id, "selectedPoseIds": pose_ids[:n]},
-                           headers=headers)  # fmt: skip
+    response = client.post(
+        f"{gw.prefix}/generate", json={"projectId": project_id, "selectedPoseIds": pose_ids[:n]}, headers=headers
+    )
     assert response.status_code == 202, response.text
     return response.json()["generationId"]
 
@@ -29,9 +30,15 @@ def complete_one_pose(gw, storage: Storage, generation_id: str, pose_id: str) ->
         " INSERT INTO generated_poses (id, generation_id, pose_id, variation_key, status, image_key, thumbnail_key,"
         " seed, prompt_used, generation_seconds) SELECT %s, id, %s, %s, 'completed', %s, %s, 7, 'p', 1.5 FROM g"
         " RETURNING id",
-        (generation_id, f"gp-{generation_id}", pose_id, f"{pose_id}:0", f"poses/{generation_id}/{pose_id}-0.png",
-         f"poses/{generation_id}/{pose_id}-0.jpg"),
-    )  # fmt: skip
+        (
+            generation_id,
+            f"gp-{generation_id}",
+            pose_id,
+            f"{pose_id}:0",
+            f"poses/{generation_id}/{pose_id}-0.png",
+            f"poses/{generation_id}/{pose_id}-0.jpg",
+        ),
+    )
 
 
 def test_detail_shows_the_generation_with_progress(client, gw, headers, user_id, project_id, pose_ids):
@@ -39,9 +46,14 @@ def test_detail_shows_the_generation_with_progress(client, gw, headers, user_id,
     body = client.get(f"{gw.prefix}/generations/{generation_id}", headers=headers).json()
     assert body["status"] == "queued" and body["selectedPoseIds"] == pose_ids[:2]
     assert body["progress"] == {
-        "percentage": 0.0, "posesCompleted": 0, "posesFailed": 0, "posesTotal": 2,
-        "currentPose": None, "currentStep": None, "estimatedSecondsRemaining": None,
-    }  # fmt: skip
+        "percentage": 0.0,
+        "posesCompleted": 0,
+        "posesFailed": 0,
+        "posesTotal": 2,
+        "currentPose": None,
+        "currentStep": None,
+        "estimatedSecondsRemaining": None,
+    }
     listing = client.get(f"{gw.prefix}/generations?projectId={project_id}", headers=headers).json()
     assert [g["id"] for g in listing["items"]] == [generation_id]
 
@@ -73,13 +85,18 @@ def test_another_users_generation_is_404(client, gw, headers, user_id, project_i
     assert client.get(f"{gw.prefix}/generations", headers=intruder).json()["items"] == []
 
 
-def test_cancel_of_a_queued_generation_refunds_everything(client, gw, headers, user_id, project_id, pose_ids,
-                                                          redis_client):  # fmt: skip
+def test_cancel_of_a_queued_generation_refunds_everything(
+    client, gw, headers, user_id, project_id, pose_ids, redis_client
+):
     generation_id = start(client, gw, headers, user_id, project_id, pose_ids, n=3, credits=90)
     assert gw.balance(user_id) == 0
     response = client.post(f"{gw.prefix}/generations/{generation_id}/cancel", headers=headers).json()
-    assert response == {"generationId": generation_id, "action": "cancelled", "status": "cancelled",
-                        "creditRefunded": 90}  # fmt: skip
+    assert response == {
+        "generationId": generation_id,
+        "action": "cancelled",
+        "status": "cancelled",
+        "creditRefunded": 90,
+    }
     assert gw.balance(user_id) == 90
     assert f"gen-{generation_id}".encode() not in redis_client.lrange(QUEUE_LIST_KEY, 0, -1)
     assert [e.type for e in read_events(redis_client, generation_id)] == ["queued", "cancelled"]
@@ -90,8 +107,9 @@ def test_cancel_of_a_queued_generation_refunds_everything(client, gw, headers, u
     assert refunds[0]["n"] == 3
 
 
-def test_cancel_of_a_requeued_generation_refunds_only_unfinished_images(client, gw, headers, user_id, project_id,
-                                                                        pose_ids):  # fmt: skip
+def test_cancel_of_a_requeued_generation_refunds_only_unfinished_images(
+    client, gw, headers, user_id, project_id, pose_ids
+):
     generation_id = start(client, gw, headers, user_id, project_id, pose_ids, n=2, credits=60)
     complete_one_pose(gw, client.app.state.context.storage, generation_id, pose_ids[0])
     gw.query("UPDATE generations SET status = 'queued' WHERE id = %s RETURNING id", (generation_id,))
@@ -99,8 +117,9 @@ def test_cancel_of_a_requeued_generation_refunds_only_unfinished_images(client, 
     assert response["creditRefunded"] == 30 and gw.balance(user_id) == 30
 
 
-def test_cancel_of_a_running_generation_flags_it_for_the_worker(client, gw, headers, user_id, project_id, pose_ids,
-                                                                redis_client):  # fmt: skip
+def test_cancel_of_a_running_generation_flags_it_for_the_worker(
+    client, gw, headers, user_id, project_id, pose_ids, redis_client
+):
     generation_id = start(client, gw, headers, user_id, project_id, pose_ids)
     gw.query("UPDATE generations SET status = 'processing' WHERE id = %s RETURNING id", (generation_id,))
     response = client.post(f"{gw.prefix}/generations/{generation_id}/cancel", headers=headers).json()

@@ -7,8 +7,9 @@ from .exports_support import finished_generation
 
 def test_history_is_paged_filtered_and_has_thumbnails(client, gw, headers, user_id, project_id, pose_ids):
     done, _ = finished_generation(client, gw, headers, user_id, project_id, pose_ids, completed=2)
-    partial, _ = finished_generation(client, gw, headers, user_id, project_id, pose_ids, completed=1, failed=1,
-                                     status="partial")  # fmt: skip
+    partial, _ = finished_generation(
+        client, gw, headers, user_id, project_id, pose_ids, completed=1, failed=1, status="partial"
+    )
     gw.give_credits(user_id, 30)
     body = {"projectId": project_id, "selectedPoseIds": pose_ids[:1]}
     queued = client.post(f"{gw.prefix}/generate", headers=headers, json=body).json()["generationId"]
@@ -26,18 +27,24 @@ def test_history_is_paged_filtered_and_has_thumbnails(client, gw, headers, user_
     assert client.get(f"{gw.prefix}/generations?status=lost", headers=headers).status_code == 422
 
 
-def test_stats_count_the_users_generations_images_credits_and_poses(client, gw, headers, user_id, project_id,
-                                                                    pose_ids):  # fmt: skip
+def test_stats_count_the_users_generations_images_credits_and_poses(client, gw, headers, user_id, project_id, pose_ids):
     empty = client.get(f"{gw.prefix}/stats", headers=headers).json()
     assert empty["generations"] == 0 and empty["medianSecondsPerImage"] is None and empty["mostUsedPoses"] == []
     finished_generation(client, gw, headers, user_id, project_id, pose_ids, completed=3, failed=2, status="partial")
     finished_generation(client, gw, headers, user_id, project_id, pose_ids, completed=2)
-    gw.query("UPDATE generations SET credit_refunded = 60 WHERE user_id = %s AND status = 'partial' RETURNING id",
-             (user_id,))  # fmt: skip
+    gw.query(
+        "UPDATE generations SET credit_refunded = 60 WHERE user_id = %s AND status = 'partial' RETURNING id", (user_id,)
+    )
     stats = client.get(f"{gw.prefix}/stats", headers=headers).json()
     assert stats["generations"] == 2
-    assert stats["generationsByStatus"] == {"queued": 0, "processing": 0, "completed": 1, "partial": 1,
-                                            "failed": 0, "cancelled": 0}  # fmt: skip
+    assert stats["generationsByStatus"] == {
+        "queued": 0,
+        "processing": 0,
+        "completed": 1,
+        "partial": 1,
+        "failed": 0,
+        "cancelled": 0,
+    }
     assert (stats["imagesMade"], stats["imagesFailed"]) == (5, 2)
     assert stats["creditsCharged"] == 30 * (5 + 2) and stats["creditsRefunded"] == 60
     # Seconds per image are 1, 2, 3 and 1, 2: the median is 2.
@@ -56,8 +63,9 @@ def test_admin_routes_refuse_non_admins(client, gw, headers):
 
 
 def test_admin_sees_users_generations_and_cluster_stats(client, gw, headers, user_id, project_id, pose_ids):
-    generation_id, _ = finished_generation(client, gw, headers, user_id, project_id, pose_ids, completed=2,
-                                           failed=1, status="partial")  # fmt: skip
+    generation_id, _ = finished_generation(
+        client, gw, headers, user_id, project_id, pose_ids, completed=2, failed=1, status="partial"
+    )
     gw.give_credits(user_id, 45)
     admin = gw.auth("the-admin", role="admin")
     users = client.get(f"{gw.prefix}/admin/users?limit=100", headers=admin).json()

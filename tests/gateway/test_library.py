@@ -11,9 +11,12 @@ def test_listing_is_paginated_and_capped(client, gw, headers):
     page2 = client.get(f"{gw.prefix}/library?limit=10&page=2", headers=headers).json()
     assert len(page2["items"]) == 10
     assert page2["pagination"] == {
-        "page": 2, "limit": 10, "total": body["pagination"]["total"],
-        "totalPages": -(-body["pagination"]["total"] // 10), "hasMore": True,
-    }  # fmt: skip
+        "page": 2,
+        "limit": 10,
+        "total": body["pagination"]["total"],
+        "totalPages": -(-body["pagination"]["total"] // 10),
+        "hasMore": True,
+    }
     first = client.get(f"{gw.prefix}/library?limit=10", headers=headers).json()["items"]
     assert not {p["id"] for p in first} & {p["id"] for p in page2["items"]}
     beyond = client.get(f"{gw.prefix}/library?page=1000", headers=headers).json()
@@ -36,8 +39,12 @@ def test_category_filter_includes_sub_categories(client, gw, headers, conn):
 def test_search_covers_name_description_and_tags(client, gw, headers, conn):
     pose = conn.execute("SELECT name, description, tags FROM poses ORDER BY name LIMIT 1").fetchone()
     for term in (pose["name"][:6], pose["description"].split()[2], pose["tags"][0]):
-        names = [p["name"] for p in client.get(f"{gw.prefix}/library", params={"search": term, "limit": 100},
-                                                 headers=headers).json()["items"]]  # fmt: skip
+        names = [
+            p["name"]
+            for p in client.get(f"{gw.prefix}/library", params={"search": term, "limit": 100}, headers=headers).json()[
+                "items"
+            ]
+        ]
         assert pose["name"] in names, term
     wildcard = client.get(f"{gw.prefix}/library", params={"search": "%"}, headers=headers).json()
     assert wildcard["pagination"]["total"] == 0, "LIKE wildcards are matched literally"

@@ -27,8 +27,9 @@ def test_requests_are_counted_by_route_template(client, gw, headers, pose_ids):
 
 def test_generation_and_queue_metrics(client, gw, headers, user_id, project_id, pose_ids):
     gw.give_credits(user_id, 60)
-    client.post(f"{gw.prefix}/generate", json={"projectId": project_id, "selectedPoseIds": pose_ids[:2]},
-                headers=headers)  # fmt: skip
+    client.post(
+        f"{gw.prefix}/generate", json={"projectId": project_id, "selectedPoseIds": pose_ids[:2]}, headers=headers
+    )
     families, text = scrape(client)
     assert families["posegen_generations_created"].samples[0].value == 1
     assert families["posegen_credits_charged"].samples[0].value == 60

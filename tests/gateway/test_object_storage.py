@@ -19,12 +19,17 @@ def png_bytes() -> bytes:
 
 
 def s3_overrides(server: SeaweedS3, bucket: str) -> dict:
-    return dict(storage_backend="s3", s3_bucket=bucket, s3_endpoint_url=server.endpoint, s3_addressing_style="path",
-                aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)  # fmt: skip
+    return dict(
+        storage_backend="s3",
+        s3_bucket=bucket,
+        s3_endpoint_url=server.endpoint,
+        s3_addressing_style="path",
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+    )
 
 
-def test_avatars_live_in_the_bucket_and_urls_redirect_to_presigned_gets(make_client, gw, headers, s3_server,
-                                                                        s3_bucket):  # fmt: skip
+def test_avatars_live_in_the_bucket_and_urls_redirect_to_presigned_gets(make_client, gw, headers, s3_server, s3_bucket):
     client = make_client(**s3_overrides(s3_server, s3_bucket))
     bucket = s3_server.storage(s3_bucket)
     project = client.post(f"{gw.prefix}/projects", json={"projectName": "Bucket"}, headers=headers).json()["id"]

@@ -66,8 +66,9 @@ def test_another_users_project_is_404(client, gw, headers, project_id):
 
 def test_delete_refuses_while_a_generation_is_active(client, gw, headers, user_id, project_id, pose_ids):
     gw.give_credits(user_id, 30)
-    client.post(f"{gw.prefix}/generate", json={"projectId": project_id, "selectedPoseIds": pose_ids[:1]},
-                headers=headers)  # fmt: skip
+    client.post(
+        f"{gw.prefix}/generate", json={"projectId": project_id, "selectedPoseIds": pose_ids[:1]}, headers=headers
+    )
     response = client.delete(f"{gw.prefix}/projects/{project_id}", headers=headers)
     assert response.status_code == 409 and response.json()["error"]["code"] == "conflict"
 
@@ -142,8 +143,9 @@ def test_avatar_urls_to_private_places_are_refused_without_fetching(client, gw, 
     # 403: a host the gateway may not fetch from; 422: not an https URL with a plain host (the schema's pattern)
     assert response.status_code in (403, 422), response.text
     assert response.json()["error"]["field"] == "url"
-    created = client.post(f"{gw.prefix}/projects", json={"projectName": "With URL", "avatarImageUrl": url},
-                          headers=headers)  # fmt: skip
+    created = client.post(
+        f"{gw.prefix}/projects", json={"projectName": "With URL", "avatarImageUrl": url}, headers=headers
+    )
     assert created.status_code in (403, 422) and created.json()["error"]["field"] == "avatarImageUrl"
 
 

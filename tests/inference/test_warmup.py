@@ -17,8 +17,13 @@ from posegen.settings import WorkerSettings
 def compiled(tiny_model):
     from torch._dynamo.testing import CompileCounter
 
-    settings = WorkerSettings(_env_file=None, jwt_secret="w" * 40, model_base=str(tiny_model),
-                              model_controlnet=str(tiny_model / "controlnet"), torch_device="cpu")  # fmt: skip
+    settings = WorkerSettings(
+        _env_file=None,
+        jwt_secret="w" * 40,
+        model_base=str(tiny_model),
+        model_controlnet=str(tiny_model / "controlnet"),
+        torch_device="cpu",
+    )
     loaded = load_pipeline(settings)
     counter = CompileCounter()
     compile_denoisers(loaded.pipe, backend=counter)
@@ -32,8 +37,16 @@ def job(loaded, *, batch: int, width: int, height: int, chunks: int = 1, scale: 
     identity = Identity(loaded.identity.neutral_for(guidance=guidance > 1), scale)
     prompt_chunks = chunks_needed(loaded.pipe.tokenizer, [prompt])
     assert prompt_chunks == chunks
-    generate_batch(loaded.pipe, requests, steps=1, guidance_scale=guidance, width=width, height=height,
-                   identity=identity, prompt_chunks=prompt_chunks)  # fmt: skip
+    generate_batch(
+        loaded.pipe,
+        requests,
+        steps=1,
+        guidance_scale=guidance,
+        width=width,
+        height=height,
+        identity=identity,
+        prompt_chunks=prompt_chunks,
+    )
 
 
 def test_after_the_warm_up_no_job_compiles_again(compiled):
@@ -48,6 +61,14 @@ def test_after_the_warm_up_no_job_compiles_again(compiled):
 
 
 def test_the_compiled_warm_up_covers_each_dimension_a_job_can_change():
-    changed = {(c.batch > 1, (c.width, c.height) != (256, 256), c.prompt_chunks > 1, c.identity_scale > 0,
-                c.guidance_scale <= 1) for c in COMPILED}  # fmt: skip
+    changed = {
+        (
+            c.batch > 1,
+            (c.width, c.height) != (256, 256),
+            c.prompt_chunks > 1,
+            c.identity_scale > 0,
+            c.guidance_scale <= 1,
+        )
+        for c in COMPILED
+    }
     assert all(any(flags[i] for flags in changed) for i in range(5))

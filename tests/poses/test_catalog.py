@@ -24,22 +24,43 @@ R_HIP, R_KNEE, R_ANKLE, L_HIP, L_KNEE, L_ANKLE, R_EYE, L_EYE, R_EAR, L_EAR = ran
 # 0.186, forearm 0.146, thigh 0.245, shank 0.246, shoulder width 0.259, hip width 0.191. Independent of the
 # proportions the kinematic model uses.
 CANONICAL: dict[str, float] = {
-    "right upper arm": 0.186, "left upper arm": 0.186, "right forearm": 0.146, "left forearm": 0.146,
-    "right thigh": 0.245, "left thigh": 0.245, "right shin": 0.246, "left shin": 0.246,
-    "shoulders": 0.259, "hips": 0.191, "torso": 0.288,
-}  # fmt: skip
+    "right upper arm": 0.186,
+    "left upper arm": 0.186,
+    "right forearm": 0.146,
+    "left forearm": 0.146,
+    "right thigh": 0.245,
+    "left thigh": 0.245,
+    "right shin": 0.246,
+    "left shin": 0.246,
+    "shoulders": 0.259,
+    "hips": 0.191,
+    "torso": 0.288,
+}
 SEGMENTS: dict[str, tuple[int, int]] = {
-    "right upper arm": (R_SHOULDER, R_ELBOW), "right forearm": (R_ELBOW, R_WRIST),
-    "left upper arm": (L_SHOULDER, L_ELBOW), "left forearm": (L_ELBOW, L_WRIST),
-    "right thigh": (R_HIP, R_KNEE), "right shin": (R_KNEE, R_ANKLE),
-    "left thigh": (L_HIP, L_KNEE), "left shin": (L_KNEE, L_ANKLE),
-    "shoulders": (R_SHOULDER, L_SHOULDER), "hips": (R_HIP, L_HIP),
-}  # fmt: skip
+    "right upper arm": (R_SHOULDER, R_ELBOW),
+    "right forearm": (R_ELBOW, R_WRIST),
+    "left upper arm": (L_SHOULDER, L_ELBOW),
+    "left forearm": (L_ELBOW, L_WRIST),
+    "right thigh": (R_HIP, R_KNEE),
+    "right shin": (R_KNEE, R_ANKLE),
+    "left thigh": (L_HIP, L_KNEE),
+    "left shin": (L_KNEE, L_ANKLE),
+    "shoulders": (R_SHOULDER, L_SHOULDER),
+    "hips": (R_HIP, L_HIP),
+}
 LIMB_OF: dict[str, str] = {
-    "right upper arm": "right arm", "right forearm": "right arm", "left upper arm": "left arm",
-    "left forearm": "left arm", "right thigh": "right leg", "right shin": "right leg", "left thigh": "left leg",
-    "left shin": "left leg", "shoulders": "trunk", "hips": "trunk", "torso": "trunk",
-}  # fmt: skip
+    "right upper arm": "right arm",
+    "right forearm": "right arm",
+    "left upper arm": "left arm",
+    "left forearm": "left arm",
+    "right thigh": "right leg",
+    "right shin": "right leg",
+    "left thigh": "left leg",
+    "left shin": "left leg",
+    "shoulders": "trunk",
+    "hips": "trunk",
+    "torso": "trunk",
+}
 
 # A projection only shortens a bone, so a bone's 2D length over its canonical length is at most the pose's
 # true scale (frame units per stature), reached when the bone lies in the image plane. The largest such

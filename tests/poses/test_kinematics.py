@@ -80,8 +80,12 @@ def test_profile_view_hides_the_far_side_and_overlaps_the_limbs() -> None:
     assert keypoints[INDEX["left_ear"]] is None and keypoints[INDEX["left_eye"]] is None
     assert keypoints[INDEX["right_ear"]] is not None and keypoints[INDEX["right_eye"]] is not None
     assert keypoints[INDEX["left_wrist"]] is None, "the far hand is behind the body"
-    for right, left in (("right_shoulder", "left_shoulder"), ("right_hip", "left_hip"),
-                        ("right_knee", "left_knee"), ("right_ankle", "left_ankle")):  # fmt: skip
+    for right, left in (
+        ("right_shoulder", "left_shoulder"),
+        ("right_hip", "left_hip"),
+        ("right_knee", "left_knee"),
+        ("right_ankle", "left_ankle"),
+    ):
         assert _point(keypoints, right) == pytest.approx(_point(keypoints, left), abs=1e-3)
     assert _point(keypoints, "nose")[0] > _point(keypoints, "neck")[0]
 

@@ -153,9 +153,16 @@ def test_largest_size_and_frame_edges_are_accepted() -> None:
 
 @pytest.mark.parametrize("size", [512, 768, 333])
 @pytest.mark.parametrize(
-    "name", ["Garment Fit Stance", "Confident Crossed Arms", "Full Profile Standing", "Mid-Stride Sprint",
-             "Straight Back View", "Tree Pose"],
-)  # fmt: skip
+    "name",
+    [
+        "Garment Fit Stance",
+        "Confident Crossed Arms",
+        "Full Profile Standing",
+        "Mid-Stride Sprint",
+        "Straight Back View",
+        "Tree Pose",
+    ],
+)
 def test_rendering_matches_controlnet_aux(name: str, size: int) -> None:
     pytest.importorskip("controlnet_aux")
     from controlnet_aux.open_pose.body import Keypoint

@@ -112,8 +112,9 @@ class SocketIOClient:
         self.events: asyncio.Queue[tuple[str, object]] = asyncio.Queue()
         for name in ("connected", "pose-generation-update", "pong", "error", "subscribed", "connect_error"):
             self.client.on(name, lambda data=None, name=name: self.events.put_nowait((name, data)), namespace=NAMESPACE)
-        self.client.on("disconnect", lambda reason=None: self.events.put_nowait(("disconnect", reason)),
-                       namespace=NAMESPACE)  # fmt: skip
+        self.client.on(
+            "disconnect", lambda reason=None: self.events.put_nowait(("disconnect", reason)), namespace=NAMESPACE
+        )
 
     async def connect(self, origin: str, *, user: str | None = "alice", auth: object = None, **options) -> bool:
         """True when the namespace connected; a refusal is a ``connect_error`` in the queue."""
@@ -122,8 +123,9 @@ class SocketIOClient:
         if auth is None and user is not None:
             auth = {"token": token(user)}
         try:
-            await self.client.connect(origin, namespaces=[NAMESPACE], socketio_path="pose-generator-ws", auth=auth,
-                                      wait_timeout=10, **options)  # fmt: skip
+            await self.client.connect(
+                origin, namespaces=[NAMESPACE], socketio_path="pose-generator-ws", auth=auth, wait_timeout=10, **options
+            )
         except socketio.exceptions.ConnectionError:
             return False
         return True

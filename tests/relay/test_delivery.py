@@ -46,9 +46,12 @@ def test_a_client_that_stops_reading_does_not_hold_back_another(start_relay, red
     total = 400
 
     async def scenario():
-        async with connect(relay.url, additional_headers=bearer(), max_queue=4,
-                           sock=small_window_socket(relay.port)) as stalled, \
-                connect(relay.url, additional_headers=bearer(), max_queue=None) as reader:  # fmt: skip
+        async with (
+            connect(
+                relay.url, additional_headers=bearer(), max_queue=4, sock=small_window_socket(relay.port)
+            ) as stalled,
+            connect(relay.url, additional_headers=bearer(), max_queue=None) as reader,
+        ):
             await recv_json(stalled)
             await recv_json(reader)
             loop = asyncio.get_running_loop()
@@ -72,8 +75,13 @@ def test_a_client_that_stops_reading_does_not_hold_back_another(start_relay, red
     steps = [e["step"] for e in late if e["type"] == "progress"]
     assert steps == sorted(steps)
     metrics = urllib.request.urlopen(relay.http("/metrics"), timeout=5).read().decode()
-    dropped = {s.labels["type"]: s.value for f in text_string_to_metric_families(metrics)
-               if f.name == "posegen_relay_events_dropped" for s in f.samples if s.name.endswith("_total")}  # fmt: skip
+    dropped = {
+        s.labels["type"]: s.value
+        for f in text_string_to_metric_families(metrics)
+        if f.name == "posegen_relay_events_dropped"
+        for s in f.samples
+        if s.name.endswith("_total")
+    }
     assert dropped.get("progress", 0) > 0 and "completed" not in dropped
 
 
@@ -105,12 +113,15 @@ def _wait(condition, timeout: float = 20.0) -> None:
 
 
 def test_connection_limits_message_size_and_origin(start_relay):
-    relay = start_relay(relay_max_connections_per_user=2, relay_max_message_bytes=2048,
-                        cors_origin="https://app.example")  # fmt: skip
+    relay = start_relay(
+        relay_max_connections_per_user=2, relay_max_message_bytes=2048, cors_origin="https://app.example"
+    )
 
     async def scenario():
-        async with connect(relay.url, additional_headers=bearer()) as one, \
-                connect(relay.url, additional_headers=bearer()) as two:  # fmt: skip
+        async with (
+            connect(relay.url, additional_headers=bearer()) as one,
+            connect(relay.url, additional_headers=bearer()) as two,
+        ):
             await recv_json(one)
             await recv_json(two)
             async with connect(relay.url, additional_headers=bearer()) as three:
@@ -161,8 +172,9 @@ def test_metrics_count_connections_users_and_events(relay, redis_url):
     families = {f.name: f for f in text_string_to_metric_families(text)}
     assert families["posegen_relay_connections"].samples[0].value == 1
     assert families["posegen_relay_users"].samples[0].value == 1
-    relayed = {s.labels["type"]: s.value for s in families["posegen_relay_events_relayed"].samples
-               if s.name.endswith("_total")}  # fmt: skip
+    relayed = {
+        s.labels["type"]: s.value for s in families["posegen_relay_events_relayed"].samples if s.name.endswith("_total")
+    }
     assert relayed["progress"] == 1
     assert families["posegen_relay_delivery_lag_seconds"].samples
     assert families["posegen_relay_redis_up"].samples[0].value == 1
@@ -170,9 +182,11 @@ def test_metrics_count_connections_users_and_events(relay, redis_url):
 
 def test_one_pubsub_connection_per_relay_subscribed_to_exactly_the_connected_users(relay, redis_client):
     async def scenario():
-        async with connect(relay.url, additional_headers=bearer("u1")) as a, \
-                connect(relay.url, additional_headers=bearer("u1")) as b, \
-                connect(relay.url, additional_headers=bearer("u2")) as c:  # fmt: skip
+        async with (
+            connect(relay.url, additional_headers=bearer("u1")) as a,
+            connect(relay.url, additional_headers=bearer("u1")) as b,
+            connect(relay.url, additional_headers=bearer("u2")) as c,
+        ):
             for ws in (a, b, c):
                 await recv_json(ws)
             numsub = dict(redis_client.pubsub_numsub("pose-generation:u1", "pose-generation:u2"))
@@ -181,8 +195,9 @@ def test_one_pubsub_connection_per_relay_subscribed_to_exactly_the_connected_use
             assert numsub == {b"pose-generation:u1": 1, b"pose-generation:u2": 1}
             assert len(pubsub_clients) == 1, "one pub/sub connection for all clients"
             await c.close()
-            await asyncio.to_thread(_wait, lambda: dict(redis_client.pubsub_numsub("pose-generation:u2"))
-                                    == {b"pose-generation:u2": 0})  # fmt: skip
+            await asyncio.to_thread(
+                _wait, lambda: dict(redis_client.pubsub_numsub("pose-generation:u2")) == {b"pose-generation:u2": 0}
+            )
 
     asyncio.run(scenario())
 

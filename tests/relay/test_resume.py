@@ -13,14 +13,29 @@ from .conftest import bearer, recv_json, recv_until
 
 
 def progress(generation_id: str, step: int, user_id: str = "alice") -> ProgressEvent:
-    return ProgressEvent(generation_id=generation_id, user_id=user_id, pose_index=0, poses_total=1,
-                         poses_completed=0, poses_failed=0, step=step, total_steps=10_000,
-                         percentage=min(100.0, step / 100))  # fmt: skip
+    return ProgressEvent(
+        generation_id=generation_id,
+        user_id=user_id,
+        pose_index=0,
+        poses_total=1,
+        poses_completed=0,
+        poses_failed=0,
+        step=step,
+        total_steps=10_000,
+        percentage=min(100.0, step / 100),
+    )
 
 
 def completed(generation_id: str, user_id: str = "alice") -> CompletedEvent:
-    return CompletedEvent(generation_id=generation_id, user_id=user_id, status="completed", poses_completed=1,
-                          poses_failed=0, poses_total=1, credit_refunded=0)  # fmt: skip
+    return CompletedEvent(
+        generation_id=generation_id,
+        user_id=user_id,
+        status="completed",
+        poses_completed=1,
+        poses_failed=0,
+        poses_total=1,
+        credit_refunded=0,
+    )
 
 
 def updates(messages: list[dict]) -> list[dict]:
@@ -80,9 +95,19 @@ def test_live_events_during_a_replay_arrive_once_with_no_gap(relay, redis_url):
 
 def test_another_users_generation_cannot_be_replayed(relay, redis_url):
     EventPublisher(redis.Redis.from_url(redis_url)).publish(
-        PoseCompletedEvent(generation_id="g-bob", user_id="bob", pose_index=0, generated_pose_id="gp", pose_id="p",
-                           variation_key="p:0", image_url="u", thumbnail_url="t", seed=1, seconds=1.0)
-    )  # fmt: skip
+        PoseCompletedEvent(
+            generation_id="g-bob",
+            user_id="bob",
+            pose_index=0,
+            generated_pose_id="gp",
+            pose_id="p",
+            variation_key="p:0",
+            image_url="u",
+            thumbnail_url="t",
+            seed=1,
+            seconds=1.0,
+        )
+    )
 
     async def scenario():
         async with connect(relay.url, additional_headers=bearer("alice")) as ws:

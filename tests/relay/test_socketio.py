@@ -140,8 +140,13 @@ def test_another_users_generation_cannot_be_replayed_and_bad_input_gets_errors(r
         client = SocketIOClient()
         assert await client.connect(relay.origin)
         await client.recv()
-        for event, data in (("subscribe", {"generationId": "g-bobs"}), ("subscribe", None), ("explode", {}),
-                            ("subscribe", "g-1"), ("subscribe", {"generationId": "x" * 500})):  # fmt: skip
+        for event, data in (
+            ("subscribe", {"generationId": "g-bobs"}),
+            ("subscribe", None),
+            ("explode", {}),
+            ("subscribe", "g-1"),
+            ("subscribe", {"generationId": "x" * 500}),
+        ):
             await client.emit(event, data)
             name, reply = await client.recv()
             assert name == "error", (event, data)
@@ -193,8 +198,12 @@ def test_shutdown_disconnects_socketio_and_plain_clients(start_relay):
 
 
 def test_limits_apply_to_both_protocols(start_relay):
-    relay = start_relay(relay_max_connections_per_user=2, relay_max_message_bytes=2048,
-                        relay_max_messages_per_second=5, cors_origin="https://app.example")  # fmt: skip
+    relay = start_relay(
+        relay_max_connections_per_user=2,
+        relay_max_message_bytes=2048,
+        relay_max_messages_per_second=5,
+        cors_origin="https://app.example",
+    )
 
     async def scenario():
         one = SocketIOClient()
@@ -257,8 +266,10 @@ def test_metrics_carry_the_protocol_and_one_pubsub_connection_serves_both(relay,
         client = SocketIOClient()
         assert await client.connect(relay.origin, user="erin")
         await client.recv()
-        async with connect(relay.url, additional_headers=bearer("erin")) as plain, \
-                connect(relay.url, additional_headers=bearer("frank")) as other:  # fmt: skip
+        async with (
+            connect(relay.url, additional_headers=bearer("erin")) as plain,
+            connect(relay.url, additional_headers=bearer("frank")) as other,
+        ):
             await recv_json(plain)
             await recv_json(other)
             publisher.publish(progress("g-metrics", 1, "erin"))
@@ -277,8 +288,11 @@ def test_metrics_carry_the_protocol_and_one_pubsub_connection_serves_both(relay,
     families = {f.name: f for f in text_string_to_metric_families(text.decode())}
     connections = {s.labels["protocol"]: s.value for s in families["posegen_relay_connections"].samples}
     assert connections == {"plain": 2, "socketio": 1}
-    relayed = {(s.labels["type"], s.labels["protocol"]): s.value
-               for s in families["posegen_relay_events_relayed"].samples if s.name.endswith("_total")}  # fmt: skip
+    relayed = {
+        (s.labels["type"], s.labels["protocol"]): s.value
+        for s in families["posegen_relay_events_relayed"].samples
+        if s.name.endswith("_total")
+    }
     assert relayed == {("progress", "plain"): 1, ("progress", "socketio"): 1}
     lag = {s.labels.get("protocol") for s in families["posegen_relay_delivery_lag_seconds"].samples}
     assert lag == {"plain", "socketio"}

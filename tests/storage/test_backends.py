@@ -117,12 +117,22 @@ def test_a_missing_bucket_is_a_configuration_error_naming_it(s3_server):
 
 
 def test_wrong_credentials_are_a_configuration_error(s3_server, s3_bucket):
-    wrong = S3Storage(bucket=s3_bucket, endpoint_url=s3_server.endpoint, addressing_style="path",
-                      access_key_id=ACCESS_KEY, secret_access_key="not-the-secret")  # fmt: skip
+    wrong = S3Storage(
+        bucket=s3_bucket,
+        endpoint_url=s3_server.endpoint,
+        addressing_style="path",
+        access_key_id=ACCESS_KEY,
+        secret_access_key="not-the-secret",
+    )
     with pytest.raises(StorageMisconfigured, match="AWS_SECRET_ACCESS_KEY"):
         wrong.write("poses/x/y.png", PNG)
-    unknown = S3Storage(bucket=s3_bucket, endpoint_url=s3_server.endpoint, addressing_style="path",
-                        access_key_id="nobody", secret_access_key=SECRET_KEY)  # fmt: skip
+    unknown = S3Storage(
+        bucket=s3_bucket,
+        endpoint_url=s3_server.endpoint,
+        addressing_style="path",
+        access_key_id="nobody",
+        secret_access_key=SECRET_KEY,
+    )
     with pytest.raises(StorageMisconfigured):
         unknown.check()
 
@@ -130,9 +140,17 @@ def test_wrong_credentials_are_a_configuration_error(s3_server, s3_bucket):
 def test_the_factory_builds_the_configured_backend(s3_server, s3_bucket, tmp_path):
     local = open_storage(CommonSettings(_env_file=None, storage_dir=str(tmp_path)))
     assert isinstance(local, LocalStorage) and local.root == tmp_path.resolve()
-    s3 = open_storage(CommonSettings(_env_file=None, storage_backend="s3", s3_bucket=s3_bucket,
-                                     s3_endpoint_url=s3_server.endpoint, s3_addressing_style="path",
-                                     aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY))  # fmt: skip
+    s3 = open_storage(
+        CommonSettings(
+            _env_file=None,
+            storage_backend="s3",
+            s3_bucket=s3_bucket,
+            s3_endpoint_url=s3_server.endpoint,
+            s3_addressing_style="path",
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+        )
+    )
     assert isinstance(s3, S3Storage) and s3.bucket == s3_bucket
     s3.write("a/b.png", PNG)
     assert s3.read("a/b.png") == PNG
@@ -157,8 +175,9 @@ def test_writes_ride_out_an_outage(tmp_path):
         assert storage.read("poses/o/a.png") == PNG
         with pytest.raises(StorageUnavailable):
             server.stop()
-            with_storage_retry(lambda: storage.read("poses/o/a.png"), log=__import__("logging").getLogger("t"),
-                               deadline=1.0)  # fmt: skip
+            with_storage_retry(
+                lambda: storage.read("poses/o/a.png"), log=__import__("logging").getLogger("t"), deadline=1.0
+            )
     finally:
         server.stop()
 

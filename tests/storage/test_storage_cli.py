@@ -12,8 +12,9 @@ from posegen.storage import LocalStorage
 
 
 def posegen(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "posegen_cli", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "posegen_cli", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.fixture
@@ -25,8 +26,17 @@ def s3_env(service_env, s3_server) -> dict[str, str]:
 def test_a_missing_bucket_stops_a_service_at_start_up_naming_it(s3_env, service):
     from posegen_cli.localrun import free_port
 
-    started = posegen({**s3_env, "GATEWAY_PORT": str(free_port()), "WORKER_METRICS_PORT": "0",
-                       "EXTRACTOR_METRICS_PORT": "0", "MODEL_BASE": "/nonexistent"}, service, timeout=120)  # fmt: skip
+    started = posegen(
+        {
+            **s3_env,
+            "GATEWAY_PORT": str(free_port()),
+            "WORKER_METRICS_PORT": "0",
+            "EXTRACTOR_METRICS_PORT": "0",
+            "MODEL_BASE": "/nonexistent",
+        },
+        service,
+        timeout=120,
+    )
     assert started.returncode == 2, started.stderr[-2000:]
     line = started.stderr.strip().splitlines()[-1]
     assert line.startswith("configuration error: S3 bucket") and s3_env["S3_BUCKET"] in line

@@ -104,8 +104,13 @@ def spawn_worker(worker_env, tmp_path) -> Iterator[Callable[..., subprocess.Pope
     def spawn(name: str, **env_overrides: str) -> subprocess.Popen:
         env = {**os.environ, **worker_env, "WORKER_NAME": name, "WORKER_METRICS_PORT": "0", **env_overrides}
         log_file = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
-        process = subprocess.Popen([sys.executable, "-m", "posegen_cli", "worker"], env=env, cwd=tmp_path,
-                                   stdout=log_file, stderr=subprocess.STDOUT)  # fmt: skip
+        process = subprocess.Popen(
+            [sys.executable, "-m", "posegen_cli", "worker"],
+            env=env,
+            cwd=tmp_path,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
         process.log_path = tmp_path / f"{name}.log"
         processes.append(process)
         return process
@@ -117,8 +122,9 @@ def spawn_worker(worker_env, tmp_path) -> Iterator[Callable[..., subprocess.Pope
             process.wait(timeout=10)
 
 
-def direct_call(loaded, *, prompt, negative, control, seed: int, steps: int, size: int, embeds=None,
-                scale: float = 0.0):  # fmt: skip
+def direct_call(
+    loaded, *, prompt, negative, control, seed: int, steps: int, size: int, embeds=None, scale: float = 0.0
+):
     """One image straight from diffusers, as a user of the library would call it (identity embeddings when the
     pipeline has an adapter: the blank image's at scale 0 unless ``embeds`` are given)."""
     import torch
@@ -128,9 +134,16 @@ def direct_call(loaded, *, prompt, negative, control, seed: int, steps: int, siz
         loaded.pipe.set_ip_adapter_scale(scale)
         extra["ip_adapter_image_embeds"] = [embeds if embeds is not None else loaded.identity.neutral]
     return loaded.pipe(
-        prompt=prompt, negative_prompt=negative, image=control, generator=torch.Generator("cpu").manual_seed(seed),
-        num_inference_steps=steps, guidance_scale=7.5, width=size, height=size, **extra,
-    ).images[0]  # fmt: skip
+        prompt=prompt,
+        negative_prompt=negative,
+        image=control,
+        generator=torch.Generator("cpu").manual_seed(seed),
+        num_inference_steps=steps,
+        guidance_scale=7.5,
+        width=size,
+        height=size,
+        **extra,
+    ).images[0]
 
 
 def stream_types(redis_client: redis.Redis, generation_id: str) -> list[str]:

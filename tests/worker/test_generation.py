@@ -115,8 +115,9 @@ def test_cancel_mid_run_refunds_what_was_not_made(make_runtime, scenario, events
     assert not redis_client.exists(cancel_flag_key(generation_id))
 
 
-def test_a_cancel_only_the_database_knows_stops_the_generation_at_the_next_image(make_runtime, scenario, events,
-                                                                                 redis_client):  # fmt: skip
+def test_a_cancel_only_the_database_knows_stops_the_generation_at_the_next_image(
+    make_runtime, scenario, events, redis_client
+):
     """The gateway records a cancel, then raises the Redis flag; when Redis is down at that moment (or restarts
     and loses it) only the database knows. The worker reads it between images and stops. Seen under chaos."""
     runtime = make_runtime(worker_batch_size=1)

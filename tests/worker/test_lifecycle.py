@@ -24,8 +24,9 @@ def assert_exactly_done(scenario, runtime_storage_dir, generation_id: str, image
     assert scenario.balance() == scenario.granted - CREDITS_PER_IMAGE * images
 
 
-def test_sigterm_finishes_the_batch_requeues_at_the_front_and_exits_0(spawn_worker, scenario, events, redis_client,
-                                                                      worker_env):  # fmt: skip
+def test_sigterm_finishes_the_batch_requeues_at_the_front_and_exits_0(
+    spawn_worker, scenario, events, redis_client, worker_env
+):
     generation_id = scenario.generation(poses=4, steps=6)
     enqueue_generation(redis_client, generation_id)
     first = spawn_worker("first")
@@ -58,8 +59,9 @@ def test_sigkill_mid_run_is_recovered_by_the_reaper(spawn_worker, scenario, even
     assert_exactly_done(scenario, worker_env["STORAGE_DIR"], generation_id, 3)
 
 
-def test_a_worker_restarted_under_its_name_after_sigkill_starts_and_finishes(spawn_worker, scenario, events,
-                                                                             redis_client, worker_env):  # fmt: skip
+def test_a_worker_restarted_under_its_name_after_sigkill_starts_and_finishes(
+    spawn_worker, scenario, events, redis_client, worker_env
+):
     """Kubernetes restarts a killed container in the same pod, with the same WORKER_NAME: RQ's registration
     of the killed process is still there, and the new one must take the name over instead of crashing (it
     did, for as long as that key lived: minutes of crash loop). Found by bench/chaos.py."""

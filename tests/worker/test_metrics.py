@@ -26,8 +26,11 @@ def test_metrics_and_health_endpoints(make_runtime, scenario):
         status, text = get(f"{base}/metrics")
         families = {family.name: family for family in text_string_to_metric_families(text)}
         assert status == 200
-        images = {s.labels.get("status"): s.value for s in families["posegen_worker_images"].samples
-                  if s.name.endswith("_total")}  # fmt: skip
+        images = {
+            s.labels.get("status"): s.value
+            for s in families["posegen_worker_images"].samples
+            if s.name.endswith("_total")
+        }
         assert images["completed"] == 2
         assert families["posegen_worker_step_duration_seconds"].samples
         assert families["posegen_worker_pose_duration_seconds"].samples

@@ -184,10 +184,16 @@ def test_two_replicas_sharing_the_volume_download_once(tmp_path):
 def test_the_lock_waits_for_its_holder_and_times_out(tmp_path):
     path = tmp_path / DOWNLOAD_LOCK
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from pathlib import Path; from posegen.fslock import exclusive_lock\n"
-         "with exclusive_lock(path=Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(2)", str(path)],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from posegen.fslock import exclusive_lock\n"
+            "with exclusive_lock(path=Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(2)",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "held"
     held_at = time.monotonic()
     waits = []
@@ -200,8 +206,13 @@ def test_the_lock_waits_for_its_holder_and_times_out(tmp_path):
 
 
 def cli(*args, env):
-    return subprocess.run([sys.executable, "-m", "posegen_cli", "models", *args], capture_output=True, text=True,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1", **env}, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "posegen_cli", "models", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **env},
+        timeout=120,
+    )
 
 
 def test_models_verify_command(tmp_path):

@@ -11,8 +11,14 @@ from .conftest import worker_settings
 
 
 def posegen(*args, env=None, cwd=None):
-    return subprocess.run([sys.executable, "-m", "posegen_cli", *args], capture_output=True, text=True,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}, cwd=cwd, timeout=300)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "posegen_cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
+        cwd=cwd,
+        timeout=300,
+    )
 
 
 def test_manifest_names_sd15_and_the_openpose_controlnet_in_fp16():

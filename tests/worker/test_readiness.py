@@ -33,8 +33,9 @@ def worker_in_thread(worker_env, monkeypatch, warm_pipeline):
     runtime_module.install(None)
 
 
-def test_a_pipeline_that_cannot_run_leaves_the_worker_unready_and_idle(worker_in_thread, monkeypatch, scenario,
-                                                                        redis_client):  # fmt: skip
+def test_a_pipeline_that_cannot_run_leaves_the_worker_unready_and_idle(
+    worker_in_thread, monkeypatch, scenario, redis_client
+):
     def broken(_loaded, *args, **kwargs):
         raise RuntimeError("Failed to find C compiler. Please specify via CC environment variable.")
 
@@ -70,8 +71,9 @@ def test_a_worker_started_while_redis_is_away_waits_for_it_unready(spawn_worker,
     server = private_redis()
     server.stop()
     port = free_port()
-    worker = spawn_worker("patient", REDIS_URL=server.url, WORKER_METRICS_PORT=str(port),
-                          WORKER_METRICS_HOST="127.0.0.1")  # fmt: skip
+    worker = spawn_worker(
+        "patient", REDIS_URL=server.url, WORKER_METRICS_PORT=str(port), WORKER_METRICS_HOST="127.0.0.1"
+    )
 
     def wait_for(path: str, status: int) -> None:
         deadline = time.monotonic() + 120

@@ -26,9 +26,14 @@ def stopped_s3(tmp_path):
 
 def test_images_that_cannot_be_stored_are_failed_and_refunded(stopped_s3, make_runtime, scenario, monkeypatch):
     monkeypatch.setattr("posegen.storage.STORAGE_RETRY_SECONDS", 1.5)
-    runtime = make_runtime(storage_backend="s3", s3_bucket="worker-outage", s3_endpoint_url=stopped_s3.endpoint,
-                           s3_addressing_style="path", aws_access_key_id=ACCESS_KEY,
-                           aws_secret_access_key=SECRET_KEY)  # fmt: skip
+    runtime = make_runtime(
+        storage_backend="s3",
+        s3_bucket="worker-outage",
+        s3_endpoint_url=stopped_s3.endpoint,
+        s3_addressing_style="path",
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+    )
     generation_id = scenario.generation(poses=2, steps=2)
     assert GenerationRun(runtime, generation_id).run() == "failed"
     row = scenario.row(generation_id)

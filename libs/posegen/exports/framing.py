@@ -156,8 +156,11 @@ def _fill(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     up, so it costs little even at print size."""
     small = (max(1, size[0] // 24), max(1, size[1] // 24))
     cover = max(small[0] / image.width, small[1] / image.height)
-    scaled = image.resize((max(1, math.ceil(image.width * cover)), max(1, math.ceil(image.height * cover))),
-                          Image.Resampling.BILINEAR, reducing_gap=2.0)  # fmt: skip
+    scaled = image.resize(
+        (max(1, math.ceil(image.width * cover)), max(1, math.ceil(image.height * cover))),
+        Image.Resampling.BILINEAR,
+        reducing_gap=2.0,
+    )
     left, top = (scaled.width - small[0]) // 2, (scaled.height - small[1]) // 2
     small_image = scaled.crop((left, top, left + small[0], top + small[1])).filter(ImageFilter.GaussianBlur(2))
     return ImageEnhance.Brightness(small_image).enhance(0.85).resize(size, Image.Resampling.BICUBIC)

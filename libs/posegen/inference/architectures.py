@@ -142,8 +142,14 @@ def build_pipeline(
     pipeline.save_pretrained(folder, safe_serialization=True, variant=variant)
     marker = {"kind": architecture.name, "seed": seed, "format": BUILD_FORMAT}
     if identity:
-        write_adapters(pipeline.unet, folder / ADAPTER_FOLDER, vision=architecture.vision,
-                       resampler=architecture.resampler, seed=seed + 1, dtype=dtype)  # fmt: skip
+        write_adapters(
+            pipeline.unet,
+            folder / ADAPTER_FOLDER,
+            vision=architecture.vision,
+            resampler=architecture.resampler,
+            seed=seed + 1,
+            dtype=dtype,
+        )
         marker["ip_adapter"] = ADAPTER_FOLDER
     (folder / MARKER_FILE).write_text(json.dumps(marker), encoding="utf-8")
     return folder

@@ -111,8 +111,17 @@ def load_pipeline(settings: WorkerSettings) -> LoadedPipeline:
         _tune_for_cuda(pipe, settings)
     kind = built_kind(base) or "real"
     compiled = device == "cuda" and settings.worker_torch_compile
-    loaded = LoadedPipeline(pipe, device, dtype, base, controlnet_id, kind, time.perf_counter() - started, identity,
-                            compile_mode=settings.worker_compile_mode if compiled else None)  # fmt: skip
+    loaded = LoadedPipeline(
+        pipe,
+        device,
+        dtype,
+        base,
+        controlnet_id,
+        kind,
+        time.perf_counter() - started,
+        identity,
+        compile_mode=settings.worker_compile_mode if compiled else None,
+    )
     _announce(loaded, torch.get_num_threads())
     return loaded
 
@@ -152,12 +161,22 @@ def _announce(loaded: LoadedPipeline, threads: int) -> None:
             "\n%s\n!! NO REAL MODEL: the worker runs the %s SD1.5-architecture pipeline with RANDOM weights\n"
             "!! from %s. It produces noise, not people.\n"
             "!! Set MODEL_BASE and MODEL_CONTROLNET (see `posegen models download`).\n%s",
-            banner, loaded.kind, loaded.base, banner,
-        )  # fmt: skip
-    log.info("pipeline loaded in %.2fs on %s: base %s, controlnet %s", loaded.load_seconds, where, loaded.base,
-             loaded.controlnet)  # fmt: skip
+            banner,
+            loaded.kind,
+            loaded.base,
+            banner,
+        )
+    log.info(
+        "pipeline loaded in %.2fs on %s: base %s, controlnet %s",
+        loaded.load_seconds,
+        where,
+        loaded.base,
+        loaded.controlnet,
+    )
     if loaded.identity is None:
-        log.warning("no identity adapter (IP_ADAPTER): images follow the prompt and the pose only; avatars are "
-                    "ignored and results record identityStrength 0")  # fmt: skip
+        log.warning(
+            "no identity adapter (IP_ADAPTER): images follow the prompt and the pose only; avatars are "
+            "ignored and results record identityStrength 0"
+        )
     else:
         log.info("identity adapter %s loaded in %.2fs", loaded.identity.source.describe(), loaded.identity.load_seconds)

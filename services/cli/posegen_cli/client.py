@@ -35,16 +35,18 @@ def resolve_token(settings: ClientSettings, explicit: str | None) -> str:
     from posegen.settings import AuthSettings, load_settings
 
     auth = load_settings(AuthSettings)
-    return mint_token(user_id="dev-user", role="admin", secret=auth.jwt_secret.get_secret_value(),
-                      algorithm=auth.jwt_algorithm)  # fmt: skip
+    return mint_token(
+        user_id="dev-user", role="admin", secret=auth.jwt_secret.get_secret_value(), algorithm=auth.jwt_algorithm
+    )
 
 
 class Api:
     def __init__(self, settings: ClientSettings, token: str) -> None:
         self.settings = settings
         self.token = token
-        self.http = httpx.Client(base_url=settings.api_url + API_PREFIX, timeout=30,
-                                 headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        self.http = httpx.Client(
+            base_url=settings.api_url + API_PREFIX, timeout=30, headers={"Authorization": f"Bearer {token}"}
+        )
 
     def call(self, method: str, path: str, **kwargs) -> dict:
         response = self.http.request(method, path, **kwargs)
@@ -58,8 +60,11 @@ class Api:
 def library(args) -> int:
     settings = ClientSettings()
     api = Api(settings, resolve_token(settings, args.token))
-    params = {"limit": args.limit, **({"search": args.search} if args.search else {}),
-              **({"category": args.category} if args.category else {})}  # fmt: skip
+    params = {
+        "limit": args.limit,
+        **({"search": args.search} if args.search else {}),
+        **({"category": args.category} if args.category else {}),
+    }
     result = api.call("GET", "/library", params=params)
     if args.json:
         for pose in result["items"]:
@@ -143,8 +148,11 @@ async def _watch(settings: ClientSettings, api: Api, token: str, body: dict) -> 
                 if event["type"] == "progress":
                     bars.update(tasks[event["poseIndex"]], completed=event["step"])
                 elif event["type"] == "pose_completed":
-                    bars.update(tasks[event["poseIndex"]], completed=body["steps"],
-                                description=f"image {event['poseIndex'] + 1} ✓")  # fmt: skip
+                    bars.update(
+                        tasks[event["poseIndex"]],
+                        completed=body["steps"],
+                        description=f"image {event['poseIndex'] + 1} ✓",
+                    )
                 elif event["type"] == "pose_failed":
                     bars.update(tasks[event["poseIndex"]], description=f"image {event['poseIndex'] + 1} failed")
                 if event["type"] in TERMINAL_EVENT_TYPES:

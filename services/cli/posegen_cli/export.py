@@ -34,8 +34,13 @@ def export(args: argparse.Namespace) -> int:
     expected = generation["posesCompleted"] * len(formats)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-               TimeElapsedColumn())  # fmt: skip
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+    )
     url = f"/generations/{args.generation_id}/export"
     with api.http.stream("GET", url, params={"formats": args.formats}, timeout=httpx.Timeout(30, read=600)) as response:
         if response.status_code >= 400:

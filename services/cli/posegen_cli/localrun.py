@@ -226,8 +226,14 @@ def supervise(services: Sequence[ServiceSpec], *, task: Callable[[], int] | None
     width = max(len(spec.name) for spec in services)
     children = {}
     for spec in services:
-        child = subprocess.Popen(list(spec.argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                 bufsize=1, env={**os.environ, **spec.env, "PYTHONUNBUFFERED": "1"})  # fmt: skip
+        child = subprocess.Popen(
+            list(spec.argv),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            env={**os.environ, **spec.env, "PYTHONUNBUFFERED": "1"},
+        )
         threading.Thread(target=_relay_output, args=(spec.name, child.stdout, width), daemon=True).start()
         children[spec.name] = child
     stopping = False

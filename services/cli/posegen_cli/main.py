@@ -83,8 +83,14 @@ def grant_dev_credits(database_url: str) -> None:
 
     with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
         ensure_user(conn=conn, user_id=DEV_USER, role="admin", email=None, starting_credits=0)
-        credits.grant(conn=conn, user_id=DEV_USER, amount=DEV_CREDITS, reference_type="dev", reference_id=DEV_USER,
-                      description="posegen run")  # fmt: skip
+        credits.grant(
+            conn=conn,
+            user_id=DEV_USER,
+            amount=DEV_CREDITS,
+            reference_type="dev",
+            reference_id=DEV_USER,
+            description="posegen run",
+        )
 
 
 def run_demo(settings: GatewaySettings, relay_port: int) -> int:
@@ -112,8 +118,9 @@ def run_demo(settings: GatewaySettings, relay_port: int) -> int:
     )
     api = client.Api(api_settings, client.resolve_token(api_settings, None))
     poses = ",".join(p["id"] for p in api.call("GET", "/library", params={"limit": 2, "featured": "true"})["items"])
-    args = argparse.Namespace(token=None, project=None, poses=poses, variations=1, steps=12, size=256, prompt=None,
-                              seed=7, watch=True)  # fmt: skip
+    args = argparse.Namespace(
+        token=None, project=None, poses=poses, variations=1, steps=12, size=256, prompt=None, seed=7, watch=True
+    )
     code = client.generate(args)
     print(f"demo: the images are stored under {settings.storage_dir}/poses/ and served by the signed URLs above")
     return code
@@ -192,8 +199,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             ensure_model()
             grant_dev_credits(settings.database_url)
             print_welcome(settings, relay_port)
-            services = [localrun.ServiceSpec(name, localrun.service_command(name), RUN_ENV.get(name, {}))
-                        for name in RUN_SERVICES]  # fmt: skip
+            services = [
+                localrun.ServiceSpec(name, localrun.service_command(name), RUN_ENV.get(name, {}))
+                for name in RUN_SERVICES
+            ]
             task = (lambda: run_demo(settings, relay_port)) if args.demo else None
             return localrun.supervise(services, task=task)
     except localrun.DependencyError as error:

@@ -65,8 +65,10 @@ def _download(model_dir: Path, *, write_lock: bool) -> int:
             specs = download.load_manifest(model_dir=model_dir)
         folders = download.download_models(model_dir=model_dir, specs=specs)
     except PermissionError as error:
-        print(f"error: {error}: MODEL_DIR must be writable by this user (docs/deployment.md, 'Shared volumes')",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"error: {error}: MODEL_DIR must be writable by this user (docs/deployment.md, 'Shared volumes')",
+            file=sys.stderr,
+        )
         return 1
     except Exception as error:  # noqa: BLE001 - report any hub/network failure in one line
         wanted = ", ".join(f"{s.repo_id}@{s.revision}" for s in specs)

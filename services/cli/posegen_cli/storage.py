@@ -85,8 +85,10 @@ def run(action: str, storage: Storage, *, source_dir: str | None = None) -> int:
                 raise StorageCommandError(f"STORAGE_DIR {source.root} does not exist: nothing to migrate")
             storage.check()
             report = migrate(source, storage, progress=print)
-            print(f"copied {report.copied} objects ({report.bytes} bytes) from {source.root} to "
-                  f"{storage.describe()}; {report.verified} read back identical")  # fmt: skip
+            print(
+                f"copied {report.copied} objects ({report.bytes} bytes) from {source.root} to "
+                f"{storage.describe()}; {report.verified} read back identical"
+            )
             if report.mismatched:
                 print(f"error: {len(report.mismatched)} objects differ: {report.mismatched[:10]}", file=sys.stderr)
                 return 1

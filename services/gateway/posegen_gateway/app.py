@@ -81,8 +81,13 @@ def create_app(settings: GatewaySettings, *, run_reconciler: bool = True) -> Fas
     install_web(app)
     install_openapi(app, extra_models=(AvatarUrl,))
 
-    @app.get("/metrics", tags=["health"], summary="Prometheus exposition", response_class=Response,
-             responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})  # fmt: skip
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        summary="Prometheus exposition",
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
+    )
     def metrics() -> Response:
         registry = _metrics(app).registry
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -20,16 +20,31 @@ from posegen_gateway.schemas.common import ErrorBody, ErrorEnvelope
 log = logging.getLogger("posegen.gateway")
 
 _HTTP_CODES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-    406: "not_acceptable", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
-    422: "validation_error", 429: "rate_limited", 500: "internal_error", 503: "service_unavailable",
-}  # fmt: skip
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "service_unavailable",
+}
 
 
 def envelope(
-    status: int, message: str, code: str, *, field: str | None = None, details: dict | None = None,
+    status: int,
+    message: str,
+    code: str,
+    *,
+    field: str | None = None,
+    details: dict | None = None,
     headers: dict[str, str] | None = None,
-) -> JSONResponse:  # fmt: skip
+) -> JSONResponse:
     body = ErrorEnvelope(
         error=ErrorBody(message=message, code=code, status_code=status, field=field, details=details or None),
         timestamp=datetime.now(UTC),
@@ -67,8 +82,7 @@ async def on_validation_error(_request: Request, error: RequestValidationError) 
             for p in problems[:20]
         ]
     }
-    return envelope(422, f"{field}: {message}" if field else message, "validation_error", field=field,
-                    details=details)  # fmt: skip
+    return envelope(422, f"{field}: {message}" if field else message, "validation_error", field=field, details=details)
 
 
 async def on_http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -92,16 +106,21 @@ async def on_dependency_down(request: Request, error: Exception) -> JSONResponse
     """PostgreSQL unreachable (or the pool exhausted): 503, and nothing half-written, since every write
     that belongs together is one transaction."""
     log.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
-    return envelope(503, "the database is unavailable; nothing was changed, try again shortly",
-                    "service_unavailable", headers={"Retry-After": "5"})  # fmt: skip
+    return envelope(
+        503,
+        "the database is unavailable; nothing was changed, try again shortly",
+        "service_unavailable",
+        headers={"Retry-After": "5"},
+    )
 
 
 async def on_storage_down(request: Request, error: Exception) -> JSONResponse:
     """The image storage unreachable (or refusing us): 503; what was written before the failed write is not
     recorded, so nothing points at a missing object."""
     log.warning("storage unavailable on %s %s: %s", request.method, request.url.path, error)
-    return envelope(503, "the image storage is unavailable; try again shortly", "service_unavailable",
-                    headers={"Retry-After": "5"})  # fmt: skip
+    return envelope(
+        503, "the image storage is unavailable; try again shortly", "service_unavailable", headers={"Retry-After": "5"}
+    )
 
 
 async def on_unexpected_error(request: Request, error: Exception) -> JSONResponse:
@@ -134,10 +153,16 @@ ERROR_RESPONSES = {
 def error_responses(*statuses: int, auth: bool = True) -> dict:
     """OpenAPI ``responses`` entries for routes that can answer these statuses with the envelope."""
     descriptions = {
-        400: "bad request", 402: "not enough credits", 403: "forbidden", 409: "conflicts with the state",
-        413: "upload too large", 415: "not an accepted image type", 429: "rate limit exceeded",
-        500: "the server failed", 504: "the work did not finish in time",
-    }  # fmt: skip
+        400: "bad request",
+        402: "not enough credits",
+        403: "forbidden",
+        409: "conflicts with the state",
+        413: "upload too large",
+        415: "not an accepted image type",
+        429: "rate limit exceeded",
+        500: "the server failed",
+        504: "the work did not finish in time",
+    }
     responses = {k: v for k, v in ERROR_RESPONSES.items() if auth or k != 401}
     for status in statuses:
         responses[status] = {"model": ErrorEnvelope, "description": descriptions.get(status, "error")}

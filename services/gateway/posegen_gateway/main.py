@@ -37,8 +37,12 @@ def main() -> int:
     websocket = {}
     if settings.gateway_serve_relay:
         relay = load_settings(RelaySettings)
-        websocket = dict(ws_max_size=relay.relay_max_message_bytes, ws_ping_interval=relay.relay_ping_interval,
-                         ws_ping_timeout=relay.relay_ping_timeout, ws_per_message_deflate=False)  # fmt: skip
+        websocket = dict(
+            ws_max_size=relay.relay_max_message_bytes,
+            ws_ping_interval=relay.relay_ping_interval,
+            ws_ping_timeout=relay.relay_ping_timeout,
+            ws_per_message_deflate=False,
+        )
     uvicorn.run(
         "posegen_gateway.main:app_factory",
         factory=True,

@@ -50,13 +50,18 @@ class GatewayMetrics:
     def __init__(self, connection: redis.Redis | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
-            "posegen_gateway_requests_total", "HTTP requests by method, route template and status",
-            ["method", "route", "status"], registry=self.registry,
-        )  # fmt: skip
+            "posegen_gateway_requests_total",
+            "HTTP requests by method, route template and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
         self.latency = Histogram(
-            "posegen_gateway_request_duration_seconds", "HTTP request latency by method and route template",
-            ["method", "route"], registry=self.registry, buckets=LATENCY_BUCKETS,
-        )  # fmt: skip
+            "posegen_gateway_request_duration_seconds",
+            "HTTP request latency by method and route template",
+            ["method", "route"],
+            registry=self.registry,
+            buckets=LATENCY_BUCKETS,
+        )
         self.generations = Counter(
             "posegen_generations_created_total",
             "Generations accepted by POST /generate",
@@ -68,8 +73,9 @@ class GatewayMetrics:
         self.renditions = Counter(
             "posegen_gateway_export_renditions_total",
             "Export files served, by format and source (rendered now, or stored by an earlier request)",
-            ["format", "source"], registry=self.registry,
-        )  # fmt: skip
+            ["format", "source"],
+            registry=self.registry,
+        )
         if connection is not None:
             self.registry.register(QueueCollector(connection))
 

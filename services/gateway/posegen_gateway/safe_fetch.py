@@ -109,8 +109,15 @@ def fetch_public_https(
                 raise
             except httpcore.TimeoutException:
                 raise FetchRefused("the URL did not answer in time") from None
-            except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol, ssl.SSLError, OSError,
-                    ValueError, TypeError):  # fmt: skip
+            except (
+                httpcore.NetworkError,
+                httpcore.ProtocolError,
+                httpcore.UnsupportedProtocol,
+                ssl.SSLError,
+                OSError,
+                ValueError,
+                TypeError,
+            ):
                 raise FetchRefused("the URL could not be fetched") from None
     raise FetchRefused("too many redirects")
 

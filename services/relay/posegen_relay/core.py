@@ -54,8 +54,13 @@ class Relay:
     async def open_session(self, principal: Principal, sender: Sender) -> Session:
         """Join the hub (so that no live event published after ``connected`` is missed), then greet."""
         settings = self.settings
-        session = Session(sender, principal, queue_size=settings.relay_queue_size, metrics=self.metrics,
-                          messages_per_second=settings.relay_max_messages_per_second)  # fmt: skip
+        session = Session(
+            sender,
+            principal,
+            queue_size=settings.relay_queue_size,
+            metrics=self.metrics,
+            messages_per_second=settings.relay_max_messages_per_second,
+        )
         self.sessions.add(session)
         await self.hub.join(session)
         self.metrics.connections.labels(sender.protocol).inc()
@@ -75,8 +80,11 @@ class Relay:
         """Too many client messages: an ``error``, then the connection is closed."""
         self.metrics.refused.labels("message_flood").inc()
         await self.close_session(session)
-        await refuse(session.sender, protocol.error("too many messages; slow down", "rate_limited"),
-                     protocol.CLOSE_POLICY_VIOLATION)  # fmt: skip
+        await refuse(
+            session.sender,
+            protocol.error("too many messages; slow down", "rate_limited"),
+            protocol.CLOSE_POLICY_VIOLATION,
+        )
 
     async def handle(self, session: Session, parse: Callable[[], protocol.ClientMessage]) -> None:
         """One client message; bad input gets an ``error`` and the connection stays."""

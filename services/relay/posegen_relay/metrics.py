@@ -12,19 +12,41 @@ PROTOCOLS = ("plain", "socketio")
 class RelayMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.connections = Gauge("posegen_relay_connections", "Open authenticated connections, by protocol",
-                                 ["protocol"], registry=self.registry)  # fmt: skip
+        self.connections = Gauge(
+            "posegen_relay_connections",
+            "Open authenticated connections, by protocol",
+            ["protocol"],
+            registry=self.registry,
+        )
         self.users = Gauge("posegen_relay_users", "Users with at least one connection here", registry=self.registry)
-        self.relayed = Counter("posegen_relay_events_relayed_total", "Events sent to clients, by type and protocol",
-                               ["type", "protocol"], registry=self.registry)  # fmt: skip
-        self.dropped = Counter("posegen_relay_events_dropped_total", "Events dropped for slow clients, by type",
-                               ["type"], registry=self.registry)  # fmt: skip
-        self.lag = Histogram("posegen_relay_delivery_lag_seconds", "From the event's timestamp to its send",
-                             ["protocol"], registry=self.registry, buckets=LAG_BUCKETS)  # fmt: skip
-        self.redis_up = Gauge("posegen_relay_redis_up", "1 while the pub/sub connection to Redis is up",
-                              registry=self.registry)  # fmt: skip
-        self.refused = Counter("posegen_relay_connections_refused_total", "Connections refused, by reason",
-                               ["reason"], registry=self.registry)  # fmt: skip
+        self.relayed = Counter(
+            "posegen_relay_events_relayed_total",
+            "Events sent to clients, by type and protocol",
+            ["type", "protocol"],
+            registry=self.registry,
+        )
+        self.dropped = Counter(
+            "posegen_relay_events_dropped_total",
+            "Events dropped for slow clients, by type",
+            ["type"],
+            registry=self.registry,
+        )
+        self.lag = Histogram(
+            "posegen_relay_delivery_lag_seconds",
+            "From the event's timestamp to its send",
+            ["protocol"],
+            registry=self.registry,
+            buckets=LAG_BUCKETS,
+        )
+        self.redis_up = Gauge(
+            "posegen_relay_redis_up", "1 while the pub/sub connection to Redis is up", registry=self.registry
+        )
+        self.refused = Counter(
+            "posegen_relay_connections_refused_total",
+            "Connections refused, by reason",
+            ["reason"],
+            registry=self.registry,
+        )
         for protocol in PROTOCOLS:
             self.connections.labels(protocol)
 

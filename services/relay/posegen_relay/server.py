@@ -105,11 +105,20 @@ class _Server(uvicorn.Server):
 
 def uvicorn_config(app, settings: RelaySettings, *, host: str, port: int) -> uvicorn.Config:
     return uvicorn.Config(
-        app, host=host, port=port, lifespan="off", log_config=None, access_log=False, server_header=False,
-        ws_max_size=settings.relay_max_message_bytes, ws_ping_interval=settings.relay_ping_interval,
-        ws_ping_timeout=settings.relay_ping_timeout, ws_per_message_deflate=False,
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS, backlog=4096,
-    )  # fmt: skip
+        app,
+        host=host,
+        port=port,
+        lifespan="off",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        ws_max_size=settings.relay_max_message_bytes,
+        ws_ping_interval=settings.relay_ping_interval,
+        ws_ping_timeout=settings.relay_ping_timeout,
+        ws_per_message_deflate=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        backlog=4096,
+    )
 
 
 async def run(

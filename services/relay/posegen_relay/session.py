@@ -45,8 +45,9 @@ class Envelope:
     @classmethod
     def parse(cls, raw: str) -> Envelope:
         data = json.loads(raw)
-        return cls(data.get("id", ""), data["type"], stream_id_of(data), data["userId"],
-                   _epoch(data.get("timestamp")), raw)  # fmt: skip
+        return cls(
+            data.get("id", ""), data["type"], stream_id_of(data), data["userId"], _epoch(data.get("timestamp")), raw
+        )
 
     @classmethod
     def from_stream(cls, entry_id: bytes | str, fields: dict) -> Envelope:
@@ -98,8 +99,15 @@ class TokenBucket:
 
 
 class Session:
-    def __init__(self, sender: Sender, principal: Principal, *, queue_size: int, messages_per_second: float,
-                 metrics: RelayMetrics) -> None:  # fmt: skip
+    def __init__(
+        self,
+        sender: Sender,
+        principal: Principal,
+        *,
+        queue_size: int,
+        messages_per_second: float,
+        metrics: RelayMetrics,
+    ) -> None:
         self.sender = sender
         self.principal = principal
         self.queue_size = queue_size

@@ -43,8 +43,12 @@ class Packet(sio_packet.Packet):
 
     def encode(self):
         data = self.data
-        if self.packet_type == sio_packet.EVENT and isinstance(data, list) and len(data) == 2 \
-                and isinstance(data[1], RawJSON):  # fmt: skip
+        if (
+            self.packet_type == sio_packet.EVENT
+            and isinstance(data, list)
+            and len(data) == 2
+            and isinstance(data[1], RawJSON)
+        ):
             namespace = "" if self.namespace in (None, "/") else self.namespace + ","
             return f"{sio_packet.EVENT}{namespace}[{json.dumps(data[0])},{data[1].text}]"
         return super().encode()
@@ -113,10 +117,15 @@ class SocketIOProtocol:
         allowed = settings.allowed_origins
         self.relay = relay
         self.server = socketio.AsyncServer(
-            async_mode="asgi", serializer=Packet, cors_allowed_origins="*" if allowed is None else allowed,
-            ping_interval=settings.relay_ping_interval, ping_timeout=settings.relay_ping_timeout,
-            max_http_buffer_size=settings.relay_max_message_bytes, logger=False, engineio_logger=False,
-        )  # fmt: skip
+            async_mode="asgi",
+            serializer=Packet,
+            cors_allowed_origins="*" if allowed is None else allowed,
+            ping_interval=settings.relay_ping_interval,
+            ping_timeout=settings.relay_ping_timeout,
+            max_http_buffer_size=settings.relay_max_message_bytes,
+            logger=False,
+            engineio_logger=False,
+        )
         self.sessions: dict[str, Session] = {}
         self._first_seen: dict[str, float] = {}
         self.server.on("connect", self._connect, namespace=NAMESPACE)
@@ -193,8 +202,10 @@ class SocketIOProtocol:
                     del self._first_seen[eio_sid]
             for eio_sid in list(sockets):
                 first = self._first_seen.setdefault(eio_sid, now)
-                if now - first > protocol.AUTH_TIMEOUT_SECONDS and \
-                        self.server.manager.sid_from_eio_sid(eio_sid, NAMESPACE) is None:  # fmt: skip
+                if (
+                    now - first > protocol.AUTH_TIMEOUT_SECONDS
+                    and self.server.manager.sid_from_eio_sid(eio_sid, NAMESPACE) is None
+                ):
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(self.server.eio.disconnect(eio_sid), 2)
 

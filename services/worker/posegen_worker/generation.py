@@ -65,8 +65,11 @@ class GenerationRun:
             with self.lease.kept():
                 outcome = self._run_leased()
         except INFRASTRUCTURE_FAULTS as error:
-            log.warning("generation %s interrupted (%s); the reaper re-queues it when its lease expires",
-                        self.generation_id, error)  # fmt: skip
+            log.warning(
+                "generation %s interrupted (%s); the reaper re-queues it when its lease expires",
+                self.generation_id,
+                error,
+            )
         finally:
             self.rt.metrics.busy_seconds.inc(time.perf_counter() - started)
             self.rt.metrics.busy.set(0)
@@ -79,8 +82,9 @@ class GenerationRun:
 
     def _run_leased(self) -> Outcome:
         with self.rt.pool.connection() as conn:
-            generation = lifecycle.claim(conn=conn, generation_id=self.generation_id,
-                                         worker_name=self.settings.worker_name)  # fmt: skip
+            generation = lifecycle.claim(
+                conn=conn, generation_id=self.generation_id, worker_name=self.settings.worker_name
+            )
             if generation is None:
                 return Outcome.skipped
             done = {row.variation_key for row in generations_db.generated_poses(conn=conn, generation_id=generation.id)}
@@ -107,9 +111,14 @@ class GenerationRun:
     def _run_work(self, work: list[Work], finished: int) -> Outcome:
         if self.generation.cancel_requested_at is not None or self._cancel_requested():
             return self._cancel()
-        self.rt.publish(StartedEvent(generation_id=self.generation_id, user_id=self.generation.user_id,
-                                     poses_total=self.generation.poses_total,
-                                     worker=self.settings.worker_name))  # fmt: skip
+        self.rt.publish(
+            StartedEvent(
+                generation_id=self.generation_id,
+                user_id=self.generation.user_id,
+                poses_total=self.generation.poses_total,
+                worker=self.settings.worker_name,
+            )
+        )
         self._percentage = 100.0 * finished / self.generation.poses_total
         size = self.settings.worker_batch_size
         for start in range(0, len(work), size):

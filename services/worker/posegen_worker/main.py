@@ -47,9 +47,11 @@ def main() -> int:
     reaper = Reaper(runtime)
     reaper.start()
     worker = GenerationWorker(
-        [generation_queue(runtime.redis)], connection=runtime.redis, name=settings.worker_name,
+        [generation_queue(runtime.redis)],
+        connection=runtime.redis,
+        name=settings.worker_name,
         serializer=JSONSerializer,
-    )  # fmt: skip
+    )
     worker.runtime = runtime
     log.info("worker %s ready on queue pose-generation (metrics on :%s)", settings.worker_name, server.port)
     try:

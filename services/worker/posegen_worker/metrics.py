@@ -23,10 +23,12 @@ class CudaMemoryCollector(Collector):
 
         if not torch.cuda.is_available():
             return
-        allocated = GaugeMetricFamily("posegen_worker_gpu_memory_allocated_bytes", "CUDA memory held by tensors",
-                                      labels=["device"])  # fmt: skip
-        reserved = GaugeMetricFamily("posegen_worker_gpu_memory_reserved_bytes", "CUDA memory reserved by torch",
-                                     labels=["device"])  # fmt: skip
+        allocated = GaugeMetricFamily(
+            "posegen_worker_gpu_memory_allocated_bytes", "CUDA memory held by tensors", labels=["device"]
+        )
+        reserved = GaugeMetricFamily(
+            "posegen_worker_gpu_memory_reserved_bytes", "CUDA memory reserved by torch", labels=["device"]
+        )
         for index in range(torch.cuda.device_count()):
             allocated.add_metric([str(index)], torch.cuda.memory_allocated(index))
             reserved.add_metric([str(index)], torch.cuda.memory_reserved(index))
@@ -37,23 +39,37 @@ class CudaMemoryCollector(Collector):
 class WorkerMetrics:
     def __init__(self, *, with_cuda: bool = False) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.images = Counter("posegen_worker_images_total", "Images finished, by status", ["status"],
-                              registry=self.registry)  # fmt: skip
-        self.image_seconds = Histogram("posegen_worker_pose_duration_seconds", "Seconds of denoising per image",
-                                       registry=self.registry, buckets=IMAGE_BUCKETS)  # fmt: skip
-        self.step_seconds = Histogram("posegen_worker_step_duration_seconds", "Seconds per denoising step of a batch",
-                                      registry=self.registry, buckets=STEP_BUCKETS)  # fmt: skip
-        self.pipeline_seconds = Counter("posegen_worker_pipeline_seconds_total",
-                                        "Seconds spent inside pipeline calls", registry=self.registry)  # fmt: skip
-        self.busy_seconds = Counter("posegen_worker_busy_seconds_total", "Seconds spent running jobs",
-                                    registry=self.registry)  # fmt: skip
-        self.generations = Counter("posegen_worker_generations_total", "Generations ended, by outcome", ["outcome"],
-                                   registry=self.registry)  # fmt: skip
-        self.model_load_seconds = Gauge("posegen_worker_model_load_seconds", "Seconds the pipeline took to load",
-                                        registry=self.registry)  # fmt: skip
+        self.images = Counter(
+            "posegen_worker_images_total", "Images finished, by status", ["status"], registry=self.registry
+        )
+        self.image_seconds = Histogram(
+            "posegen_worker_pose_duration_seconds",
+            "Seconds of denoising per image",
+            registry=self.registry,
+            buckets=IMAGE_BUCKETS,
+        )
+        self.step_seconds = Histogram(
+            "posegen_worker_step_duration_seconds",
+            "Seconds per denoising step of a batch",
+            registry=self.registry,
+            buckets=STEP_BUCKETS,
+        )
+        self.pipeline_seconds = Counter(
+            "posegen_worker_pipeline_seconds_total", "Seconds spent inside pipeline calls", registry=self.registry
+        )
+        self.busy_seconds = Counter(
+            "posegen_worker_busy_seconds_total", "Seconds spent running jobs", registry=self.registry
+        )
+        self.generations = Counter(
+            "posegen_worker_generations_total", "Generations ended, by outcome", ["outcome"], registry=self.registry
+        )
+        self.model_load_seconds = Gauge(
+            "posegen_worker_model_load_seconds", "Seconds the pipeline took to load", registry=self.registry
+        )
         self.busy = Gauge("posegen_worker_busy", "1 while a generation runs", registry=self.registry)
-        self.recoveries = Counter("posegen_worker_recoveries_total", "Generations re-queued by this worker's reaper",
-                                  registry=self.registry)  # fmt: skip
+        self.recoveries = Counter(
+            "posegen_worker_recoveries_total", "Generations re-queued by this worker's reaper", registry=self.registry
+        )
         self.warmup_seconds = Gauge(
             "posegen_worker_warmup_seconds", "Seconds the start-up warm-up and compilation took", registry=self.registry
         )

@@ -108,8 +108,9 @@ class Persister:
         }
         if not self._store(objects, work):
             return
-        row = self._image_row(work, status="completed", image_key=image_key, thumbnail_key=thumb_key,
-                              generation_seconds=round(seconds, 3))  # fmt: skip
+        row = self._image_row(
+            work, status="completed", image_key=image_key, thumbnail_key=thumb_key, generation_seconds=round(seconds, 3)
+        )
         if not with_database_retry(lambda: self._record(row), what=work.variation_key):
             return
         with self._lock:

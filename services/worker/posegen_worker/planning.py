@@ -92,11 +92,19 @@ def plan_work(conn: Connection, generation: GenerationRow, identity_strength: fl
         control = controls[guide["id"]]
         work.append(
             Work(
-                image.index, image.variation_key, image.pose_id, seed, prompt, negative, control, identity_strength,
-                guide_pose_id=guide["id"], pose_name=guide["name"],
+                image.index,
+                image.variation_key,
+                image.pose_id,
+                seed,
+                prompt,
+                negative,
+                control,
+                identity_strength,
+                guide_pose_id=guide["id"],
+                pose_name=guide["name"],
                 keypoints=image_keypoints(guide["keypoints"], generation.width, generation.height),
             )
-        )  # fmt: skip
+        )
     return work
 
 

@@ -16,8 +16,10 @@ from posegen_gateway.serving import exports
 router = APIRouter(prefix=API_PREFIX, tags=["exports"])
 Id = Annotated[str, Path(min_length=1, max_length=64)]
 BINARY = {"schema": {"type": "string", "format": "binary"}}
-UNKNOWN_FORMAT = {422: {**error_responses()[422], "description": "an unknown format: the error lists the valid keys"
-                        " in `details.validFormats` (or the request does not validate)"}}  # fmt: skip
+UNKNOWN_FORMAT_DESCRIPTION = (
+    "an unknown format: the error lists the valid keys in `details.validFormats` (or the request does not validate)"
+)
+UNKNOWN_FORMAT = {422: {**error_responses()[422], "description": UNKNOWN_FORMAT_DESCRIPTION}}
 
 
 @router.get("/formats", response_model=Formats, responses=error_responses())
@@ -29,22 +31,29 @@ async def list_formats(user: UserDep) -> Formats:
 @router.get(
     "/generations/{generation_id}/export",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/zip": BINARY}, "description": "a ZIP with manifest.json"},
-               **error_responses(), **UNKNOWN_FORMAT},
-)  # fmt: skip
+    responses={
+        200: {"content": {"application/zip": BINARY}, "description": "a ZIP with manifest.json"},
+        **error_responses(),
+        **UNKNOWN_FORMAT,
+    },
+)
 async def export_generation(
     user: UserDep,
     ctx: ContextDep,
     generation_id: Id,
     formats: Annotated[
         str,
-        Query(max_length=1000, description="comma-separated format keys (GET /formats)",
-              json_schema_extra={"pattern": KEYS_PATTERN}),
+        Query(
+            max_length=1000,
+            description="comma-separated format keys (GET /formats)",
+            json_schema_extra={"pattern": KEYS_PATTERN},
+        ),
     ] = "original",
-) -> StreamingResponse:  # fmt: skip
+) -> StreamingResponse:
     """The generation's completed images in each format, streamed as a ZIP with a ``manifest.json``."""
-    plan = await with_connection(ctx, exports.prepare_zip, user_id=user.user_id, generation_id=generation_id,
-                                 formats=formats)  # fmt: skip
+    plan = await with_connection(
+        ctx, exports.prepare_zip, user_id=user.user_id, generation_id=generation_id, formats=formats
+    )
     return StreamingResponse(
         exports.stream_zip(plan, storage=ctx.storage, metrics=ctx.metrics),
         media_type="application/zip",
@@ -55,9 +64,8 @@ async def export_generation(
 @router.get(
     "/generations/{generation_id}/results/{result_id}/export/{format}",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": BINARY, "image/png": BINARY}}, **error_responses(),
-               **UNKNOWN_FORMAT},
-)  # fmt: skip
+    responses={200: {"content": {"image/jpeg": BINARY, "image/png": BINARY}}, **error_responses(), **UNKNOWN_FORMAT},
+)
 async def export_result(
     user: UserDep,
     ctx: ContextDep,
@@ -66,8 +74,14 @@ async def export_result(
     format: Annotated[str, Path(max_length=64, json_schema_extra={"enum": list(KEYS)})],
 ) -> Response:
     """One completed image in one format (made once, then served from storage)."""
-    found = await with_connection(ctx, exports.find_result, user_id=user.user_id, generation_id=generation_id,
-                                  result_id=result_id, format_key=format)  # fmt: skip
+    found = await with_connection(
+        ctx,
+        exports.find_result,
+        user_id=user.user_id,
+        generation_id=generation_id,
+        result_id=result_id,
+        format_key=format,
+    )
     data = await run_in_threadpool(exports.render_result, found, storage=ctx.storage, metrics=ctx.metrics)
     disposition = f'attachment; filename="{found.filename}"'
     return Response(data, media_type=found.format.media_type, headers={"Content-Disposition": disposition})

@@ -39,8 +39,9 @@ def list_admin_generations(
     user_id: Annotated[str | None, Query(alias="userId", max_length=128)] = None,
 ) -> Page[AdminGenerationSummary]:
     """Everyone's generations, newest first; filters ``status`` and ``userId``."""
-    return generations.list_generations(conn=conn, user_id=user_id, status=status, page=page, signer=ctx.signer,
-                                        model=AdminGenerationSummary)  # fmt: skip
+    return generations.list_generations(
+        conn=conn, user_id=user_id, status=status, page=page, signer=ctx.signer, model=AdminGenerationSummary
+    )
 
 
 @router.get("/admin/stats", response_model=AdminStats, responses=error_responses(403))

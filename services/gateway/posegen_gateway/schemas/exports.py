@@ -22,9 +22,16 @@ class ExportFormatInfo(ApiModel):
     @classmethod
     def of(cls, fmt: ExportFormat) -> ExportFormatInfo:
         return cls(
-            key=fmt.key, label=fmt.label, width=fmt.width, height=fmt.height, file_type=fmt.file_type,
-            media_type=fmt.media_type, extension=fmt.extension, quality=fmt.quality, dpi=fmt.dpi,
-        )  # fmt: skip
+            key=fmt.key,
+            label=fmt.label,
+            width=fmt.width,
+            height=fmt.height,
+            file_type=fmt.file_type,
+            media_type=fmt.media_type,
+            extension=fmt.extension,
+            quality=fmt.quality,
+            dpi=fmt.dpi,
+        )
 
 
 class Formats(ApiModel):

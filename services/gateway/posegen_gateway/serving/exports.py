@@ -39,8 +39,9 @@ def _invalid(message: str, field: str) -> UnprocessableEntity:
 def parse_format_list(text: str) -> list[ExportFormat]:
     """``a,b,...``: known keys only (422 naming the valid ones), each once, in the order given."""
     if not _KEYS.fullmatch(text):
-        raise _invalid(f"formats must be a comma-separated list of format keys; valid formats: {', '.join(KEYS)}",
-                       "formats")  # fmt: skip
+        raise _invalid(
+            f"formats must be a comma-separated list of format keys; valid formats: {', '.join(KEYS)}", "formats"
+        )
     return [FORMATS[key] for key in dict.fromkeys(text.split(","))]
 
 
@@ -59,8 +60,9 @@ def file_name(index: int, image: ExportImage, fmt: ExportFormat) -> str:
     return f"{index + 1:03d}_{_slug(image.pose_name)}_v{image.variation + 1}.{fmt.extension}"
 
 
-def _render(storage: Storage, metrics: GatewayMetrics, row: GenerationRow, image: ExportImage,
-            fmt: ExportFormat) -> Rendition:  # fmt: skip
+def _render(
+    storage: Storage, metrics: GatewayMetrics, row: GenerationRow, image: ExportImage, fmt: ExportFormat
+) -> Rendition:
     keypoints = image.framing_keypoints(row.width, row.height)
     rendition = get_rendition(storage=storage, image_key=image.image_key, keypoints=keypoints, fmt=fmt)
     metrics.renditions.labels(fmt.key, "rendered" if rendition.rendered else "stored").inc()
@@ -164,18 +166,33 @@ def stream_zip(plan: ZipPlan, *, storage: Storage, metrics: GatewayMetrics) -> I
                     handle.write(rendition.data)
                 del rendition
                 width, height = fmt.size_for(row.width, row.height)
-                files.append({
-                    "path": path, "resultId": image.id, "poseId": image.pose_id, "poseName": image.pose_name,
-                    "variationKey": image.variation_key, "variation": image.variation + 1, "seed": image.seed,
-                    "prompt": image.prompt_used, "format": fmt.key, "fileType": fmt.file_type,
-                    "width": width, "height": height,
-                })  # fmt: skip
+                files.append(
+                    {
+                        "path": path,
+                        "resultId": image.id,
+                        "poseId": image.pose_id,
+                        "poseName": image.pose_name,
+                        "variationKey": image.variation_key,
+                        "variation": image.variation + 1,
+                        "seed": image.seed,
+                        "prompt": image.prompt_used,
+                        "format": fmt.key,
+                        "fileType": fmt.file_type,
+                        "width": width,
+                        "height": height,
+                    }
+                )
                 yield from sink.take()
         manifest = {
-            "generationId": row.id, "projectId": row.project_id, "status": row.status,
-            "generationType": row.generation_type, "createdAt": row.created_at.isoformat(),
-            "formats": [f.key for f in plan.formats], "imageCount": len(plan.images), "files": files,
+            "generationId": row.id,
+            "projectId": row.project_id,
+            "status": row.status,
+            "generationType": row.generation_type,
+            "createdAt": row.created_at.isoformat(),
+            "formats": [f.key for f in plan.formats],
+            "imageCount": len(plan.images),
+            "files": files,
             "missing": missing,
-        }  # fmt: skip
+        }
         archive.writestr(_entry("manifest.json", when, zipfile.ZIP_DEFLATED), json.dumps(manifest, indent=2))
     yield from sink.take()
