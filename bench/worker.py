@@ -121,7 +121,7 @@ class Bench:
         try:
             wait_ready(port)
             self.run_one(self.generation(identity))
-            metrics_before = scrape(port)
+            metrics_before = scrape_when_idle(port)
             seconds = []
             for _ in range(rounds):
                 if between is not None:
@@ -274,7 +274,7 @@ def side_by_side(local: Bench, s3: Bench, s3_env: dict[str, str], *, rounds: int
         for side, (_, port) in workers.items():
             wait_ready(port)
             benches[side].run_one(benches[side].generation())
-        before = {side: scrape(port) for side, (_, port) in workers.items()}
+        before = {side: scrape_when_idle(port) for side, (_, port) in workers.items()}
         for round_index in range(rounds):
             between()
             for side in ("local", "s3") if round_index % 2 == 0 else ("s3", "local"):
