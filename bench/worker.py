@@ -48,8 +48,9 @@ class Bench:
         with self.connect() as conn:
             ensure_user(conn=conn, user_id="bench", role="user", email=None, starting_credits=0)
             credits.grant(conn=conn, user_id="bench", amount=10**9, reference_type="bench", reference_id="bench")
-            self.project = projects.create_project(conn=conn, user_id="bench", name="Bench", description=None,
-                                                   avatar_source=None, avatar_image=None)["id"]  # fmt: skip
+            self.project = projects.create_project(
+                conn=conn, user_id="bench", name="Bench", description=None, avatar_source=None, avatar_image=None
+            )["id"]
             self.pose_ids = [r["id"] for r in conn.execute("SELECT id FROM poses ORDER BY name LIMIT %s", (POSES,))]
         self.avatar_key = f"avatars/{self.project}/bench.png"
         self.storage.joinpath(self.avatar_key).parent.mkdir(parents=True, exist_ok=True)
@@ -59,24 +60,47 @@ class Bench:
         return psycopg.connect(self.database_url, autocommit=True, row_factory=dict_row)
 
     def env(self, **extra: str) -> dict[str, str]:
-        return {**os.environ, "DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url, "JWT_SECRET": SECRET,
-                "STORAGE_DIR": str(self.storage), "MODEL_BASE": str(self.model),
-                "MODEL_CONTROLNET": str(self.model / "controlnet"), "TORCH_DEVICE": "cpu", "HF_HUB_OFFLINE": "1",
-                "LOG_LEVEL": "WARNING", **extra}  # fmt: skip
+        return {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "JWT_SECRET": SECRET,
+            "STORAGE_DIR": str(self.storage),
+            "MODEL_BASE": str(self.model),
+            "MODEL_CONTROLNET": str(self.model / "controlnet"),
+            "TORCH_DEVICE": "cpu",
+            "HF_HUB_OFFLINE": "1",
+            "LOG_LEVEL": "WARNING",
+            **extra,
+        }
 
     def generation(self, identity_strength: float = 0.0) -> str:
         generation_id = str(uuid.uuid4())
         avatar = self.avatar_key if identity_strength else None
         identity = {"identity_strength": identity_strength, "avatar_key": avatar}
         with self.connect() as conn, conn.transaction():
-            generations_db.insert_generation(conn=conn, generation_id=generation_id, user_id="bench", fields={
-                "project_id": self.project, "generation_type": "GALLERY_REFERENCE", "variations_per_pose": 1,
-                "width": SIZE, "height": SIZE, "steps": STEPS, "guidance_scale": 7.5, "seed": 1,
-                "poses_total": POSES, "credit_charged": 30 * POSES, **identity,
-            })  # fmt: skip
+            generations_db.insert_generation(
+                conn=conn,
+                generation_id=generation_id,
+                user_id="bench",
+                fields={
+                    "project_id": self.project,
+                    "generation_type": "GALLERY_REFERENCE",
+                    "variations_per_pose": 1,
+                    "width": SIZE,
+                    "height": SIZE,
+                    "steps": STEPS,
+                    "guidance_scale": 7.5,
+                    "seed": 1,
+                    "poses_total": POSES,
+                    "credit_charged": 30 * POSES,
+                    **identity,
+                },
+            )
             generations_db.insert_generation_poses(conn=conn, generation_id=generation_id, pose_ids=self.pose_ids)
-            credits.charge(conn=conn, user_id="bench", amount=30 * POSES, reference_type="generation",
-                           reference_id=generation_id)  # fmt: skip
+            credits.charge(
+                conn=conn, user_id="bench", amount=30 * POSES, reference_type="generation", reference_id=generation_id
+            )
         return generation_id
 
     def bare_runner(self):
@@ -88,9 +112,14 @@ class Bench:
         from posegen.settings import WorkerSettings
         from posegen_worker.planning import plan_work
 
-        settings = WorkerSettings(_env_file=None, jwt_secret=SECRET, model_base=str(self.model),
-                                  model_controlnet=str(self.model / "controlnet"), torch_device="cpu",
-                                  ip_adapter="none")  # fmt: skip
+        settings = WorkerSettings(
+            _env_file=None,
+            jwt_secret=SECRET,
+            model_base=str(self.model),
+            model_controlnet=str(self.model / "controlnet"),
+            torch_device="cpu",
+            ip_adapter="none",
+        )
         pipe = load_pipeline(settings).pipe
         with self.connect() as conn:
             work = plan_work(conn, generations_db.get_generation(conn=conn, generation_id=self.generation()))
@@ -100,8 +129,13 @@ class Bench:
         def run() -> float:
             started = time.perf_counter()
             for item in work:
-                pipe(prompt=item.prompt, negative_prompt=item.negative_prompt, image=item.control_image,
-                     generator=torch.Generator("cpu").manual_seed(item.seed), **call)  # fmt: skip
+                pipe(
+                    prompt=item.prompt,
+                    negative_prompt=item.negative_prompt,
+                    image=item.control_image,
+                    generator=torch.Generator("cpu").manual_seed(item.seed),
+                    **call,
+                )
             return time.perf_counter() - started
 
         return run
@@ -113,11 +147,17 @@ class Bench:
         runs before each measured generation (the bare loop, so the two alternate). With ``identity`` the worker
         loads the IP-Adapter and every generation uses the avatar at that strength; else it has no adapter."""
         port = free_port()
-        worker = subprocess.Popen([sys.executable, "-m", "posegen_cli", "worker"], cwd=tempfile.gettempdir(),
-                                  env=self.env(WORKER_BATCH_SIZE=str(batch_size), WORKER_METRICS_PORT=str(port),
-                                               WORKER_NAME=f"bench-{batch_size}",
-                                               IP_ADAPTER="" if identity else "none",
-                                               **(storage_env or {})))  # fmt: skip
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "posegen_cli", "worker"],
+            cwd=tempfile.gettempdir(),
+            env=self.env(
+                WORKER_BATCH_SIZE=str(batch_size),
+                WORKER_METRICS_PORT=str(port),
+                WORKER_NAME=f"bench-{batch_size}",
+                IP_ADAPTER="" if identity else "none",
+                **(storage_env or {}),
+            ),
+        )
         try:
             wait_ready(port)
             self.run_one(self.generation(identity))
@@ -135,9 +175,13 @@ class Bench:
 
     def start_worker(self, name: str, **env: str) -> tuple[subprocess.Popen, int]:
         port = free_port()
-        worker = subprocess.Popen([sys.executable, "-m", "posegen_cli", "worker"], cwd=tempfile.gettempdir(),
-                                  env=self.env(WORKER_BATCH_SIZE="1", WORKER_METRICS_PORT=str(port), WORKER_NAME=name,
-                                               IP_ADAPTER="none", **env))  # fmt: skip
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "posegen_cli", "worker"],
+            cwd=tempfile.gettempdir(),
+            env=self.env(
+                WORKER_BATCH_SIZE="1", WORKER_METRICS_PORT=str(port), WORKER_NAME=name, IP_ADAPTER="none", **env
+            ),
+        )
         return worker, port
 
     def run_one(self, generation_id: str) -> float:
@@ -212,8 +256,15 @@ def full_size_seconds_per_step(steps: int = 3) -> list[float]:
         return kwargs
 
     with torch.inference_mode():
-        pipe(prompt="a person", image=Image.new("RGB", (512, 512)), num_inference_steps=steps, width=512, height=512,
-             generator=torch.Generator("cpu").manual_seed(0), callback_on_step_end=on_step)  # fmt: skip
+        pipe(
+            prompt="a person",
+            image=Image.new("RGB", (512, 512)),
+            num_inference_steps=steps,
+            width=512,
+            height=512,
+            generator=torch.Generator("cpu").manual_seed(0),
+            callback_on_step_end=on_step,
+        )
     return [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
 
 
@@ -223,11 +274,17 @@ def main() -> int:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/12")
     parser.add_argument("--skip-full-size", action="store_true")
     parser.add_argument("--rounds", type=int, default=3, help="measured generations per figure (best is kept)")
-    parser.add_argument("--redis-s3", default="redis://127.0.0.1:6379/13",
-                        help="the S3 worker's Redis database (its PostgreSQL one: --postgres + _s3)")  # fmt: skip
+    parser.add_argument(
+        "--redis-s3",
+        default="redis://127.0.0.1:6379/13",
+        help="the S3 worker's Redis database (its PostgreSQL one: --postgres + _s3)",
+    )
     parser.add_argument("--no-s3", action="store_true", help="skip the object storage row (SeaweedFS)")
-    parser.add_argument("--storage-only", action="store_true",
-                        help="only the bare loop and the batch-1 worker on local storage and on S3")  # fmt: skip
+    parser.add_argument(
+        "--storage-only",
+        action="store_true",
+        help="only the bare loop and the batch-1 worker on local storage and on S3",
+    )
     parser.add_argument("--out", default=str(REPO / "docs/benchmarks/worker.md"))
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -246,8 +303,14 @@ def main() -> int:
         served_1, metrics_1 = bench.served(batch_size=1, rounds=args.rounds, between=lambda: bare.append(bare_run()))
         duty = metrics_1["posegen_worker_pipeline_seconds_total"] / metrics_1["posegen_worker_busy_seconds_total"]
     else:
-        paired = s3_side_by_side(bench, args.postgres + "_s3", args.redis_s3, workdir, rounds=args.rounds,
-                                 between=lambda: bare.append(bare_run()))  # fmt: skip
+        paired = s3_side_by_side(
+            bench,
+            args.postgres + "_s3",
+            args.redis_s3,
+            workdir,
+            rounds=args.rounds,
+            between=lambda: bare.append(bare_run()),
+        )
         served_1, duty = paired["seconds"]["local"], paired["duty"]["local"]
         s3_row = (paired["seconds"]["s3"], paired["duty"]["s3"])
     served_4 = identity_1 = []
@@ -256,8 +319,18 @@ def main() -> int:
         identity_1, _ = bench.served(batch_size=1, rounds=args.rounds, identity=0.6)
     full = [] if args.skip_full_size or args.storage_only else full_size_seconds_per_step()
     command = " ".join(["python bench/worker.py", *sys.argv[1:]])
-    write_report(Path(args.out), bare=bare, served_1=served_1, served_4=served_4, identity_1=identity_1, duty=duty,
-                 full=full, rounds=args.rounds, s3=s3_row, command=command)  # fmt: skip
+    write_report(
+        Path(args.out),
+        bare=bare,
+        served_1=served_1,
+        served_4=served_4,
+        identity_1=identity_1,
+        duty=duty,
+        full=full,
+        rounds=args.rounds,
+        s3=s3_row,
+        command=command,
+    )
     print(Path(args.out).read_text())
     return 0
 
@@ -317,10 +390,18 @@ def s3_side_by_side(local: Bench, postgres: str, redis_url: str, workdir: Path, 
 
 
 def write_report(
-    path: Path, *, bare: list[float], served_1: list[float], served_4: list[float], identity_1: list[float],
-    duty: float, full: list[float], rounds: int, s3: tuple[list[float], float] | None = None,
+    path: Path,
+    *,
+    bare: list[float],
+    served_1: list[float],
+    served_4: list[float],
+    identity_1: list[float],
+    duty: float,
+    full: list[float],
+    rounds: int,
+    s3: tuple[list[float], float] | None = None,
     command: str = "python bench/worker.py",
-) -> None:  # fmt: skip
+) -> None:
     def fmt(values: list[float]) -> str:
         if not values:
             return "not measured"
@@ -334,16 +415,19 @@ def write_report(
         f"| serving overhead with S3 (worker on S3 / bare, best rounds) | {ratio(s3[0], bare)} | at most 1.05 |\n"
         f"| S3 against local storage (best rounds, same run) | {ratio(s3[0], served_1)} | at most 1.02 |\n"
         f"| duty cycle with S3 (batch 1) | {s3[1]:.3f} | at least 0.95 |\n"
-        if s3 else "| images in S3 | not measured (`--no-s3`) | |\n"
-    )  # fmt: skip
+        if s3
+        else "| images in S3 | not measured (`--no-s3`) | |\n"
+    )
 
     full_line = (
         f"| full-size SD1.5 + ControlNet, random weights, 512 px, batch 1, CPU: seconds per step | "
         f"{sum(full[1:]) / len(full[1:]):.2f} (first step {full[0]:.2f}) | a reference point |"
-        if len(full) > 1 else "| full-size reference | not measured (`--skip-full-size`) | |"
-    )  # fmt: skip
+        if len(full) > 1
+        else "| full-size reference | not measured (`--skip-full-size`) | |"
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"""# Worker benchmark
+    path.write_text(
+        f"""# Worker benchmark
 
 Made by `make bench-worker` (`{command}`) on {datetime.now(UTC):%Y-%m-%d}: {os.cpu_count()} cores,
 {platform.platform()}, Python {platform.python_version()}, torch on the CPU (fp32). Tiny model, {SIZE} px,
@@ -382,7 +466,9 @@ upper bound for the GPU's; `bench/gpu.py` measures the full-size adapter on a GP
 
 On the CPU the tiny pipeline is already compute-bound at batch 1 (both cores busy in every convolution), so
 batching gains little here; the GPU figures are in gpu.md, measured by `make bench-gpu` on a CUDA machine.
-""", encoding="utf-8")  # fmt: skip
+""",
+        encoding="utf-8",
+    )
 
 
 if __name__ == "__main__":
