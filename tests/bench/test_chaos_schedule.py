@@ -3,25 +3,17 @@ the same seed, different for another, every kind of fault drawn, gaps within the
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
+from .scripts import load_script
+
 REPO = Path(__file__).resolve().parents[2]
 
 
-def chaos_module():
-    sys.path.insert(0, str(REPO / "bench"))
-    spec = importlib.util.spec_from_file_location("posegen_bench_chaos", REPO / "bench/chaos.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_schedule_is_the_seeds():
-    chaos = chaos_module()
+    chaos = load_script("chaos")
     workers = ["worker-1", "worker-2"]
     first = chaos.fault_schedule(7, 90, workers, (3.0, 8.0))
     assert first == chaos.fault_schedule(7, 90, workers, (3.0, 8.0))
@@ -42,7 +34,7 @@ def test_dry_run_prints_the_schedule_and_starts_nothing():
         check=True,
         timeout=120,
     )
-    chaos = chaos_module()
+    chaos = load_script("chaos")
     schedule = chaos.fault_schedule(42, 90, ["worker-1", "worker-2"], (3.0, 8.0))
     assert result.stdout.splitlines()[0].startswith("chaos seed 42 (python bench/chaos.py --seed 42")
     assert [line.strip() for line in result.stdout.splitlines()[1:]] == [str(fault) for fault in schedule]

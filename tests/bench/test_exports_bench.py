@@ -3,10 +3,6 @@ formats), so the benchmark cannot rot unnoticed between its runs."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import psycopg
 from fastapi.testclient import TestClient
 from psycopg.rows import dict_row
@@ -17,20 +13,13 @@ from posegen.db.users import ensure_user
 from posegen.settings import GatewaySettings
 from posegen_gateway.app import create_app
 
-REPO = Path(__file__).resolve().parents[2]
+from .scripts import load_script
+
 SECRET = "bench-test-secret-" + "z" * 40
 
 
-def exports_bench():
-    sys.path.insert(0, str(REPO / "bench"))
-    spec = importlib.util.spec_from_file_location("posegen_bench_exports", REPO / "bench/exports_bench.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_zip_case_renders_then_serves_what_it_stored(database_url, redis_url, tmp_path):
-    bench = exports_bench()
+    bench = load_script("exports_bench")
     storage = tmp_path / "storage"
     settings = GatewaySettings(
         _env_file=None,

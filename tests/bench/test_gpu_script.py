@@ -4,7 +4,6 @@ moves to ``cuda`` stay on the CPU, ``torch.compile`` and the benchmark's CUDA ca
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -13,15 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from .scripts import load_script
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def bench_module():
-    sys.path.insert(0, str(REPO / "bench"))
-    spec = importlib.util.spec_from_file_location("posegen_bench_gpu", REPO / "bench/gpu.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class CudaRecorder:
@@ -83,7 +76,7 @@ def cuda_semantics(monkeypatch):
 
 
 def test_the_gpu_benchmark_runs_every_cuda_line_on_the_cpu(cuda_semantics, tmp_path):
-    gpu = bench_module()
+    gpu = load_script("gpu")
     recorder = CudaRecorder()
     out = tmp_path / "gpu.md"
     argv = [
