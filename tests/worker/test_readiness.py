@@ -26,7 +26,7 @@ def worker_in_thread(worker_env, monkeypatch, warm_pipeline):
     result: dict = {}
     thread = threading.Thread(target=lambda: result.setdefault("code", worker_main.main()), daemon=True)
     yield thread, port, result
-    runtime = runtime_module._installed
+    runtime = runtime_module.slot.installed
     if runtime is not None:
         runtime.stop_event.set()
     thread.join(timeout=30)
@@ -52,7 +52,7 @@ def test_a_pipeline_that_cannot_run_leaves_the_worker_unready_and_idle(
     assert get_status(port, "/ready") == 503
     assert scenario.row(generation_id).status == "queued", "the job was not taken"
     assert redis_client.lrange(QUEUE_LIST_KEY, 0, -1), "it waits for a worker that can run it"
-    runtime_module._installed.stop_event.set()
+    runtime_module.slot.installed.stop_event.set()
     thread.join(timeout=30)
     assert result["code"] == 3
 

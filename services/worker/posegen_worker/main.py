@@ -15,7 +15,7 @@ from posegen.logs import configure_logging
 from posegen.queue import generation_queue
 from posegen.retry import retrying
 from posegen.settings import WorkerSettings, load_settings
-from posegen.storage import check_at_startup, open_storage, storage_status
+from posegen.storage import check_at_startup, open_storage
 from posegen_worker import runtime as runtime_module
 from posegen_worker.metrics import MetricsServer
 from posegen_worker.recovery import Reaper
@@ -32,14 +32,7 @@ def main() -> int:
     runtime = Runtime.open(settings)
     runtime_module.install(runtime)
     warmed = threading.Event()
-    server = MetricsServer(
-        settings.worker_metrics_host,
-        settings.worker_metrics_port,
-        runtime.metrics,
-        ready=lambda: warmed.is_set() and _redis_answers(runtime),
-        details=lambda: {"storage": storage_status(runtime.storage)},
-    )
-    server.start()
+    server = runtime.serve_metrics(settings.worker_metrics_host, settings.worker_metrics_port, ready=warmed.is_set)
     if not _warm_up(runtime):
         return _idle_until_stopped(server, runtime)
     warmed.set()
@@ -54,13 +47,7 @@ def main() -> int:
     )
     worker.runtime = runtime
     log.info("worker %s ready on queue pose-generation (metrics on :%s)", settings.worker_name, server.port)
-    try:
-        worker.work(logging_level=settings.log_level, with_scheduler=False)
-    finally:
-        reaper.stop()
-        server.stop()
-        runtime.close()
-    return 0
+    return runtime.work(worker, reaper, server)
 
 
 def _warm_up(runtime: Runtime) -> bool:
@@ -91,10 +78,3 @@ def _wait_for_redis(runtime: Runtime) -> None:
     for attempt in retrying(on=(redis.RedisError, OSError), deadline=None, first=0.5, cap=5.0, log=log):
         with attempt:
             runtime.redis.ping()
-
-
-def _redis_answers(runtime: Runtime) -> bool:
-    try:
-        return bool(runtime.redis.ping())
-    except Exception:
-        return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -23,66 +24,62 @@ class CudaMemoryCollector(Collector):
 
         if not torch.cuda.is_available():
             return
-        allocated = GaugeMetricFamily(
-            "posegen_worker_gpu_memory_allocated_bytes", "CUDA memory held by tensors", labels=["device"]
+        readings = (
+            (torch.cuda.memory_allocated, "CUDA memory held by tensors"),
+            (torch.cuda.memory_reserved, "CUDA memory reserved by torch"),
         )
-        reserved = GaugeMetricFamily(
-            "posegen_worker_gpu_memory_reserved_bytes", "CUDA memory reserved by torch", labels=["device"]
-        )
-        for index in range(torch.cuda.device_count()):
-            allocated.add_metric([str(index)], torch.cuda.memory_allocated(index))
-            reserved.add_metric([str(index)], torch.cuda.memory_reserved(index))
-        yield allocated
-        yield reserved
+        for name, (read, documentation) in zip(self.NAMES, readings, strict=True):
+            family = GaugeMetricFamily(name, documentation, labels=["device"])
+            for index in range(torch.cuda.device_count()):
+                family.add_metric([str(index)], read(index))
+            yield family
 
 
-class WorkerMetrics:
-    def __init__(self, *, with_cuda: bool = False) -> None:
+class Metrics:
+    """A service's metrics in a registry of their own (tests build several in one process); ``counter``,
+    ``gauge`` and ``histogram`` make a metric in it."""
+
+    def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.images = Counter(
-            "posegen_worker_images_total", "Images finished, by status", ["status"], registry=self.registry
+        self.counter, self.gauge, self.histogram = (
+            functools.partial(kind, registry=self.registry) for kind in (Counter, Gauge, Histogram)
         )
-        self.image_seconds = Histogram(
-            "posegen_worker_pose_duration_seconds",
-            "Seconds of denoising per image",
-            registry=self.registry,
-            buckets=IMAGE_BUCKETS,
-        )
-        self.step_seconds = Histogram(
-            "posegen_worker_step_duration_seconds",
-            "Seconds per denoising step of a batch",
-            registry=self.registry,
-            buckets=STEP_BUCKETS,
-        )
-        self.pipeline_seconds = Counter(
-            "posegen_worker_pipeline_seconds_total", "Seconds spent inside pipeline calls", registry=self.registry
-        )
-        self.busy_seconds = Counter(
-            "posegen_worker_busy_seconds_total", "Seconds spent running jobs", registry=self.registry
-        )
-        self.generations = Counter(
-            "posegen_worker_generations_total", "Generations ended, by outcome", ["outcome"], registry=self.registry
-        )
-        self.model_load_seconds = Gauge(
-            "posegen_worker_model_load_seconds", "Seconds the pipeline took to load", registry=self.registry
-        )
-        self.busy = Gauge("posegen_worker_busy", "1 while a generation runs", registry=self.registry)
-        self.recoveries = Counter(
-            "posegen_worker_recoveries_total", "Generations re-queued by this worker's reaper", registry=self.registry
-        )
-        self.warmup_seconds = Gauge(
-            "posegen_worker_warmup_seconds", "Seconds the start-up warm-up and compilation took", registry=self.registry
-        )
-        self.identity_embeddings = Counter(
-            "posegen_worker_identity_embeddings_total",
-            "Avatar embeddings computed (one per generation with identity conditioning)",
-            registry=self.registry,
-        )
-        if with_cuda:
-            self.registry.register(CudaMemoryCollector())
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class WorkerMetrics(Metrics):
+    def __init__(self, *, with_cuda: bool = False) -> None:
+        super().__init__()
+        self.images = self.counter("posegen_worker_images_total", "Images finished, by status", ["status"])
+        self.image_seconds = self.histogram(
+            "posegen_worker_pose_duration_seconds", "Seconds of denoising per image", buckets=IMAGE_BUCKETS
+        )
+        self.step_seconds = self.histogram(
+            "posegen_worker_step_duration_seconds", "Seconds per denoising step of a batch", buckets=STEP_BUCKETS
+        )
+        self.pipeline_seconds = self.counter(
+            "posegen_worker_pipeline_seconds_total", "Seconds spent inside pipeline calls"
+        )
+        self.busy_seconds = self.counter("posegen_worker_busy_seconds_total", "Seconds spent running jobs")
+        self.generations = self.counter(
+            "posegen_worker_generations_total", "Generations ended, by outcome", ["outcome"]
+        )
+        self.model_load_seconds = self.gauge("posegen_worker_model_load_seconds", "Seconds the pipeline took to load")
+        self.busy = self.gauge("posegen_worker_busy", "1 while a generation runs")
+        self.recoveries = self.counter(
+            "posegen_worker_recoveries_total", "Generations re-queued by this worker's reaper"
+        )
+        self.warmup_seconds = self.gauge(
+            "posegen_worker_warmup_seconds", "Seconds the start-up warm-up and compilation took"
+        )
+        self.identity_embeddings = self.counter(
+            "posegen_worker_identity_embeddings_total",
+            "Avatar embeddings computed (one per generation with identity conditioning)",
+        )
+        if with_cuda:
+            self.registry.register(CudaMemoryCollector())
 
 
 class MetricsServer:
@@ -93,7 +90,7 @@ class MetricsServer:
         self,
         host: str,
         port: int,
-        metrics: WorkerMetrics,
+        metrics: Metrics,
         ready: Callable[[], bool],
         details: Callable[[], dict] | None = None,
     ) -> None:
@@ -114,9 +111,7 @@ class MetricsServer:
         self._server.server_close()
 
 
-def _handler(
-    metrics: WorkerMetrics, ready: Callable[[], bool], details: Callable[[], dict]
-) -> type[BaseHTTPRequestHandler]:
+def _handler(metrics: Metrics, ready: Callable[[], bool], details: Callable[[], dict]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             path = self.path.split("?", 1)[0]

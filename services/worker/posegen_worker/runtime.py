@@ -1,7 +1,8 @@
 """What the worker keeps between jobs: settings, connections, the warm pipeline and the shutdown flag.
 
 It is built once when ``posegen worker`` starts and installed as the process's runtime; the job function
-(called by RQ with only a generation id) reads it from here.
+(called by RQ with only a generation id) reads it from here. ``posegen extractor`` (``extractor.py``) shares
+the connections and the start-up around its own runtime.
 """
 
 from __future__ import annotations
@@ -9,17 +10,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import redis
 from psycopg_pool import ConnectionPool
+from rq import SimpleWorker
 
 from posegen.events import EventPublisher
 from posegen.retry import retrying
-from posegen.settings import WorkerSettings
-from posegen.storage import Storage, UrlSigner, open_storage, signing_key
-from posegen_worker.metrics import WorkerMetrics
+from posegen.settings import AuthSettings, WorkerSettings, load_settings
+from posegen.storage import Storage, UrlSigner, open_storage, signing_key, storage_status
+from posegen_worker.metrics import MetricsServer, WorkerMetrics
 
 if TYPE_CHECKING:
     from posegen.inference.loading import LoadedPipeline
@@ -27,16 +30,90 @@ if TYPE_CHECKING:
 log = logging.getLogger("posegen.worker")
 PUBLISH_RETRY_SECONDS = 120.0
 REDIS_BACKOFF_SECONDS = 2.0
+R = TypeVar("R")
 
 
 @dataclass
-class Runtime:
-    settings: WorkerSettings
+class Connections:
+    """What the worker and the extractor both hold: the database pool, Redis, storage, URL signing, events."""
+
+    settings: AuthSettings
     pool: ConnectionPool
     redis: redis.Redis
     storage: Storage
     signer: UrlSigner
     events: EventPublisher
+
+    @staticmethod
+    def connect(settings, *, pool_size: int, name: str) -> dict:
+        """The fields above, opened from a service's settings (which carry ``public_base_url``)."""
+        from posegen.db.pool import create_pool
+
+        client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=1)
+        return {
+            "settings": settings,
+            "pool": create_pool(settings.database_url, max_size=pool_size, name=name),
+            "redis": client,
+            "storage": open_storage(settings),
+            "signer": UrlSigner(signing_key(settings.jwt_secret.get_secret_value()), settings.public_base_url),
+            "events": EventPublisher(client),
+        }
+
+    def serve_metrics(self, host: str, port: int, *, ready: Callable[[], bool] = lambda: True) -> MetricsServer:
+        """``/metrics``, ``/health`` and ``/ready`` (``ready()`` and Redis answering, with the storage's state)."""
+        server = MetricsServer(
+            host,
+            port,
+            self.metrics,
+            ready=lambda: ready() and self.redis_answers(),
+            details=lambda: {"storage": storage_status(self.storage)},
+        )
+        server.start()
+        return server
+
+    def work(self, worker: SimpleWorker, *beside) -> int:
+        """Work the queue until the worker stops; then stop what ran beside it, in order, and close."""
+        try:
+            worker.work(logging_level=self.settings.log_level, with_scheduler=False)
+        finally:
+            for running in beside:
+                running.stop()
+            self.close()
+        return 0
+
+    def redis_answers(self) -> bool:
+        try:
+            return bool(self.redis.ping())
+        except Exception:
+            return False
+
+    def close(self) -> None:
+        self.redis.close()
+        self.pool.close()
+
+
+class Slot(Generic[R]):
+    """The process's runtime: the one installed at start-up, or one built from the environment by the first
+    job that asks (a job run by a plain RQ worker)."""
+
+    def __init__(self, build: Callable[[], R]) -> None:
+        self.installed: R | None = None
+        self._build = build
+        self._lock = threading.Lock()
+
+    def install(self, runtime: R | None) -> None:
+        self.installed = runtime
+
+    def current(self) -> R:
+        with self._lock:
+            if self.installed is None:
+                self.installed = self._build()
+            return self.installed
+
+
+@dataclass
+class Runtime(Connections):
+    settings: WorkerSettings
     pipeline: LoadedPipeline
     metrics: WorkerMetrics
     stop_event: threading.Event = field(default_factory=threading.Event)
@@ -45,23 +122,12 @@ class Runtime:
 
     @classmethod
     def open(cls, settings: WorkerSettings, *, pipeline: LoadedPipeline | None = None) -> Runtime:
-        from posegen.db.pool import create_pool
         from posegen.inference.loading import load_pipeline
 
         loaded = pipeline if pipeline is not None else load_pipeline(settings)
-        client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=1)
         metrics = WorkerMetrics(with_cuda=loaded.device == "cuda")
         metrics.model_load_seconds.set(loaded.load_seconds)
-        return cls(
-            settings=settings,
-            pool=create_pool(settings.database_url, max_size=4, name="worker"),
-            redis=client,
-            storage=open_storage(settings),
-            signer=UrlSigner(signing_key(settings.jwt_secret.get_secret_value()), settings.public_base_url),
-            events=EventPublisher(client),
-            pipeline=loaded,
-            metrics=metrics,
-        )
+        return cls(**cls.connect(settings, pool_size=4, name="worker"), pipeline=loaded, metrics=metrics)
 
     def publish(self, event) -> bool:
         """Publish an event without letting Redis trouble fail the generation; True when it reached Redis. A
@@ -88,26 +154,6 @@ class Runtime:
     def redis_failed(self) -> None:
         self.redis_down_until = time.monotonic() + REDIS_BACKOFF_SECONDS
 
-    def close(self) -> None:
-        self.redis.close()
-        self.pool.close()
 
-
-_installed: Runtime | None = None
-_lock = threading.Lock()
-
-
-def install(runtime: Runtime | None) -> None:
-    global _installed
-    _installed = runtime
-
-
-def current() -> Runtime:
-    """The installed runtime, or one built from the environment (a job run by a plain RQ worker)."""
-    global _installed
-    with _lock:
-        if _installed is None:
-            from posegen.settings import load_settings
-
-            _installed = Runtime.open(load_settings(WorkerSettings))
-        return _installed
+slot: Slot[Runtime] = Slot(lambda: Runtime.open(load_settings(WorkerSettings)))
+install, current = slot.install, slot.current
