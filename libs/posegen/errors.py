@@ -51,13 +51,6 @@ class UnprocessableEntity(ApiError):
     code = "validation_error"
 
 
-class Unprocessable(ApiError):
-    """The request was well formed but what it points at cannot be used (a photo with no person in it)."""
-
-    status_code = 422
-    code = "unprocessable"
-
-
 class PayloadTooLarge(ApiError):
     status_code = 413
     code = "payload_too_large"

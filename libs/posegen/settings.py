@@ -11,7 +11,6 @@ import os
 import re
 import socket
 import sys
-from enum import StrEnum
 from typing import Annotated, Literal, NamedTuple, TypeVar
 
 from pydantic import (
@@ -75,28 +74,10 @@ OptionalHttpUrl = Annotated[str, AfterValidator(_optional_http_url)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
-class LogFormat(StrEnum):
-    json = "json"
-    text = "text"
-
-
-class JwtAlgorithm(StrEnum):
-    HS256 = "HS256"
-    HS384 = "HS384"
-    HS512 = "HS512"
-
-
-class TorchDevice(StrEnum):
-    auto = "auto"
-    cuda = "cuda"
-    cpu = "cpu"
-
-
-class TorchDtype(StrEnum):
-    auto = "auto"
-    float16 = "float16"
-    bfloat16 = "bfloat16"
-    float32 = "float32"
+LogFormat = Literal["json", "text"]
+JwtAlgorithm = Literal["HS256", "HS384", "HS512"]
+TorchDevice = Literal["auto", "cuda", "cpu"]
+TorchDtype = Literal["auto", "float16", "bfloat16", "float32"]
 
 
 class CommonSettings(BaseSettings):
@@ -120,7 +101,7 @@ class CommonSettings(BaseSettings):
     aws_access_key_id: str = ""
     """Empty: boto3's usual chain (environment, shared files, web identity, instance or pod role)."""
     aws_secret_access_key: SecretStr | None = None
-    log_format: LogFormat = LogFormat.text
+    log_format: LogFormat = "text"
     log_level: str = "INFO"
 
     @model_validator(mode="after")
@@ -142,7 +123,7 @@ class AuthSettings(CommonSettings):
     """Processes that verify or mint tokens."""
 
     jwt_secret: SecretStr
-    jwt_algorithm: JwtAlgorithm = JwtAlgorithm.HS256
+    jwt_algorithm: JwtAlgorithm = "HS256"
 
     @model_validator(mode="after")
     def _key_as_long_as_the_hash(self) -> AuthSettings:
@@ -243,8 +224,8 @@ class WorkerSettings(AuthSettings, ModelStoreSettings):
     )
     ip_adapter_image_encoder: str = ""
     """Hub id or folder of its CLIP vision encoder; empty: ``<IP_ADAPTER>/<subfolder>/image_encoder``."""
-    torch_device: TorchDevice = TorchDevice.auto
-    torch_dtype: TorchDtype = TorchDtype.auto
+    torch_device: TorchDevice = "auto"
+    torch_dtype: TorchDtype = "auto"
     public_base_url: HttpUrl = "http://localhost:3000"
 
 

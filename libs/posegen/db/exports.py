@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from psycopg import Connection
-from psycopg.rows import class_row
 
+from posegen.db import fetch_all
 from posegen.exports.framing import image_keypoints
 
 
@@ -39,21 +39,16 @@ class ExportImage:
         return None
 
 
-_export_image = class_row(ExportImage)
-
-
 def export_images(*, conn: Connection, generation_id: str, result_id: str | None = None) -> list[ExportImage]:
     """The generation's completed images (one when ``result_id`` is given), in the order they were made."""
     only = " AND gp.id = %(result_id)s" if result_id is not None else ""
-    return (
-        conn.cursor(row_factory=_export_image)
-        .execute(
-            "SELECT gp.id, gp.variation_key, gp.pose_id, p.name AS pose_name, gp.seed, gp.prompt_used,"
-            " gp.image_key, gp.keypoints, p.keypoints AS library_keypoints"
-            " FROM generated_poses gp LEFT JOIN poses p ON p.id = coalesce(gp.guide_pose_id, gp.pose_id)"
-            " WHERE gp.generation_id = %(generation_id)s AND gp.status = 'completed' AND gp.image_key IS NOT NULL"
-            f"{only} ORDER BY gp.created_at, gp.id",
-            {"generation_id": generation_id, "result_id": result_id},
-        )
-        .fetchall()
+    return fetch_all(
+        conn,
+        ExportImage,
+        "SELECT gp.id, gp.variation_key, gp.pose_id, p.name AS pose_name, gp.seed, gp.prompt_used,"
+        " gp.image_key, gp.keypoints, p.keypoints AS library_keypoints"
+        " FROM generated_poses gp LEFT JOIN poses p ON p.id = coalesce(gp.guide_pose_id, gp.pose_id)"
+        " WHERE gp.generation_id = %(generation_id)s AND gp.status = 'completed' AND gp.image_key IS NOT NULL"
+        f"{only} ORDER BY gp.created_at, gp.id",
+        {"generation_id": generation_id, "result_id": result_id},
     )

@@ -7,10 +7,10 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 
 from psycopg import Connection
-from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from posegen.contracts import job_id
+from posegen.db import fetch_all, fetch_one
 
 TERMINAL = ("completed", "partial", "failed", "cancelled")
 
@@ -80,8 +80,6 @@ class ImageRow:
 
 _COLUMNS = ", ".join(f.name for f in fields(GenerationRow))
 _IMAGE_COLUMNS = ", ".join(f.name for f in fields(ImageRow))
-_generation = class_row(GenerationRow)
-_image = class_row(ImageRow)
 
 
 def insert_generation(*, conn: Connection, generation_id: str, user_id: str, fields: dict) -> GenerationRow:
@@ -90,7 +88,7 @@ def insert_generation(*, conn: Connection, generation_id: str, user_id: str, fie
     names = ", ".join(columns)
     values = ", ".join(f"%({name})s" for name in columns)
     query = f"INSERT INTO generations ({names}) VALUES ({values}) RETURNING {_COLUMNS}"
-    return conn.cursor(row_factory=_generation).execute(query, columns).fetchone()
+    return fetch_one(conn, GenerationRow, query, columns)
 
 
 def insert_generation_poses(*, conn: Connection, generation_id: str, pose_ids: list[str]) -> None:
@@ -108,13 +106,11 @@ def get_generation(
 ) -> GenerationRow | None:
     owner = " AND user_id = %(user_id)s" if user_id is not None else ""
     lock = " FOR UPDATE" if for_update else ""
-    return (
-        conn.cursor(row_factory=_generation)
-        .execute(
-            f"SELECT {_COLUMNS} FROM generations WHERE id = %(id)s{owner}{lock}",
-            {"id": generation_id, "user_id": user_id},
-        )
-        .fetchone()
+    return fetch_one(
+        conn,
+        GenerationRow,
+        f"SELECT {_COLUMNS} FROM generations WHERE id = %(id)s{owner}{lock}",
+        {"id": generation_id, "user_id": user_id},
     )
 
 
@@ -129,14 +125,12 @@ def update_generation(
 ) -> GenerationRow | None:
     """``UPDATE ... SET {assignments}`` on a generation in one of ``from_statuses`` (and matching ``where``);
     the changed row or None. Only ``posegen.lifecycle`` moves a generation between states."""
-    return (
-        conn.cursor(row_factory=_generation)
-        .execute(
-            f"UPDATE generations SET {assignments}, updated_at = now()"
-            f" WHERE id = %s AND status = ANY(%s) AND ({where}) RETURNING {_COLUMNS}",
-            (*params, generation_id, list(from_statuses)),
-        )
-        .fetchone()
+    return fetch_one(
+        conn,
+        GenerationRow,
+        f"UPDATE generations SET {assignments}, updated_at = now()"
+        f" WHERE id = %s AND status = ANY(%s) AND ({where}) RETURNING {_COLUMNS}",
+        (*params, generation_id, list(from_statuses)),
     )
 
 
@@ -149,13 +143,11 @@ def generation_pose_ids(*, conn: Connection, generation_id: str) -> list[str]:
 
 def generated_poses(*, conn: Connection, generation_id: str, status: str | None = None) -> list[ImageRow]:
     only = " AND status = %(status)s" if status else ""
-    return (
-        conn.cursor(row_factory=_image)
-        .execute(
-            f"SELECT {_IMAGE_COLUMNS} FROM generated_poses WHERE generation_id = %(id)s{only} ORDER BY created_at, id",
-            {"id": generation_id, "status": status},
-        )
-        .fetchall()
+    return fetch_all(
+        conn,
+        ImageRow,
+        f"SELECT {_IMAGE_COLUMNS} FROM generated_poses WHERE generation_id = %(id)s{only} ORDER BY created_at, id",
+        {"id": generation_id, "status": status},
     )
 
 
@@ -173,14 +165,12 @@ def list_generations(
     where = " AND ".join(f"{name} = %({name})s" for name, value in filters.items() if value is not None) or "true"
     params = {**filters, "limit": limit, "offset": offset}
     total = conn.execute(f"SELECT count(*) AS n FROM generations WHERE {where}", params)
-    rows = (
-        conn.cursor(row_factory=_generation)
-        .execute(
-            f"SELECT {_COLUMNS} FROM generations WHERE {where}"
-            " ORDER BY created_at DESC, id LIMIT %(limit)s OFFSET %(offset)s",
-            params,
-        )
-        .fetchall()
+    rows = fetch_all(
+        conn,
+        GenerationRow,
+        f"SELECT {_COLUMNS} FROM generations WHERE {where}"
+        " ORDER BY created_at DESC, id LIMIT %(limit)s OFFSET %(offset)s",
+        params,
     )
     return rows, total.fetchone()["n"]
 
@@ -260,16 +250,14 @@ def insert_image(*, conn: Connection, row: ImageRow) -> bool:
 
 def refresh_counts(*, conn: Connection, generation_id: str) -> GenerationRow:
     """Recount the generation's completed and failed images from its rows (exact after any re-run)."""
-    return (
-        conn.cursor(row_factory=_generation)
-        .execute(
-            f"UPDATE generations g SET updated_at = now(),"
-            f" poses_completed = (SELECT count(*) FROM generated_poses p WHERE p.generation_id = g.id"
-            f"   AND p.status = 'completed'),"
-            f" poses_failed = (SELECT count(*) FROM generated_poses p WHERE p.generation_id = g.id"
-            f"   AND p.status = 'failed')"
-            f" WHERE g.id = %s RETURNING {_COLUMNS}",
-            (generation_id,),
-        )
-        .fetchone()
+    return fetch_one(
+        conn,
+        GenerationRow,
+        "UPDATE generations g SET updated_at = now(),"
+        " poses_completed = (SELECT count(*) FROM generated_poses p WHERE p.generation_id = g.id"
+        "   AND p.status = 'completed'),"
+        " poses_failed = (SELECT count(*) FROM generated_poses p WHERE p.generation_id = g.id"
+        "   AND p.status = 'failed')"
+        f" WHERE g.id = %s RETURNING {_COLUMNS}",
+        (generation_id,),
     )

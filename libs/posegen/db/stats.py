@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from psycopg import Connection
-from psycopg.rows import class_row
+
+from posegen.db import fetch_all
 
 STATUSES = ("queued", "processing", "completed", "partial", "failed", "cancelled")
 
@@ -58,17 +59,15 @@ def user_stats(*, conn: Connection, user_id: str, top: int = 5) -> UserStats:
         " FROM generated_poses gp JOIN generations g ON g.id = gp.generation_id WHERE g.user_id = %s",
         (user_id,),
     ).fetchone()
-    poses = (
-        conn.cursor(row_factory=class_row(PoseUse))
-        .execute(
-            "SELECT p.id AS pose_id, p.name, count(*)::int AS images FROM generated_poses gp"
-            " JOIN generations g ON g.id = gp.generation_id"
-            " JOIN poses p ON p.id = coalesce(gp.pose_id, gp.guide_pose_id)"
-            " WHERE g.user_id = %s AND gp.status = 'completed'"
-            " GROUP BY p.id, p.name ORDER BY images DESC, p.name LIMIT %s",
-            (user_id, top),
-        )
-        .fetchall()
+    poses = fetch_all(
+        conn,
+        PoseUse,
+        "SELECT p.id AS pose_id, p.name, count(*)::int AS images FROM generated_poses gp"
+        " JOIN generations g ON g.id = gp.generation_id"
+        " JOIN poses p ON p.id = coalesce(gp.pose_id, gp.guide_pose_id)"
+        " WHERE g.user_id = %s AND gp.status = 'completed'"
+        " GROUP BY p.id, p.name ORDER BY images DESC, p.name LIMIT %s",
+        (user_id, top),
     )
     median = images["median"]
     return UserStats(
@@ -98,21 +97,19 @@ def admin_users(*, conn: Connection, limit: int, offset: int) -> tuple[list[Admi
     """Every user, most recently active first: balance, generations, images made, last activity (their
     newest generation or ledger row, or their creation)."""
     total = conn.execute("SELECT count(*) AS n FROM users").fetchone()["n"]
-    rows = (
-        conn.cursor(row_factory=class_row(AdminUserRow))
-        .execute(
-            "SELECT u.id, u.email, u.role, u.credit_balance AS balance,"
-            " coalesce(g.generations, 0)::int AS generations, coalesce(g.images, 0)::int AS images, u.created_at,"
-            " greatest(u.created_at, g.last_generation, l.last_entry) AS last_active_at"
-            " FROM users u"
-            " LEFT JOIN LATERAL (SELECT count(*) AS generations, sum(poses_completed) AS images,"
-            "   max(created_at) AS last_generation FROM generations WHERE user_id = u.id) g ON true"
-            " LEFT JOIN LATERAL (SELECT max(created_at) AS last_entry FROM credit_ledger WHERE user_id = u.id) l"
-            "   ON true"
-            " ORDER BY last_active_at DESC, u.id LIMIT %s OFFSET %s",
-            (limit, offset),
-        )
-        .fetchall()
+    rows = fetch_all(
+        conn,
+        AdminUserRow,
+        "SELECT u.id, u.email, u.role, u.credit_balance AS balance,"
+        " coalesce(g.generations, 0)::int AS generations, coalesce(g.images, 0)::int AS images, u.created_at,"
+        " greatest(u.created_at, g.last_generation, l.last_entry) AS last_active_at"
+        " FROM users u"
+        " LEFT JOIN LATERAL (SELECT count(*) AS generations, sum(poses_completed) AS images,"
+        "   max(created_at) AS last_generation FROM generations WHERE user_id = u.id) g ON true"
+        " LEFT JOIN LATERAL (SELECT max(created_at) AS last_entry FROM credit_ledger WHERE user_id = u.id) l"
+        "   ON true"
+        " ORDER BY last_active_at DESC, u.id LIMIT %s OFFSET %s",
+        (limit, offset),
     )
     return rows, total
 
@@ -137,18 +134,16 @@ class AdminStats:
 
 def admin_stats(*, conn: Connection, days: int) -> AdminStats:
     """The last ``days`` days (today included, UTC): images per day, failures, refunds and seconds per image."""
-    per_day = (
-        conn.cursor(row_factory=class_row(DayCount))
-        .execute(
-            "SELECT d::date AS day, count(gp.id) FILTER (WHERE gp.status = 'completed')::int AS images,"
-            " count(gp.id) FILTER (WHERE gp.status = 'failed')::int AS failed"
-            " FROM generate_series((now() AT TIME ZONE 'UTC')::date - (%(days)s - 1),"
-            "   (now() AT TIME ZONE 'UTC')::date, interval '1 day') AS d"
-            " LEFT JOIN generated_poses gp ON (gp.created_at AT TIME ZONE 'UTC')::date = d::date"
-            " GROUP BY d ORDER BY d",
-            {"days": days},
-        )
-        .fetchall()
+    per_day = fetch_all(
+        conn,
+        DayCount,
+        "SELECT d::date AS day, count(gp.id) FILTER (WHERE gp.status = 'completed')::int AS images,"
+        " count(gp.id) FILTER (WHERE gp.status = 'failed')::int AS failed"
+        " FROM generate_series((now() AT TIME ZONE 'UTC')::date - (%(days)s - 1),"
+        "   (now() AT TIME ZONE 'UTC')::date, interval '1 day') AS d"
+        " LEFT JOIN generated_poses gp ON (gp.created_at AT TIME ZONE 'UTC')::date = d::date"
+        " GROUP BY d ORDER BY d",
+        {"days": days},
     )
     since = "now() - make_interval(days => %(days)s)"
     seconds = conn.execute(
