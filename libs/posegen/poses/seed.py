@@ -8,12 +8,12 @@ when something in it changed, so a second run reports everything unchanged and t
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from psycopg import Connection
 from psycopg.types.json import Jsonb
 
-from posegen.poses.catalog import CATEGORIES, PoseSpec, build_poses
+from posegen.poses.catalog import CATEGORIES, CategorySpec, PoseSpec, build_poses
 
 _NAMESPACE = uuid.UUID("6f1d8c1e-8a53-4a55-9a3e-2f6f0c7b9d10")
 
@@ -69,17 +69,18 @@ RETURNING id
 """
 
 
+# The rows below carry the specs' other fields too (slugs); psycopg ignores keys a query does not name.
+def _category_row(category: CategorySpec) -> dict:
+    parent_id = category_id(category.parent_slug) if category.parent_slug else None
+    return {**asdict(category), "id": category_id(category.slug), "parent_id": parent_id}
+
+
 def _pose_row(spec: PoseSpec) -> dict:
     return {
+        **asdict(spec),
         "id": pose_id(spec.category_slug, spec.name),
         "category_id": category_id(spec.category_slug),
-        "name": spec.name,
-        "description": spec.description,
         "tags": list(spec.tags),
-        "difficulty": spec.difficulty,
-        "gender_suitability": spec.gender_suitability,
-        "is_featured": spec.is_featured,
-        "is_premium": spec.is_premium,
         "keypoints": Jsonb(spec.keypoints),
     }
 
@@ -91,19 +92,7 @@ def seed_library(*, conn: Connection) -> SeedReport:
     categories_written = poses_written = 0
     with conn.transaction(), conn.cursor() as cur:
         for category in categories:
-            cur.execute(
-                _UPSERT_CATEGORY,
-                {
-                    "id": category_id(category.slug),
-                    "slug": category.slug,
-                    "name": category.name,
-                    "description": category.description,
-                    "parent_id": category_id(category.parent_slug) if category.parent_slug else None,
-                    "icon": category.icon,
-                    "color": category.color,
-                    "display_order": category.display_order,
-                },
-            )
+            cur.execute(_UPSERT_CATEGORY, _category_row(category))
             categories_written += cur.rowcount
         for spec in poses:
             cur.execute(_UPSERT_POSE, _pose_row(spec))

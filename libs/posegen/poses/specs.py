@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from posegen.poses.kinematics import Keypoint, PoseParams, solve
 
@@ -49,14 +49,5 @@ class PoseSeed:
     is_premium: bool = False
 
     def to_spec(self) -> PoseSpec:
-        return PoseSpec(
-            category_slug=self.category_slug,
-            name=self.name,
-            description=self.description,
-            tags=self.tags,
-            difficulty=self.difficulty,
-            gender_suitability=self.gender_suitability,
-            is_featured=self.is_featured,
-            is_premium=self.is_premium,
-            keypoints=solve(self.params),
-        )
+        shared = {field.name: getattr(self, field.name) for field in fields(PoseSpec) if field.name != "keypoints"}
+        return PoseSpec(**shared, keypoints=solve(self.params))
