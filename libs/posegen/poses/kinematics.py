@@ -11,6 +11,7 @@ are the person's right, on the image's left). All angles are in degrees.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -295,10 +296,7 @@ def _rot_z(deg: float) -> Mat:
 
 
 def _chain(*matrices: Mat) -> Mat:
-    result = matrices[0]
-    for matrix in matrices[1:]:
-        result = _matmul(result, matrix)
-    return result
+    return functools.reduce(_matmul, matrices)
 
 
 def _matmul(a: Mat, b: Mat) -> Mat:

@@ -17,15 +17,13 @@ import numpy as np
 from PIL import Image
 
 from posegen.poses import raster
+from posegen.poses.kinematics import LIMBS
 
 MAX_SIZE = 4096
 KEYPOINT_COUNT = 18
 
-# controlnet-aux's limbSeq (one-based keypoint indices) and colours, in drawing order.
-LIMB_SEQUENCE: tuple[tuple[int, int], ...] = (
-    (2, 3), (2, 6), (3, 4), (4, 5), (6, 7), (7, 8), (2, 9), (9, 10), (10, 11),
-    (2, 12), (12, 13), (13, 14), (2, 1), (1, 15), (15, 17), (1, 16), (16, 18),
-)  # fmt: skip
+# controlnet-aux's limbSeq (one-based keypoint indices: kinematics' zero-based LIMBS) and colours, in drawing order.
+LIMB_SEQUENCE: tuple[tuple[int, int], ...] = tuple((a + 1, b + 1) for a, b in LIMBS)
 COLORS: tuple[tuple[int, int, int], ...] = (
     (255, 0, 0), (255, 85, 0), (255, 170, 0), (255, 255, 0), (170, 255, 0), (85, 255, 0),
     (0, 255, 0), (0, 255, 85), (0, 255, 170), (0, 255, 255), (0, 170, 255), (0, 85, 255),
@@ -137,12 +135,7 @@ def draw_bodypose(canvas: np.ndarray, keypoints: Sequence[_Point | None]) -> np.
         raster.fill_convex_polygon(canvas, polygon, limb_color)
 
     for keypoint, color in zip(keypoints, COLORS, strict=False):
-        if keypoint is None:
-            continue
-
-        x, y = keypoint.x, keypoint.y
-        x = int(x * W)
-        y = int(y * H)
-        raster.fill_circle(canvas, (int(x), int(y)), JOINT_RADIUS, color)
+        if keypoint is not None:
+            raster.fill_circle(canvas, (int(keypoint.x * W), int(keypoint.y * H)), JOINT_RADIUS, color)
 
     return canvas
