@@ -4,11 +4,13 @@ what is left out, the framing, counting people once, and the overlay drawn by th
 from __future__ import annotations
 
 import io
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from posegen.extraction.extract import extract_pose
 from posegen.extraction.skeleton import (
     FRAME_CENTRE,
     FRAME_HEIGHT,
@@ -16,7 +18,6 @@ from posegen.extraction.skeleton import (
     Landmark,
     Person,
     distinct_people,
-    largest,
     openpose_keypoints,
     overlay_jpeg,
     to_pose_frame,
@@ -140,9 +141,15 @@ def test_a_person_seen_by_two_windows_counts_once_and_the_largest_is_taken():
     left = Person(0.02, 0.2, 0.2, 0.5, score=0.6, aspect=2.0)
     people = distinct_people([big, small, again, left])
     assert people == [left, again, small]  # left to right; the better-scored duplicate stays
-    assert largest(people) == 1
-    with pytest.raises(ValueError):
-        largest([])
+
+    class Detector:  # reads no pose for ``again``: the next largest is taken
+        def people(self, image):
+            return [SimpleNamespace(person=person) for person in people]
+
+        def landmarks(self, image, found):
+            return None if found.person is again else landmarks()
+
+    assert extract_pose(detector=Detector(), image=np.zeros((100, 200, 3), np.uint8)).chosen == 0
 
 
 def test_the_overlay_is_the_photo_with_the_library_drawing_over_it():

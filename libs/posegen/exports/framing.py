@@ -80,14 +80,12 @@ class Frame:
 def image_keypoints(frame_keypoints: Sequence[Sequence[float] | None], width: int, height: int) -> list:
     """A library pose's keypoints (its square frame) normalised to a ``width`` x ``height`` image, as the
     control image placed them (``posegen.poses.render``)."""
-    points = []
-    for entry in frame_keypoints:
-        if entry is None:
-            points.append(None)
-            continue
+
+    def placed(entry: Sequence[float]) -> list[float]:
         x, y = frame_to_pixels(entry[0], entry[1], width, height)
-        points.append([x / width, y / height, entry[2]])
-    return points
+        return [x / width, y / height, entry[2]]
+
+    return [None if entry is None else placed(entry) for entry in frame_keypoints]
 
 
 def confident_points(keypoints: Keypoints | None, width: int, height: int) -> list[tuple[float, float]]:

@@ -92,26 +92,17 @@ def to_pose_frame(keypoints: Sequence[Sequence[float] | None], width: int, heigh
     box_width, box_height = max(xs) - min(xs), max(ys) - min(ys)
     scale = min(FRAME_HEIGHT / max(box_height, 1e-6), FRAME_WIDTH / max(box_width, 1e-6))
     centre_x, centre_y = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
-    framed: list[list[float] | None] = []
-    for point in keypoints:
-        if point is None:
-            framed.append(None)
-            continue
+
+    def framed(point: Sequence[float]) -> list[float]:
         x = FRAME_CENTRE[0] + (point[0] * width - centre_x) * scale
         y = FRAME_CENTRE[1] + (point[1] * height - centre_y) * scale
-        framed.append([_unit(x), _unit(y), round(float(point[2]), 4)])
-    return framed
+        return [_unit(x), _unit(y), round(float(point[2]), 4)]
+
+    return [None if point is None else framed(point) for point in keypoints]
 
 
 def _unit(value: float) -> float:
     return round(min(1.0, max(0.0, value)), 5)
-
-
-def largest(people: Sequence[Person]) -> int:
-    """The index of the person with the largest box (the first of equals)."""
-    if not people:
-        raise ValueError("no people")
-    return max(range(len(people)), key=lambda i: (people[i].area, -i))
 
 
 def distinct_people(candidates: Sequence[Person], *, max_overlap: float = 0.5) -> list[Person]:
