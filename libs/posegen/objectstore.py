@@ -8,6 +8,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import boto3
@@ -119,9 +121,21 @@ class S3Storage(Storage):
             return StorageUnavailable(f"S3 {what} failed: {code or _status(error)}: {error}")
         return StorageUnavailable(f"S3 {what} failed: {error}")
 
+    @contextmanager
+    def _calling(self, what: str, *, missing: Exception | None = None) -> Iterator[None]:
+        """Raise the storage error an S3 or transport error stands for; ``missing`` for a missing key."""
+        try:
+            yield
+        except ClientError as error:
+            if missing is not None and _code(error) in _MISSING:
+                raise missing from None
+            raise self._fault(error, what=what) from error
+        except BotoCoreError as error:
+            raise self._fault(error, what=what) from error
+
     def write(self, key: str, data: bytes) -> None:
         digest = hashlib.md5(data, usedforsecurity=False).digest()
-        try:
+        with self._calling(f"writing {key}"):
             answer = self._client.put_object(
                 Bucket=self.bucket,
                 Key=check_key(key),
@@ -129,61 +143,39 @@ class S3Storage(Storage):
                 ContentType=media_type(key),
                 ContentMD5=base64.b64encode(digest).decode(),
             )
-        except (BotoCoreError, ClientError) as error:
-            raise self._fault(error, what=f"writing {key}") from error
         etag = str(answer.get("ETag", "")).strip('"')
         if etag and "-" not in etag and etag != digest.hex():
             raise StorageUnavailable(f"S3 stored {key} with ETag {etag}, not the MD5 of what was sent")
 
     def read(self, key: str) -> bytes:
-        try:
-            answer = self._client.get_object(Bucket=self.bucket, Key=check_key(key))
-            return answer["Body"].read()
-        except ClientError as error:
-            if _code(error) in _MISSING:
-                raise FileNotFoundError(key) from None
-            raise self._fault(error, what=f"reading {key}") from error
-        except BotoCoreError as error:
-            raise self._fault(error, what=f"reading {key}") from error
+        with self._calling(f"reading {key}", missing=FileNotFoundError(key)):
+            return self._client.get_object(Bucket=self.bucket, Key=check_key(key))["Body"].read()
 
     def exists(self, key: str) -> bool:
         try:
-            self._client.head_object(Bucket=self.bucket, Key=check_key(key))
-        except ClientError as error:
-            if _code(error) in _MISSING:
-                return False
-            raise self._fault(error, what=f"looking up {key}") from error
-        except BotoCoreError as error:
-            raise self._fault(error, what=f"looking up {key}") from error
+            with self._calling(f"looking up {key}", missing=FileNotFoundError(key)):
+                self._client.head_object(Bucket=self.bucket, Key=check_key(key))
+        except FileNotFoundError:
+            return False
         return True
 
     def keys(self, prefix: str = "") -> list[str]:
         found: list[str] = []
-        try:
+        with self._calling(f"listing {prefix or 'the bucket'}"):
             pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
             for page in pages:
                 found.extend(item["Key"] for item in page.get("Contents", []))
-        except (BotoCoreError, ClientError) as error:
-            raise self._fault(error, what=f"listing {prefix or 'the bucket'}") from error
         return sorted(found)
 
     def delete_prefix(self, prefix: str) -> None:
         folder = check_key(prefix).rstrip("/") + "/"
-        try:
+        with self._calling(f"deleting {prefix}"):
             for key in self.keys(folder):
                 self._client.delete_object(Bucket=self.bucket, Key=key)
-        except (BotoCoreError, ClientError) as error:
-            raise self._fault(error, what=f"deleting {prefix}") from error
 
     def check(self) -> None:
-        try:
+        with self._calling("access", missing=self._no_bucket()):
             self._client.head_bucket(Bucket=self.bucket)
-        except ClientError as error:
-            if _code(error) in _MISSING | _NO_BUCKET:
-                raise self._no_bucket() from None
-            raise self._fault(error, what="access") from error
-        except BotoCoreError as error:
-            raise self._fault(error, what="access") from error
 
     def create_bucket(self) -> bool:
         """Create the bucket; False when it was already there (ours)."""
