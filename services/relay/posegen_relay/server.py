@@ -40,9 +40,6 @@ class RelayService:
     async def start(self) -> None:
         self._tasks = [asyncio.create_task(self.relay.hub.run()), asyncio.create_task(self.socketio.sweep())]
 
-    async def drain(self) -> None:
-        await self.relay.drain()
-
     async def stop(self) -> None:
         await self.relay.drain()
         await self.socketio.aclose()
@@ -63,7 +60,7 @@ class RelayService:
             if "sid" not in query and (self.relay.draining or self.relay.full()):
                 await _respond(scope, send, 503, {"status": "busy"})
                 return
-            await self.socketio.handle_request(scope, receive, send)
+            await self.socketio.server.handle_request(scope, receive, send)
         elif kind == "websocket":
             await self.plain(scope, receive, send)
         else:
@@ -142,7 +139,7 @@ async def run(
         waiting = asyncio.ensure_future(stop.wait() if stop is not None else asyncio.Future())
         await asyncio.wait([waiting, serving], return_when=asyncio.FIRST_COMPLETED)
         waiting.cancel()
-        await service.drain()
+        await service.relay.drain()
         server.should_exit = True
         await serving
     finally:

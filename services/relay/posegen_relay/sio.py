@@ -110,7 +110,7 @@ class SocketIOSender:
 
 
 class SocketIOProtocol:
-    """The python-socketio server and its handlers; requests reach it through ``handle_request``."""
+    """The python-socketio server and its handlers; requests reach it through ``server.handle_request``."""
 
     def __init__(self, relay: Relay) -> None:
         settings = relay.settings
@@ -134,9 +134,6 @@ class SocketIOProtocol:
         self._socketio_engine_disconnect = self.server.eio.handlers["disconnect"]
         self.server.eio.on("disconnect", self._engine_disconnect)
         relay.counters.append(lambda: len(self.server.eio.sockets))
-
-    async def handle_request(self, scope, receive, send) -> None:
-        await self.server.handle_request(scope, receive, send)
 
     async def _connect(self, sid: str, environ: dict, auth: object) -> None:
         relay = self.relay
