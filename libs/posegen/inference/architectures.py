@@ -17,6 +17,8 @@ SD15_SCHEDULER = {
     "steps_offset": 1,
     "timestep_spacing": "leading",
 }
+WITHOUT_SAFETY_CHECKER = {"safety_checker": None, "feature_extractor": None, "requires_safety_checker": False}
+"""Keyword arguments of ``StableDiffusionControlNetPipeline``: built and loaded without the safety checker."""
 MARKER_FILE = "posegen_model.json"
 """Written next to a built model; says what it is (``tiny`` or ``random-full-size``), so the worker can
 warn loudly that it draws noise, and where its identity adapter is."""
@@ -38,6 +40,31 @@ class Architecture:
     """The Plus adapter's Resampler: width, heads and image tokens."""
 
 
+def _vae(channels: tuple[int, ...], *, layers: int, groups: int, sample_size: int) -> dict:
+    """SD1.5's VAE layout (a down and an up block per width, 4 latent channels) at the given sizes."""
+    return {
+        "block_out_channels": channels,
+        "down_block_types": ("DownEncoderBlock2D",) * len(channels),
+        "up_block_types": ("UpDecoderBlock2D",) * len(channels),
+        "latent_channels": 4,
+        "layers_per_block": layers,
+        "norm_num_groups": groups,
+        "sample_size": sample_size,
+    }
+
+
+def _clip(*, hidden: int, intermediate: int, layers: int, heads: int, projection: int, **extra) -> dict:
+    """A CLIP encoder's sizes, as ``CLIPTextConfig`` and ``CLIPVisionConfig`` name them."""
+    return {
+        "hidden_size": hidden,
+        "intermediate_size": intermediate,
+        "num_hidden_layers": layers,
+        "num_attention_heads": heads,
+        "projection_dim": projection,
+        **extra,
+    }
+
+
 TINY = Architecture(
     name="tiny",
     unet={
@@ -51,31 +78,9 @@ TINY = Architecture(
         "norm_num_groups": 8,
     },
     controlnet_embedding=(8, 16, 32, 64),
-    vae={
-        "block_out_channels": (8, 16, 32, 32),
-        "down_block_types": ("DownEncoderBlock2D",) * 4,
-        "up_block_types": ("UpDecoderBlock2D",) * 4,
-        "latent_channels": 4,
-        "layers_per_block": 1,
-        "norm_num_groups": 8,
-        "sample_size": 256,
-    },
-    text={
-        "hidden_size": 32,
-        "intermediate_size": 37,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 4,
-        "projection_dim": 32,
-    },
-    vision={
-        "hidden_size": 32,
-        "intermediate_size": 37,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 4,
-        "image_size": 32,
-        "patch_size": 8,
-        "projection_dim": 16,
-    },
+    vae=_vae((8, 16, 32, 32), layers=1, groups=8, sample_size=256),
+    text=_clip(hidden=32, intermediate=37, layers=2, heads=4, projection=32),
+    vision=_clip(hidden=32, intermediate=37, layers=2, heads=4, projection=16, image_size=32, patch_size=8),
     resampler={"dim": 32, "heads": 1, "queries": 16},
 )
 
@@ -92,34 +97,19 @@ SD15 = Architecture(
         "norm_num_groups": 32,
     },
     controlnet_embedding=(16, 32, 96, 256),
-    vae={
-        "block_out_channels": (128, 256, 512, 512),
-        "down_block_types": ("DownEncoderBlock2D",) * 4,
-        "up_block_types": ("UpDecoderBlock2D",) * 4,
-        "latent_channels": 4,
-        "layers_per_block": 2,
-        "norm_num_groups": 32,
-        "sample_size": 512,
-    },
-    text={
-        "hidden_size": 768,
-        "intermediate_size": 3072,
-        "num_hidden_layers": 12,
-        "num_attention_heads": 12,
-        "projection_dim": 768,
-        "hidden_act": "quick_gelu",
-    },
+    vae=_vae((128, 256, 512, 512), layers=2, groups=32, sample_size=512),
+    text=_clip(hidden=768, intermediate=3072, layers=12, heads=12, projection=768, hidden_act="quick_gelu"),
     # ViT-H/14, the encoder of h94/IP-Adapter's models/image_encoder; the Resampler of ip-adapter-plus(-face)_sd15.
-    vision={
-        "hidden_size": 1280,
-        "intermediate_size": 5120,
-        "num_hidden_layers": 32,
-        "num_attention_heads": 16,
-        "image_size": 224,
-        "patch_size": 14,
-        "projection_dim": 1024,
-        "hidden_act": "gelu",
-    },
+    vision=_clip(
+        hidden=1280,
+        intermediate=5120,
+        layers=32,
+        heads=16,
+        projection=1024,
+        image_size=224,
+        patch_size=14,
+        hidden_act="gelu",
+    ),
     resampler={"dim": 768, "heads": 12, "queries": 16},
 )
 
@@ -190,9 +180,7 @@ def assemble_pipeline(architecture: Architecture, tokenizer_dir: Path, *, seed: 
         unet=unet,
         controlnet=controlnet,
         scheduler=UniPCMultistepScheduler(**SD15_SCHEDULER),
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
+        **WITHOUT_SAFETY_CHECKER,
     )
 
 

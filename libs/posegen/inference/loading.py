@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from posegen.inference.architectures import TINY, build_pipeline, built_kind, is_current_build
+from posegen.inference.architectures import TINY, WITHOUT_SAFETY_CHECKER, build_pipeline, built_kind, is_current_build
 from posegen.inference.identity import IdentityAdapter, load_identity, resolve_adapter
 from posegen.settings import WorkerSettings
 
@@ -75,7 +75,7 @@ def pick_dtype(requested: str, device: str):
 
 def _variant(folder: str, component: str) -> str | None:
     """``fp16`` when a local folder holds fp16 weight files (as ``posegen models download`` fetches)."""
-    path = Path(folder) / component if component else Path(folder)
+    path = Path(folder, component)
     return "fp16" if path.is_dir() and any(path.glob("*.fp16.safetensors")) else None
 
 
@@ -98,9 +98,7 @@ def load_pipeline(settings: WorkerSettings) -> LoadedPipeline:
         controlnet=controlnet,
         dtype=dtype,
         variant=_variant(base, "unet"),
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
+        **WITHOUT_SAFETY_CHECKER,
     )
     pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config)
     pipe.set_progress_bar_config(disable=True)
