@@ -59,7 +59,8 @@ class IdentityAdapter:
     neutral: object
     load_seconds: float
 
-    def embed(self, pipe, image: Image.Image, *, guidance: bool):
+    @staticmethod
+    def embed(pipe, image: Image.Image, *, guidance: bool):
         """The avatar's embedding, laid out as ``ip_adapter_image_embeds`` expects (negative half first when
         classifier-free guidance is on)."""
         import torch
@@ -86,8 +87,6 @@ def load_identity(pipe, source: AdapterSource, *, dtype, device: str) -> Identit
     pipe.load_ip_adapter(
         source.location, subfolder=source.subfolder, weight_name=source.weight_name, image_encoder_folder=None
     )
-    adapter = IdentityAdapter(source, neutral=None, load_seconds=0.0)
     size = encoder.config.image_size
-    adapter.neutral = adapter.embed(pipe, Image.new("RGB", (size, size)), guidance=True)
-    adapter.load_seconds = time.perf_counter() - started
-    return adapter
+    neutral = IdentityAdapter.embed(pipe, Image.new("RGB", (size, size)), guidance=True)
+    return IdentityAdapter(source, neutral, load_seconds=time.perf_counter() - started)

@@ -46,15 +46,15 @@ COMPILED = (
 
 def warm_up(loaded, calls: tuple[WarmupCall, ...] | None = None, *, steps: int = 1) -> float:
     """Run the calls (the compiled set when the pipeline is compiled); raises if the pipeline cannot run."""
+    calls = calls or (COMPILED if loaded.compiled else PLAIN)
     started = time.perf_counter()
-    for call in calls or (COMPILED if loaded.compiled else PLAIN):
+    for call in calls:
         prompt = LONG_PROMPT if call.prompt_chunks > 1 else "a person"
         control = Image.new("RGB", (call.width, call.height))
         requests = [ImageRequest(prompt, "blurry", control, seed) for seed in range(call.batch)]
         identity = None
         if loaded.identity is not None:
-            embeds = loaded.identity.neutral_for(guidance=call.guidance_scale > 1)
-            identity = Identity(embeds, call.identity_scale)
+            identity = Identity(loaded.identity.neutral_for(guidance=call.guidance_scale > 1), call.identity_scale)
         generate_batch(
             loaded.pipe,
             requests,
@@ -66,5 +66,5 @@ def warm_up(loaded, calls: tuple[WarmupCall, ...] | None = None, *, steps: int =
             prompt_chunks=call.prompt_chunks,
         )
     seconds = time.perf_counter() - started
-    log.info("warm-up: %s pipeline calls in %.1fs", len(calls or (COMPILED if loaded.compiled else PLAIN)), seconds)
+    log.info("warm-up: %s pipeline calls in %.1fs", len(calls), seconds)
     return seconds
