@@ -51,12 +51,10 @@ def _extract(rt: extractor.ExtractorRuntime, row: dict, started: float) -> str:
         photo = images.decode_image(with_storage_retry(lambda: rt.storage.read(row["photo_key"]), log=log))
         pose = extract_pose(detector=rt.detector, image=np.asarray(photo.convert("RGB")))
     except NoPersonFound as none:
-        _fail(rt, row, "no_person", str(none), [_box(p) for p in none.people], time.perf_counter() - started)
-        return "no_person"
+        return _fail(rt, row, started, "no_person", str(none), [_box(p) for p in none.people])
     except Exception:
         log.exception("extraction %s failed", row["id"])
-        _fail(rt, row, "error", "the pose could not be extracted from this photo", [], time.perf_counter() - started)
-        return "error"
+        return _fail(rt, row, started, "error", "the pose could not be extracted from this photo")
     folder = row["photo_key"].rsplit("/", 1)[0]
     skeleton_key, overlay_key = f"{folder}/skeleton.png", f"{folder}/overlay.jpg"
     objects = {
@@ -68,8 +66,7 @@ def _extract(rt: extractor.ExtractorRuntime, row: dict, started: float) -> str:
             with_storage_retry(lambda key=key, data=data: rt.storage.write(key, data), log=log)
     except (StorageUnavailable, StorageMisconfigured) as error:
         log.error("extraction %s could not be stored: %s", row["id"], error)
-        _fail(rt, row, "error", "the result could not be stored", [], time.perf_counter() - started)
-        return "error"
+        return _fail(rt, row, started, "error", "the result could not be stored")
     people = [_box(person) for person in pose.people]
     seconds = round(time.perf_counter() - started, 4)
     with rt.pool.connection() as conn:
@@ -106,10 +103,12 @@ def _extract(rt: extractor.ExtractorRuntime, row: dict, started: float) -> str:
     return "completed"
 
 
-def _fail(rt, row: dict, code: str, message: str, people: list[dict], seconds: float) -> None:
+def _fail(rt, row: dict, started: float, code: str, message: str, people: list[dict] | None = None) -> str:
+    """Fail the extraction with ``code`` (the outcome returned) and tell the user."""
+    seconds = round(time.perf_counter() - started, 4)
     with rt.pool.connection() as conn:
         failed = extractions_db.fail_extraction(
-            conn=conn, extraction_id=row["id"], code=code, message=message, people=people, seconds=round(seconds, 4)
+            conn=conn, extraction_id=row["id"], code=code, message=message, people=people, seconds=seconds
         )
     if failed is not None:
         _publish(
@@ -122,6 +121,7 @@ def _fail(rt, row: dict, code: str, message: str, people: list[dict], seconds: f
                 status_code=422 if code == "no_person" else 500,
             ),
         )
+    return code
 
 
 def _publish(rt, event) -> None:
@@ -133,13 +133,7 @@ def _publish(rt, event) -> None:
 
 
 def _box(person: Person) -> dict:
-    return {
-        "x": round(person.x, 4),
-        "y": round(person.y, 4),
-        "width": round(person.width, 4),
-        "height": round(person.height, 4),
-        "score": round(person.score, 4),
-    }
+    return {name: round(getattr(person, name), 4) for name in ("x", "y", "width", "height", "score")}
 
 
 def _rounded(keypoints: list) -> list:

@@ -97,14 +97,14 @@ class GenerationRun:
         except GenerationRejected as error:
             log.warning("generation %s failed: %s", self.generation_id, error)
             self._drain_quietly()
-            return self._fail(str(error))
+            return self._end(lifecycle.fail, message=str(error))
         except INFRASTRUCTURE_FAULTS:
             self._drain_quietly()
             raise
         except Exception as error:
             log.exception("generation %s failed", self.generation_id)
             self._drain_quietly()
-            return self._fail(f"{type(error).__name__}: {error}")
+            return self._end(lifecycle.fail, message=f"{type(error).__name__}: {error}")
         finally:
             self.persister.close()
 
@@ -134,8 +134,7 @@ class GenerationRun:
                 return self._cancel()
             finished += len(batch)
         self.persister.drain()
-        with self.rt.pool.connection() as conn:
-            return self._ended(lifecycle.complete(conn=conn, generation_id=self.generation_id))
+        return self._end(lifecycle.complete)
 
     def _denoise(self, batch: list[Work], finished: int) -> bool:
         """Run one batch; False when it was cancelled mid-way (its images are dropped). A batch that raises
@@ -230,7 +229,11 @@ class GenerationRun:
             return False  # PostgreSQL away: denoising goes on (the flag and the next batch boundary remain)
         return row is not None and row.cancel_requested_at is not None
 
-    def _ended(self, ended: lifecycle.Ended | None) -> Outcome:
+    def _end(self, transition, **arguments) -> Outcome:
+        """End the generation by a ``posegen.lifecycle`` transition (its own transaction), then deliver its
+        final event."""
+        with self.rt.pool.connection() as conn:
+            ended = transition(conn=conn, generation_id=self.generation_id, **arguments)
         if ended is None:
             return Outcome.skipped
         lifecycle.deliver(ended, publish=self.rt.publish, pool=self.rt.pool)
@@ -238,8 +241,7 @@ class GenerationRun:
 
     def _cancel(self) -> Outcome:
         self.persister.drain()
-        with self.rt.pool.connection() as conn:
-            outcome = self._ended(lifecycle.stop_cancelled(conn=conn, generation_id=self.generation_id))
+        outcome = self._end(lifecycle.stop_cancelled)
         with contextlib.suppress(redis.RedisError):
             self.rt.redis.delete(cancel_flag_key(self.generation_id))
         return outcome
@@ -254,10 +256,6 @@ class GenerationRun:
             self.rt.requeue.append(self.generation_id)
         log.info("stopping: generation %s goes back to the front of the queue", self.generation_id)
         return Outcome.requeued
-
-    def _fail(self, message: str) -> Outcome:
-        with self.rt.pool.connection() as conn:
-            return self._ended(lifecycle.fail(conn=conn, generation_id=self.generation_id, message=message))
 
     def _drain_quietly(self) -> None:
         try:

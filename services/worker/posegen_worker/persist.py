@@ -29,6 +29,7 @@ from posegen_worker.runtime import Runtime
 log = logging.getLogger("posegen.worker.persist")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 DATABASE_FAULTS = (psycopg.OperationalError, PoolTimeout)
+DATABASE_RETRY_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -55,18 +56,6 @@ def _lower_priority() -> None:
     """On Linux a thread has its own nice value: saving yields the CPU to the denoising threads."""
     with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-
-
-DATABASE_RETRY_SECONDS = 120.0
-
-
-def with_database_retry(write, *, what: str):
-    """Run a database write, retrying with backoff while PostgreSQL is unreachable, so a finished image is
-    not lost to a short outage (the write is idempotent: rows are unique per variation)."""
-    for attempt in retrying(on=DATABASE_FAULTS, deadline=DATABASE_RETRY_SECONDS, first=0.5, cap=10.0, log=log):
-        with attempt:
-            return write()
-    raise AssertionError(f"unreachable: {what}")
 
 
 def image_keys(generation_id: str, variation_key: str) -> tuple[str, str]:
@@ -111,11 +100,8 @@ class Persister:
         row = self._image_row(
             work, status="completed", image_key=image_key, thumbnail_key=thumb_key, generation_seconds=round(seconds, 3)
         )
-        if not with_database_retry(lambda: self._record(row), what=work.variation_key):
+        if not self._record(row):
             return
-        with self._lock:
-            self.completed += 1
-        self.runtime.metrics.images.labels("completed").inc()
         self.runtime.metrics.image_seconds.observe(seconds)
         self.runtime.publish(
             PoseCompletedEvent(
@@ -166,11 +152,8 @@ class Persister:
 
     def _fail(self, work: Work, error: str) -> None:
         row = self._image_row(work, status="failed", error_message=error[:500])
-        if not with_database_retry(lambda: self._record(row), what=work.variation_key):
+        if not self._record(row):
             return
-        with self._lock:
-            self.failed += 1
-        self.runtime.metrics.images.labels("failed").inc()
         self.runtime.publish(
             PoseFailedEvent(
                 generation_id=self.generation.id,
@@ -198,6 +181,21 @@ class Persister:
         )
 
     def _record(self, row: ImageRow) -> bool:
+        """Record the image's row and count it; False when it was recorded before. The write is retried with
+        backoff while PostgreSQL is unreachable, so a finished image is not lost to a short outage (it is
+        idempotent: rows are unique per variation)."""
+        policy = retrying(on=DATABASE_FAULTS, deadline=DATABASE_RETRY_SECONDS, first=0.5, cap=10.0, log=log)
+        if not policy(self._insert, row):
+            return False
+        with self._lock:
+            if row.status == "completed":
+                self.completed += 1
+            else:
+                self.failed += 1
+        self.runtime.metrics.images.labels(row.status).inc()
+        return True
+
+    def _insert(self, row: ImageRow) -> bool:
         """Insert the image's row once (a failed one is refunded in the same transaction) and recount."""
         with self.runtime.pool.connection() as conn, conn.transaction():
             inserted = generations_db.insert_image(conn=conn, row=row)

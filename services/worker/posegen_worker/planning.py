@@ -88,17 +88,15 @@ def plan_work(conn: Connection, generation: GenerationRow, identity_strength: fl
             user_prompt=generation.prompt,
             text_prompt=None if gallery else generation.text_prompt,
         )
-        seed = image_seed(generation.seed, image.index)
-        control = controls[guide["id"]]
         work.append(
             Work(
                 image.index,
                 image.variation_key,
                 image.pose_id,
-                seed,
+                image_seed(generation.seed, image.index),
                 prompt,
                 negative,
-                control,
+                controls[guide["id"]],
                 identity_strength,
                 guide_pose_id=guide["id"],
                 pose_name=guide["name"],
