@@ -58,13 +58,9 @@ class Frame:
     out_width: int
     out_height: int
 
-    @property
-    def scale(self) -> float:
-        return self.out_width / self.width
-
     def to_output(self, x: float, y: float) -> tuple[float, float]:
         """Where a source pixel position lands in the export."""
-        return (x - self.left) * self.scale, (y - self.top) * self.out_height / self.height
+        return (x - self.left) * self.out_width / self.width, (y - self.top) * self.out_height / self.height
 
     def extends_past(self, width: int, height: int) -> bool:
         """True when the frame reaches past the image, so the canvas is extended."""

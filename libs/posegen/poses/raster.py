@@ -9,6 +9,7 @@ pixel for pixel, so the gateway can draw control images without installing OpenC
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -208,21 +209,17 @@ def fill_circle(canvas: np.ndarray, center: tuple[int, int], radius: int, color:
                 canvas[y, left : right + 1] = color
 
 
-_SPANS: dict[int, list[tuple[int, int]]] = {}
-
-
+@functools.cache
 def _circle_spans(radius: int) -> list[tuple[int, int]]:
-    """``(row offset, half width)`` pairs covering the filled circle (cached per radius)."""
-    if radius not in _SPANS:
-        spans, err, dx, dy, plus, minus = [], 0, radius, 0, 1, 2 * radius - 1
-        while dx >= dy:
-            spans += [(dy, dx), (dx, dy)]
-            dy += 1
-            err += plus
-            plus += 2
-            if err > 0:
-                err -= minus
-                dx -= 1
-                minus -= 2
-        _SPANS[radius] = spans
-    return _SPANS[radius]
+    """``(row offset, half width)`` pairs covering the filled circle."""
+    spans, err, dx, dy, plus, minus = [], 0, radius, 0, 1, 2 * radius - 1
+    while dx >= dy:
+        spans += [(dy, dx), (dx, dy)]
+        dy += 1
+        err += plus
+        plus += 2
+        if err > 0:
+            err -= minus
+            dx -= 1
+            minus -= 2
+    return spans
