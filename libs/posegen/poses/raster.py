@@ -173,29 +173,27 @@ def _clip_line(width: int, height: int, x1: int, y1: int, x2: int, y2: int) -> t
     c1, c2 = code(x1, y1), code(x2, y2)
     if (c1 & c2) == 0 and (c1 | c2) != 0:
         if c1 & 12:
-            edge = 0 if c1 < 8 else bottom
-            x1 += _trunc_div((edge - y1) * (x2 - x1), y2 - y1)
-            y1 = edge
+            x1, y1 = _slide(x1, y1, x2, y2, 0 if c1 < 8 else bottom)
             c1 = (x1 < 0) + (x1 > right) * 2
         if c2 & 12:
-            edge = 0 if c2 < 8 else bottom
-            x2 += _trunc_div((edge - y2) * (x2 - x1), y2 - y1)
-            y2 = edge
+            x2, y2 = _slide(x2, y2, x1, y1, 0 if c2 < 8 else bottom)
             c2 = (x2 < 0) + (x2 > right) * 2
         if (c1 & c2) == 0 and (c1 | c2) != 0:
             if c1:
-                edge = 0 if c1 == 1 else right
-                y1 += _trunc_div((edge - x1) * (y2 - y1), x2 - x1)
-                x1 = edge
+                y1, x1 = _slide(y1, x1, y2, x2, 0 if c1 == 1 else right)
                 c1 = 0
             if c2:
-                edge = 0 if c2 == 1 else right
-                y2 += _trunc_div((edge - x2) * (y2 - y1), x2 - x1)
-                x2 = edge
+                y2, x2 = _slide(y2, x2, y1, x1, 0 if c2 == 1 else right)
                 c2 = 0
     if c1 | c2:
         return None
     return x1, y1, x2, y2
+
+
+def _slide(a: int, b: int, other_a: int, other_b: int, edge: int) -> tuple[int, int]:
+    """An endpoint ``(a, b)`` moved along the line to the other endpoint until ``b`` is ``edge``, with OpenCV's
+    truncating division (the same result whichever endpoint is called the first)."""
+    return a + _trunc_div((edge - b) * (other_a - a), other_b - b), edge
 
 
 def fill_circle(canvas: np.ndarray, center: tuple[int, int], radius: int, color: Color) -> None:
