@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import redis
 
+from posegen.errors import RateLimited, ServiceUnavailable
 from posegen.settings import RateLimit
 
 _SCRIPT = """
@@ -62,3 +63,15 @@ class SlidingWindowLimiter:
             remaining=int(remaining),
             reset_after_seconds=max(0, math.ceil(int(reset_ms) / 1000)),
         )
+
+    def enforce(self, key: str, *, what: str, unavailable: str) -> RateDecision:
+        """:meth:`hit` for a request: 503 saying ``unavailable`` when Redis cannot count, 429 when the window
+        is full (``what`` names what is counted)."""
+        try:
+            decision = self.hit(key)
+        except redis.RedisError:
+            raise ServiceUnavailable(unavailable) from None
+        if not decision.allowed:
+            message = f"at most {decision.limit} {what} per {self.rate.window_seconds}s"
+            raise RateLimited(message, headers=decision.headers())
+        return decision

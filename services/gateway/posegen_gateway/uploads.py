@@ -1,27 +1,37 @@
-"""Reading a multipart upload with a hard byte limit (Starlette alone would spool any size to disk)."""
+"""Reading a multipart upload (an image in the field ``file``) with a hard byte limit, the upload limit of
+``posegen.images`` (Starlette alone would spool any size to disk)."""
 
 from __future__ import annotations
 
 from fastapi import Request
+from PIL import Image
 from starlette.datastructures import UploadFile
 
+from posegen import images
 from posegen.errors import BadRequest, PayloadTooLarge
 
 MULTIPART_OVERHEAD = 64 * 1024
+FIELD = "file"
 
 
-async def read_single_file(request: Request, *, field: str, max_bytes: int) -> bytes:
-    data, _fields = await read_multipart(request, field=field, max_bytes=max_bytes)
+def media_type_of(request: Request) -> str:
+    """The request's media type, lower-cased, without parameters such as ``boundary``."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def read_single_file(request: Request) -> bytes:
+    data, _fields = await read_multipart(request)
     if data is None:
-        raise BadRequest(f"a file in the multipart field '{field}' is required", field=field)
+        raise BadRequest(f"a file in the multipart field '{FIELD}' is required", field=FIELD)
     return data
 
 
-async def read_multipart(request: Request, *, field: str, max_bytes: int) -> tuple[bytes | None, dict[str, str]]:
-    """The file in ``field`` (None when the form has none) and the form's text fields, reading at most
-    ``max_bytes`` of file (plus room for the form around it)."""
+async def read_multipart(request: Request) -> tuple[bytes | None, dict[str, str]]:
+    """The file (None when the form has none) and the form's text fields, reading at most the upload limit
+    of file (plus room for the form around it)."""
+    max_bytes = images.MAX_UPLOAD_BYTES
     limit = max_bytes + MULTIPART_OVERHEAD
-    too_large = PayloadTooLarge(f"the upload is larger than {max_bytes // (1024 * 1024)} MB", field=field)
+    too_large = PayloadTooLarge(f"the upload is larger than {max_bytes // (1024 * 1024)} MB", field=FIELD)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise too_large
@@ -33,10 +43,20 @@ async def read_multipart(request: Request, *, field: str, max_bytes: int) -> tup
     request._body = bytes(body)  # Starlette's form parser reads the cached body instead of the stream
     form = await request.form(max_files=1, max_fields=10)
     fields = {name: value for name, value in form.multi_items() if isinstance(value, str)}
-    upload = form.get(field)
+    upload = form.get(FIELD)
     if not isinstance(upload, UploadFile):
         return None, fields
     data = await upload.read()
     if len(data) > max_bytes:
         raise too_large
     return data, fields
+
+
+def decode_upload(data: bytes, *, field: str) -> Image.Image:
+    """Decode untrusted image bytes: 413 when they are over the upload limit, 400 when they are no image."""
+    try:
+        return images.decode_image(data)
+    except images.ImageRejected as error:
+        if len(data) > images.MAX_UPLOAD_BYTES:
+            raise PayloadTooLarge(str(error), field=field) from None
+        raise BadRequest(str(error), field=field) from None

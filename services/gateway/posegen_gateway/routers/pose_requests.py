@@ -10,7 +10,6 @@ from starlette.concurrency import run_in_threadpool
 
 from posegen.contracts import API_PREFIX
 from posegen.errors import BadRequest, UnsupportedMediaType
-from posegen.images import MAX_UPLOAD_BYTES
 from posegen_gateway.deps import AdminDep, ConnDep, ContextDep, UserDep
 from posegen_gateway.errors import error_responses
 from posegen_gateway.schemas.common import Page, PageQuery
@@ -22,7 +21,7 @@ from posegen_gateway.schemas.pose_requests import (
     PoseRequestStatus,
 )
 from posegen_gateway.serving import pose_requests
-from posegen_gateway.uploads import read_multipart
+from posegen_gateway.uploads import media_type_of, read_multipart
 
 router = APIRouter(prefix=API_PREFIX, tags=["pose requests"])
 RequestId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -57,10 +56,10 @@ CREATE_BODY = {
 async def create_request(user: UserDep, ctx: ContextDep, request: Request) -> PoseRequest:
     """Ask for a pose the library lacks: JSON (``name``, ``description``, optional ``extractionId``) or
     multipart with a reference photo in ``file``, whose pose is extracted for the reviewers."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = media_type_of(request)
     photo = None
     if content_type == "multipart/form-data":
-        photo, fields = await read_multipart(request, field="file", max_bytes=MAX_UPLOAD_BYTES)
+        photo, fields = await read_multipart(request)
         raw: dict | bytes = {key: fields[key] for key in ("name", "description", "extractionId") if key in fields}
     elif content_type == "application/json":
         raw = await request.body()

@@ -7,13 +7,12 @@ from starlette.concurrency import run_in_threadpool
 
 from posegen.contracts import API_PREFIX
 from posegen.errors import UnsupportedMediaType
-from posegen.images import MAX_UPLOAD_BYTES
 from posegen_gateway.deps import ConnDep, ContextDep, UserDep
 from posegen_gateway.errors import error_responses
 from posegen_gateway.schemas.library import PoseDetail
 from posegen_gateway.schemas.poses import Extraction, ExtractionAccepted, PoseCreate, PoseUpdate
 from posegen_gateway.serving import custom_poses, extractions
-from posegen_gateway.uploads import read_single_file
+from posegen_gateway.uploads import media_type_of, read_single_file
 
 router = APIRouter(prefix=API_PREFIX, tags=["poses"])
 ExtractionId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -44,9 +43,9 @@ PHOTO_BODY = {
 async def extract_pose(user: UserDep, ctx: ContextDep, request: Request) -> ExtractionAccepted:
     """A photo (PNG, JPEG or WebP, multipart field ``file``, the avatar limits) for pose extraction, which
     runs on an extractor: follow it with ``GET /poses/extract/{id}`` or the ``pose_extracted`` event."""
-    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "multipart/form-data":
+    if media_type_of(request) != "multipart/form-data":
         raise UnsupportedMediaType("send the photo as multipart/form-data in a 'file' field")
-    data = await read_single_file(request, field="file", max_bytes=MAX_UPLOAD_BYTES)
+    data = await read_single_file(request)
     return await run_in_threadpool(extractions.accept, ctx=ctx, user_id=user.user_id, data=data)
 
 

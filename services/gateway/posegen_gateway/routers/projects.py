@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -8,14 +9,14 @@ from pydantic import ValidationError
 
 from posegen.contracts import API_PREFIX
 from posegen.errors import BadRequest, UnsupportedMediaType
-from posegen.images import MAX_UPLOAD_BYTES, UPLOAD_MEDIA_TYPES
-from posegen_gateway.deps import ConnDep, ContextDep, UserDep
+from posegen.images import UPLOAD_MEDIA_TYPES
+from posegen_gateway.deps import ConnDep, ContextDep, UserDep, with_connection
 from posegen_gateway.errors import error_responses
 from posegen_gateway.openapi import links
 from posegen_gateway.schemas.common import Page, PageQuery
 from posegen_gateway.schemas.projects import AvatarUrl, Project, ProjectCreate, ProjectUpdate
 from posegen_gateway.serving import projects
-from posegen_gateway.uploads import read_single_file
+from posegen_gateway.uploads import media_type_of, read_single_file
 
 router = APIRouter(prefix=API_PREFIX, tags=["projects"])
 ProjectId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -88,43 +89,35 @@ def delete_project(user: UserDep, ctx: ContextDep, conn: ConnDep, project_id: Pr
 )
 async def upload_avatar(user: UserDep, ctx: ContextDep, project_id: ProjectId, request: Request) -> Project:
     """A PNG, JPEG or WebP as multipart field ``file`` (decoded and re-encoded), or ``{"url": "https://..."}``."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = media_type_of(request)
     if content_type == "multipart/form-data":
-        data = await read_single_file(request, field="file", max_bytes=MAX_UPLOAD_BYTES)
-        return await _store(ctx, user.user_id, project_id, data=data)
-    if content_type == "application/json":
+        data = await read_single_file(request)
+        store = partial(projects.store_avatar, storage=ctx.storage, project_id=project_id, data=data)
+        source = "UPLOAD"
+    elif content_type == "application/json":
         try:
             body = AvatarUrl.model_validate_json(await request.body())
         except ValidationError as error:
             if any(problem["type"] == "json_invalid" for problem in error.errors()):
                 raise BadRequest('expected {"url": "https://..."}', field="url") from None
             raise RequestValidationError([{**p, "loc": ("body", *p["loc"])} for p in error.errors()]) from None
-        return await _store(ctx, user.user_id, project_id, url=body.url)
-    raise UnsupportedMediaType("send multipart/form-data with a 'file' field, or JSON with a 'url'")
-
-
-async def _store(ctx, user_id: str, project_id: str, *, data: bytes | None = None, url: str | None = None) -> Project:
-    from starlette.concurrency import run_in_threadpool
-
-    def work() -> Project:
-        with ctx.pool.connection() as conn:
-            projects.require_project(conn=conn, user_id=user_id, project_id=project_id)
-            if data is not None:
-                key, source = (
-                    projects.store_avatar(storage=ctx.storage, project_id=project_id, data=data),
-                    "UPLOAD",
-                )
-            else:
-                key = projects.fetch_avatar(
-                    storage=ctx.storage,
-                    project_id=project_id,
-                    url=url,
-                    field="url",
-                    allowed_hosts=ctx.settings.avatar_hosts,
-                )
-                source = "URL"
-            return projects.set_avatar(
-                conn=conn, user_id=user_id, project_id=project_id, key=key, source=source, signer=ctx.signer
-            )
-
-    return await run_in_threadpool(work)
+        store = partial(
+            projects.fetch_avatar,
+            storage=ctx.storage,
+            project_id=project_id,
+            url=body.url,
+            field="url",
+            allowed_hosts=ctx.settings.avatar_hosts,
+        )
+        source = "URL"
+    else:
+        raise UnsupportedMediaType("send multipart/form-data with a 'file' field, or JSON with a 'url'")
+    return await with_connection(
+        ctx,
+        projects.replace_avatar,
+        user_id=user.user_id,
+        project_id=project_id,
+        store=store,
+        source=source,
+        signer=ctx.signer,
+    )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Generic, Literal, TypeVar
+from typing import Generic, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
@@ -50,16 +50,6 @@ class Pagination(ApiModel):
     total_pages: int
     has_more: bool
 
-    @classmethod
-    def of(cls, *, page: int, limit: int, total: int) -> Pagination:
-        return cls(
-            page=page,
-            limit=limit,
-            total=total,
-            total_pages=math.ceil(total / limit) if total else 0,
-            has_more=page * limit < total,
-        )
-
 
 T = TypeVar("T")
 
@@ -67,6 +57,15 @@ T = TypeVar("T")
 class Page(ApiModel, Generic[T]):
     items: list[T]
     pagination: Pagination
+
+    @classmethod
+    def of(cls, items: list, query: PageQuery, total: int) -> Self:
+        """One page of ``total`` items, as ``query`` asked for it."""
+        page, limit = query.page, query.capped_limit
+        pagination = Pagination(
+            page=page, limit=limit, total=total, total_pages=math.ceil(total / limit), has_more=page * limit < total
+        )
+        return cls(items=items, pagination=pagination)
 
 
 class PageQuery(ApiModel):

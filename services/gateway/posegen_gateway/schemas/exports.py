@@ -4,7 +4,6 @@ from typing import Literal
 
 from pydantic import Field
 
-from posegen.exports.formats import ExportFormat
 from posegen_gateway.schemas.common import ApiModel
 
 
@@ -18,20 +17,6 @@ class ExportFormatInfo(ApiModel):
     extension: str
     quality: int | None = Field(description="JPEG quality")
     dpi: int | None = Field(description="dots per inch written into the file (print formats)")
-
-    @classmethod
-    def of(cls, fmt: ExportFormat) -> ExportFormatInfo:
-        return cls(
-            key=fmt.key,
-            label=fmt.label,
-            width=fmt.width,
-            height=fmt.height,
-            file_type=fmt.file_type,
-            media_type=fmt.media_type,
-            extension=fmt.extension,
-            quality=fmt.quality,
-            dpi=fmt.dpi,
-        )
 
 
 class Formats(ApiModel):

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from psycopg import Connection
 
 from posegen.db import exports as exports_db
-from posegen.db import generations as generations_db
 from posegen.db.exports import ExportImage
 from posegen.db.generations import GenerationRow
 from posegen.errors import NotFound, UnprocessableEntity
@@ -22,14 +21,15 @@ from posegen.exports.formats import FORMATS, KEYS, KEYS_PATTERN, ORIGINAL, Expor
 from posegen.exports.renditions import Rendition, get_rendition
 from posegen.storage import Storage
 from posegen_gateway.metrics import GatewayMetrics
-from posegen_gateway.schemas.exports import ExportFormatInfo, Formats
+from posegen_gateway.schemas.exports import Formats
+from posegen_gateway.serving.generations import owned_generation
 
 _KEYS = re.compile(KEYS_PATTERN)
 _UNSAFE = re.compile(r"[^a-z0-9]+")
 
 
 def list_formats() -> Formats:
-    return Formats(formats=[ExportFormatInfo.of(f) for f in FORMATS.values()], default=ORIGINAL)
+    return Formats(formats=list(FORMATS.values()), default=ORIGINAL)
 
 
 def _invalid(message: str, field: str) -> UnprocessableEntity:
@@ -43,13 +43,6 @@ def parse_format_list(text: str) -> list[ExportFormat]:
             f"formats must be a comma-separated list of format keys; valid formats: {', '.join(KEYS)}", "formats"
         )
     return [FORMATS[key] for key in dict.fromkeys(text.split(","))]
-
-
-def _owned(conn: Connection, user_id: str, generation_id: str) -> GenerationRow:
-    row = generations_db.get_generation(conn=conn, generation_id=generation_id, user_id=user_id)
-    if row is None:
-        raise NotFound("generation not found")
-    return row
 
 
 def _slug(text: str | None) -> str:
@@ -87,7 +80,7 @@ def find_result(*, conn: Connection, user_id: str, generation_id: str, result_id
         fmt = get_format(format_key)
     except UnknownFormat as error:
         raise _invalid(str(error), "format") from None
-    row = _owned(conn, user_id, generation_id)
+    row = owned_generation(conn, user_id, generation_id)
     found = exports_db.export_images(conn=conn, generation_id=generation_id, result_id=result_id)
     if not found:
         raise NotFound("no completed result with this id in this generation")
@@ -117,7 +110,7 @@ def prepare_zip(*, conn: Connection, user_id: str, generation_id: str, formats: 
     """Everything the ZIP needs from the database, read before the first byte is sent (so a 404 or 422 is
     still possible, and no connection is held while it streams)."""
     chosen = parse_format_list(formats)
-    row = _owned(conn, user_id, generation_id)
+    row = owned_generation(conn, user_id, generation_id)
     return ZipPlan(row, exports_db.export_images(conn=conn, generation_id=generation_id), chosen)
 
 

@@ -17,19 +17,13 @@ from psycopg import Connection
 from posegen import images
 from posegen.contracts import API_PREFIX, PoseExtractionFailedEvent, extract_rate_limit_key
 from posegen.db import extractions as extractions_db
-from posegen.errors import (
-    BadRequest,
-    Conflict,
-    NotFound,
-    PayloadTooLarge,
-    RateLimited,
-    ServiceUnavailable,
-)
+from posegen.errors import Conflict, NotFound, ServiceUnavailable
 from posegen.events import EventPublisher
 from posegen.queue import enqueue_extraction
 from posegen.storage import UrlSigner
 from posegen_gateway.context import GatewayContext
-from posegen_gateway.schemas.poses import Extraction, ExtractionAccepted, ExtractionError, PersonBox
+from posegen_gateway.schemas.poses import Extraction, ExtractionAccepted
+from posegen_gateway.uploads import decode_upload
 
 log = logging.getLogger("posegen.gateway.extractions")
 STALE_SECONDS = 120.0
@@ -40,33 +34,21 @@ FAILURE_STATUS = {"no_person": 422, "error": 500, "timeout": 504}
 """The HTTP status of each way an extraction can fail, as it is reported in the result and the event."""
 
 
-def photo_key(extraction_id: str) -> str:
-    return f"extractions/{extraction_id}/photo.jpg"
-
-
-def status_url(base_url: str, extraction_id: str) -> str:
-    return f"{base_url}{API_PREFIX}/poses/extract/{extraction_id}"
-
-
-def start_extraction(*, ctx: GatewayContext, user_id: str, data: bytes, field: str = "file") -> dict:
+def start_extraction(*, ctx: GatewayContext, user_id: str, data: bytes) -> dict:
     """Rate-limit, decode the upload with the avatar limits, store it re-encoded, record and enqueue the
     extraction; return its row. Nothing is recorded for a photo that is refused."""
-    _check_rate(ctx, user_id)
-    try:
-        image = images.decode_image(data)
-    except images.ImageRejected as error:
-        if len(data) > images.MAX_UPLOAD_BYTES:
-            raise PayloadTooLarge(str(error), field=field) from None
-        raise BadRequest(str(error), field=field) from None
-    jpeg, width, height = images.normalise_photo(image)
+    unavailable = "the extraction queue is unavailable; try again shortly"
+    ctx.extract_limiter.enforce(extract_rate_limit_key(user_id), what="photos", unavailable=unavailable)
+    jpeg, width, height = images.normalise_photo(decode_upload(data, field="file"))
     extraction_id = str(uuid.uuid4())
-    ctx.storage.write(photo_key(extraction_id), jpeg)
+    photo_key = f"extractions/{extraction_id}/photo.jpg"
+    ctx.storage.write(photo_key, jpeg)
     with ctx.pool.connection() as conn:
         row = extractions_db.create_extraction(
             conn=conn,
             extraction_id=extraction_id,
             user_id=user_id,
-            photo_key=photo_key(extraction_id),
+            photo_key=photo_key,
             width=width,
             height=height,
         )
@@ -76,23 +58,14 @@ def start_extraction(*, ctx: GatewayContext, user_id: str, data: bytes, field: s
             extractions_db.fail_extraction(
                 conn=conn, extraction_id=extraction_id, code="error", message="the extraction queue was unavailable"
             )
-            raise ServiceUnavailable("the extraction queue is unavailable; try again shortly") from None
+            raise ServiceUnavailable(unavailable) from None
     return row
 
 
 def accept(*, ctx: GatewayContext, user_id: str, data: bytes) -> ExtractionAccepted:
     row = start_extraction(ctx=ctx, user_id=user_id, data=data)
-    return ExtractionAccepted(extraction_id=row["id"], status_url=status_url(ctx.settings.public_base_url, row["id"]))
-
-
-def _check_rate(ctx: GatewayContext, user_id: str) -> None:
-    try:
-        decision = ctx.extract_limiter.hit(extract_rate_limit_key(user_id))
-    except redis.RedisError:
-        raise ServiceUnavailable("the extraction queue is unavailable; try again shortly") from None
-    if not decision.allowed:
-        window = ctx.settings.extract_rate_limit.window_seconds
-        raise RateLimited(f"at most {decision.limit} photos per {window}s", headers=decision.headers())
+    status_url = f"{ctx.settings.public_base_url}{API_PREFIX}/poses/extract/{row['id']}"
+    return ExtractionAccepted(extraction_id=row["id"], status_url=status_url)
 
 
 def get_extraction(*, ctx: GatewayContext, conn: Connection, user_id: str, extraction_id: str) -> Extraction:
@@ -153,24 +126,16 @@ def to_extraction(row: dict, signer: UrlSigner) -> Extraction:
     def url(key: str | None) -> str | None:
         return signer.url(key) if key else None
 
-    failed = row["status"] == "failed"
-    return Extraction(
-        extraction_id=row["id"],
-        status=row["status"],
-        photo_url=signer.url(row["photo_key"]),
-        keypoints=row["keypoints"],
-        image_keypoints=row["image_keypoints"],
-        skeleton_url=url(row["skeleton_key"]),
-        overlay_url=url(row["overlay_key"]),
-        people_count=row["people_count"],
-        chosen_person=row["chosen_person"],
-        people=[PersonBox(**person) for person in row["people"] or []],
-        seconds=row["seconds"],
-        error=ExtractionError(
-            code=row["error_code"], message=row["error_message"], status_code=FAILURE_STATUS.get(row["error_code"], 500)
-        )
-        if failed
-        else None,
-        created_at=row["created_at"],
-        completed_at=row["completed_at"],
+    code = row["error_code"]
+    error = {"code": code, "message": row["error_message"], "status_code": FAILURE_STATUS.get(code, 500)}
+    return Extraction.model_validate(
+        {
+            **row,
+            "extraction_id": row["id"],
+            "photo_url": signer.url(row["photo_key"]),
+            "skeleton_url": url(row["skeleton_key"]),
+            "overlay_url": url(row["overlay_key"]),
+            "people": row["people"] or [],
+            "error": error if row["status"] == "failed" else None,
+        }
     )

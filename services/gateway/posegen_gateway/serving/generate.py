@@ -21,7 +21,7 @@ from posegen.contracts import QueuedEvent, rate_limit_key
 from posegen.db import generations as generations_db
 from posegen.db import library as library_db
 from posegen.db.generations import GenerationRow
-from posegen.errors import Conflict, NotFound, RateLimited, ServiceUnavailable
+from posegen.errors import Conflict, NotFound
 from posegen.plan import plan_images
 from posegen.queue import enqueue_generation, waiting_count
 from posegen_gateway.context import GatewayContext
@@ -31,19 +31,6 @@ from posegen_gateway.serving.projects import require_project
 
 log = logging.getLogger("posegen.gateway.generate")
 DEFAULT_SECONDS_PER_STEP = 0.25
-
-
-def check_rate(ctx: GatewayContext, user_id: str) -> RateDecision:
-    try:
-        decision = ctx.limiter.hit(rate_limit_key(user_id))
-    except redis.RedisError:
-        raise ServiceUnavailable("the queue is unavailable; nothing was charged, try again shortly") from None
-    if not decision.allowed:
-        raise RateLimited(
-            f"at most {decision.limit} generations per {ctx.settings.generate_rate_limit.window_seconds}s",
-            headers=decision.headers(),
-        )
-    return decision
 
 
 def _check_poses(conn: Connection, pose_ids: list[str], user_id: str) -> None:
@@ -77,7 +64,11 @@ def _identity(ctx: GatewayContext, project: dict, body: GenerateRequest) -> tupl
 def create_generation(
     *, ctx: GatewayContext, conn: Connection, user: Principal, body: GenerateRequest
 ) -> tuple[GenerateAccepted, RateDecision]:
-    decision = check_rate(ctx, user.user_id)
+    decision = ctx.limiter.enforce(
+        rate_limit_key(user.user_id),
+        what="generations",
+        unavailable="the queue is unavailable; nothing was charged, try again shortly",
+    )
     project = require_project(conn=conn, user_id=user.user_id, project_id=body.project_id)
     if project["status"] != "active":
         raise Conflict("the project is archived", field="projectId")

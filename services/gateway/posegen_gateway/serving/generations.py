@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TypeVar
 
 import redis
 from psycopg import Connection
@@ -17,7 +18,7 @@ from posegen.events import last_event
 from posegen.queue import discard_job
 from posegen.storage import UrlSigner
 from posegen_gateway.context import GatewayContext
-from posegen_gateway.schemas.common import Page, PageQuery, Pagination
+from posegen_gateway.schemas.common import ApiModel, Page, PageQuery
 from posegen_gateway.schemas.generations import (
     CancelResult,
     GeneratedPose,
@@ -29,29 +30,29 @@ from posegen_gateway.schemas.generations import (
 
 log = logging.getLogger("posegen.gateway.generations")
 CANCEL_FLAG_TTL_SECONDS = 24 * 3600
+M = TypeVar("M", bound=ApiModel)
 
 
-def _owned(conn: Connection, user_id: str, generation_id: str) -> GenerationRow:
+def owned_generation(conn: Connection, user_id: str, generation_id: str) -> GenerationRow:
     row = generations_db.get_generation(conn=conn, generation_id=generation_id, user_id=user_id)
     if row is None:
         raise NotFound("generation not found")
     return row
 
 
+def from_row(model: type[M], row: GenerationRow | ImageRow, **computed: object) -> M:
+    """``model`` from the row's attributes of the same names, and ``computed`` for the rest."""
+    fields = {name: getattr(row, name) for name in model.model_fields if hasattr(row, name)}
+    return model.model_validate({**fields, **computed})
+
+
 def to_generated_pose(row: ImageRow, signer: UrlSigner) -> GeneratedPose:
-    return GeneratedPose(
-        id=row.id,
-        pose_id=row.pose_id,
-        variation_key=row.variation_key,
-        status=row.status,
-        seed=row.seed,
+    return from_row(
+        GeneratedPose,
+        row,
         image_url=signer.url(row.image_key) if row.image_key else None,
         thumbnail_url=signer.url(row.thumbnail_key) if row.thumbnail_key else None,
-        prompt_used=row.prompt_used,
         seconds=row.generation_seconds,
-        identity_strength=row.identity_strength,
-        error_message=row.error_message,
-        created_at=row.created_at,
     )
 
 
@@ -81,10 +82,11 @@ def progress_of(generation: GenerationRow, connection: redis.Redis) -> Progress:
 
 
 def get_generation(*, ctx: GatewayContext, conn: Connection, user_id: str, generation_id: str) -> Generation:
-    row = _owned(conn, user_id, generation_id)
+    row = owned_generation(conn, user_id, generation_id)
     poses = generations_db.generated_poses(conn=conn, generation_id=generation_id)
-    return Generation(
-        **_fields_of(row, Generation),
+    return from_row(
+        Generation,
+        row,
         avatar_image_url=ctx.signer.url(row.avatar_key) if row.avatar_key else None,
         selected_pose_ids=generations_db.generation_pose_ids(conn=conn, generation_id=generation_id),
         poses=[to_generated_pose(p, ctx.signer) for p in poses],
@@ -93,7 +95,7 @@ def get_generation(*, ctx: GatewayContext, conn: Connection, user_id: str, gener
 
 
 def get_results(*, conn: Connection, user_id: str, generation_id: str, signer: UrlSigner) -> Results:
-    row = _owned(conn, user_id, generation_id)
+    row = owned_generation(conn, user_id, generation_id)
     poses = generations_db.generated_poses(conn=conn, generation_id=generation_id, status="completed")
     return Results(generation_id=row.id, status=row.status, results=[to_generated_pose(p, signer) for p in poses])
 
@@ -114,14 +116,9 @@ def list_generations(
     )
     thumbnails = stats_db.first_thumbnails(conn=conn, generation_ids=[r.id for r in rows])
     items = [
-        model(**_fields_of(r, model), thumbnail_url=signer.url(thumbnails[r.id]) if r.id in thumbnails else None)
-        for r in rows
+        from_row(model, r, thumbnail_url=signer.url(thumbnails[r.id]) if r.id in thumbnails else None) for r in rows
     ]
-    return Page[model](items=items, pagination=Pagination.of(page=page.page, limit=page.capped_limit, total=total))
-
-
-def _fields_of(row: GenerationRow, model: type) -> dict:
-    return {name: getattr(row, name) for name in model.model_fields if hasattr(row, name) and name != "thumbnail_url"}
+    return Page[model].of(items, page, total)
 
 
 def cancel_generation(*, ctx: GatewayContext, conn: Connection, user_id: str, generation_id: str) -> CancelResult:

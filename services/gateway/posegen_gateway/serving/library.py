@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TypeVar
 
 from psycopg import Connection
 
@@ -8,35 +9,28 @@ from posegen.contracts import API_PREFIX
 from posegen.db import library as library_db
 from posegen.errors import NotFound
 from posegen_gateway.context import GatewayContext
-from posegen_gateway.schemas.common import Page, PageQuery, Pagination
-from posegen_gateway.schemas.library import CategoryNode, CategoryRef, CategoryTree, PoseDetail, PoseSummary
+from posegen_gateway.schemas.common import Page, PageQuery
+from posegen_gateway.schemas.library import CategoryRef, CategoryTree, PoseDetail, PoseSummary
+
+P = TypeVar("P", bound=PoseSummary)
 
 
 def skeleton_url(base_url: str, pose_id: str) -> str:
     return f"{base_url}{API_PREFIX}/library/{pose_id}/skeleton.png"
 
 
-def _summary_fields(row: dict, base_url: str) -> dict:
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "description": row["description"],
-        "tags": row["tags"],
-        "difficulty": row["difficulty"],
-        "gender_suitability": row["gender_suitability"],
-        "is_featured": row["is_featured"],
-        "is_premium": row["is_premium"],
-        "usage_count": row["usage_count"],
-        "category": CategoryRef(
-            id=row["category_id"],
-            slug=row["category_slug"],
-            name=row["category_name"],
-            parent_id=row["category_parent_id"],
-        ),
-        "skeleton_url": skeleton_url(base_url, row["id"]),
-        "is_private": row["visibility"] == "private",
-        "created_at": row["created_at"],
-    }
+def _pose(model: type[P], row: dict, base_url: str) -> P:
+    category = CategoryRef(
+        id=row["category_id"], slug=row["category_slug"], name=row["category_name"], parent_id=row["category_parent_id"]
+    )
+    return model.model_validate(
+        {
+            **row,
+            "category": category,
+            "skeleton_url": skeleton_url(base_url, row["id"]),
+            "is_private": row["visibility"] == "private",
+        }
+    )
 
 
 def listing_key(filters: library_db.PoseFilter, page: PageQuery, viewer: str) -> tuple | None:
@@ -68,19 +62,14 @@ def list_poses(
     rows, total = library_db.list_poses(
         conn=conn, filters=filters, viewer=viewer, limit=page.capped_limit, offset=page.offset
     )
-    return Page[PoseSummary](
-        items=[PoseSummary(**_summary_fields(row, base_url)) for row in rows],
-        pagination=Pagination.of(page=page.page, limit=page.capped_limit, total=total),
-    )
+    return Page[PoseSummary].of([_pose(PoseSummary, row, base_url) for row in rows], page, total)
 
 
 def pose_detail(*, conn: Connection, pose_id: str, base_url: str, viewer: str) -> PoseDetail:
     row = library_db.get_pose(conn=conn, pose_id=pose_id, viewer=viewer)
     if row is None:
         raise NotFound("pose not found")
-    return PoseDetail(
-        **_summary_fields(row, base_url), keypoints=row["keypoints"], source_extraction_id=row["source_extraction_id"]
-    )
+    return _pose(PoseDetail, row, base_url)
 
 
 def skeleton_png(*, conn: Connection, pose_id: str, size: int, viewer: str) -> bytes:
@@ -97,19 +86,5 @@ def _render(keypoints: tuple, size: int) -> bytes:
     return render_skeleton_png([list(p) if p else None for p in keypoints], size, size)
 
 
-def _node(row: dict) -> CategoryNode:
-    return CategoryNode(
-        id=row["id"],
-        slug=row["slug"],
-        name=row["name"],
-        description=row["description"],
-        icon=row["icon"],
-        color=row["color"],
-        display_order=row["display_order"],
-        pose_count=row["pose_count"],
-        children=[_node(child) for child in row["children"]],
-    )
-
-
 def category_tree(*, conn: Connection, viewer: str) -> CategoryTree:
-    return CategoryTree(categories=[_node(row) for row in library_db.category_tree(conn=conn, viewer=viewer)])
+    return CategoryTree(categories=library_db.category_tree(conn=conn, viewer=viewer))

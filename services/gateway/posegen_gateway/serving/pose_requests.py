@@ -21,44 +21,33 @@ from posegen.errors import Conflict, NotFound
 from posegen.poses.seed import pose_id as library_pose_id
 from posegen.storage import UrlSigner
 from posegen_gateway.context import GatewayContext
-from posegen_gateway.schemas.common import Page, PageQuery, Pagination
+from posegen_gateway.schemas.common import Page, PageQuery
 from posegen_gateway.schemas.pose_requests import (
     PoseRequest,
     PoseRequestApprove,
     PoseRequestCreate,
     PoseRequestReject,
 )
-from posegen_gateway.serving.custom_poses import NAME_TAKEN, find_category
+from posegen_gateway.serving.custom_poses import NAME_TAKEN, find_category, pose_fields
 from posegen_gateway.serving.extractions import start_extraction, usable_extraction
 from posegen_gateway.serving.library import forget_listings
 
 log = logging.getLogger("posegen.gateway.pose_requests")
 
 
-def to_request(row: dict, extraction: dict | None, signer: UrlSigner) -> PoseRequest:
-    return PoseRequest(
-        id=row["id"],
-        user_id=row["user_id"],
-        name=row["name"],
-        description=row["description"],
-        status=row["status"],
-        extraction_id=row["extraction_id"],
-        extraction_status=extraction["status"] if extraction else None,
-        photo_url=signer.url(extraction["photo_key"]) if extraction else None,
-        overlay_url=signer.url(extraction["overlay_key"]) if extraction and extraction["overlay_key"] else None,
-        keypoints=extraction["keypoints"] if extraction else None,
-        reason=row["reason"],
-        pose_id=row["pose_id"],
-        created_at=row["created_at"],
-        reviewed_at=row["reviewed_at"],
-    )
-
-
 def _with_extraction(conn: Connection, row: dict, signer: UrlSigner) -> PoseRequest:
-    extraction = (
-        extractions_db.get_extraction(conn=conn, extraction_id=row["extraction_id"]) if row["extraction_id"] else None
-    )
-    return to_request(row, extraction, signer)
+    """The request as the API shows it, with what its extraction (if any) found."""
+    extraction = row["extraction_id"] and extractions_db.get_extraction(conn=conn, extraction_id=row["extraction_id"])
+    found = {}
+    if extraction:
+        overlay = extraction["overlay_key"]
+        found = {
+            "extraction_status": extraction["status"],
+            "photo_url": signer.url(extraction["photo_key"]),
+            "overlay_url": signer.url(overlay) if overlay else None,
+            "keypoints": extraction["keypoints"],
+        }
+    return PoseRequest.model_validate({**row, **found})
 
 
 def create_request(*, ctx: GatewayContext, user_id: str, body: PoseRequestCreate, photo: bytes | None) -> PoseRequest:
@@ -89,10 +78,7 @@ def list_requests(
     rows, total = requests_db.list_requests(
         conn=conn, user_id=user_id, status=status, limit=page.capped_limit, offset=page.offset
     )
-    return Page[PoseRequest](
-        items=[_with_extraction(conn, row, ctx.signer) for row in rows],
-        pagination=Pagination.of(page=page.page, limit=page.capped_limit, total=total),
-    )
+    return Page[PoseRequest].of([_with_extraction(conn, row, ctx.signer) for row in rows], page, total)
 
 
 def get_request(*, ctx: GatewayContext, conn: Connection, user_id: str | None, request_id: str) -> PoseRequest:
@@ -127,14 +113,8 @@ def approve(
         )
         category = find_category(conn, body.category)
         name = body.name or request["name"]
-        fields = {
-            "category_id": category["id"],
-            "name": name,
-            "description": body.description if body.description is not None else request["description"],
-            "tags": body.tags,
-            "difficulty": body.difficulty,
-            "gender_suitability": body.gender_suitability,
-        }
+        description = body.description if body.description is not None else request["description"]
+        fields = pose_fields(body, category, name=name, description=description)
         try:
             with conn.transaction():
                 pose = custom_db.create_library_pose(

@@ -9,7 +9,7 @@ from psycopg import Connection
 
 from posegen.db import stats as stats_db
 from posegen.queue import queue_counts, worker_count
-from posegen_gateway.schemas.common import Page, PageQuery, Pagination
+from posegen_gateway.schemas.common import Page, PageQuery
 from posegen_gateway.schemas.stats import (
     AdminStats,
     AdminUser,
@@ -39,10 +39,7 @@ def user_stats(*, conn: Connection, user_id: str) -> UserStats:
 
 def admin_users(*, conn: Connection, page: PageQuery) -> Page[AdminUser]:
     rows, total = stats_db.admin_users(conn=conn, limit=page.capped_limit, offset=page.offset)
-    return Page[AdminUser](
-        items=[AdminUser.model_validate(row) for row in rows],
-        pagination=Pagination.of(page=page.page, limit=page.capped_limit, total=total),
-    )
+    return Page[AdminUser].of([AdminUser.model_validate(row) for row in rows], page, total)
 
 
 def admin_stats(*, conn: Connection, connection: redis.Redis, days: int) -> AdminStats:
