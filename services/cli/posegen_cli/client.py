@@ -40,26 +40,35 @@ def resolve_token(settings: ClientSettings, explicit: str | None) -> str:
     )
 
 
+def exit_on_error(response: httpx.Response) -> None:
+    """Exit with the status and the gateway's error message (or the body) when ``response`` is an error."""
+    if response.status_code < 400:
+        return
+    try:
+        message = response.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        message = response.text
+    raise SystemExit(f"error: {response.status_code} {message}")
+
+
 class Api:
-    def __init__(self, settings: ClientSettings, token: str) -> None:
-        self.settings = settings
-        self.token = token
+    def __init__(self, token: str | None, settings: ClientSettings | None = None) -> None:
+        """The gateway's API (``POSEGEN_API_URL`` unless ``settings`` say otherwise), called with ``token``
+        (``--token``) or as :func:`resolve_token` finds one."""
+        self.settings = settings or ClientSettings()
+        self.token = resolve_token(self.settings, token)
         self.http = httpx.Client(
-            base_url=settings.api_url + API_PREFIX, timeout=30, headers={"Authorization": f"Bearer {token}"}
+            base_url=self.settings.api_url + API_PREFIX, timeout=30, headers={"Authorization": f"Bearer {self.token}"}
         )
 
     def call(self, method: str, path: str, **kwargs) -> dict:
         response = self.http.request(method, path, **kwargs)
-        body = response.json() if response.content else {}
-        if response.status_code >= 400:
-            message = body.get("error", {}).get("message", response.text) if isinstance(body, dict) else response.text
-            raise SystemExit(f"error: {response.status_code} {message}")
-        return body
+        exit_on_error(response)
+        return response.json() if response.content else {}
 
 
 def library(args) -> int:
-    settings = ClientSettings()
-    api = Api(settings, resolve_token(settings, args.token))
+    api = Api(args.token)
     params = {
         "limit": args.limit,
         **({"search": args.search} if args.search else {}),
@@ -68,11 +77,8 @@ def library(args) -> int:
     result = api.call("GET", "/library", params=params)
     if args.json:
         for pose in result["items"]:
-            print(
-                json.dumps(
-                    {k: pose[k] for k in ("id", "name", "difficulty", "tags")} | {"category": pose["category"]["slug"]}
-                )
-            )
+            line = {k: pose[k] for k in ("id", "name", "difficulty", "tags")} | {"category": pose["category"]["slug"]}
+            print(json.dumps(line))
         return 0
     table = Table(title=f"{result['pagination']['total']} poses")
     table.add_column("id", no_wrap=True)
@@ -85,8 +91,7 @@ def library(args) -> int:
 
 
 def status(args) -> int:
-    settings = ClientSettings()
-    api = Api(settings, resolve_token(settings, args.token))
+    api = Api(args.token)
     generation = api.call("GET", f"/generations/{args.generation_id}")
     progress = generation["progress"]
     console.print(
@@ -99,9 +104,7 @@ def status(args) -> int:
 
 
 def generate(args) -> int:
-    settings = ClientSettings()
-    token = resolve_token(settings, args.token)
-    api = Api(settings, token)
+    api = Api(args.token)
     project = args.project or api.call("POST", "/projects", json={"projectName": "CLI generations"})["id"]
     body = {
         "projectId": project,
@@ -121,14 +124,14 @@ def generate(args) -> int:
         accepted = api.call("POST", "/generate", json=body)
         console.print(f"queued {accepted['generationId']} ({accepted['posesTotal']} images)")
         return 0
-    return asyncio.run(_watch(settings, api, token, body))
+    return asyncio.run(_watch(api, body))
 
 
-async def _watch(settings: ClientSettings, api: Api, token: str, body: dict) -> int:
+async def _watch(api: Api, body: dict) -> int:
     from websockets.asyncio.client import connect
 
-    async with connect(settings.relay_url) as ws:
-        await ws.send(json.dumps({"type": "auth", "token": token}))
+    async with connect(api.settings.relay_url) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": api.token}))
         greeting = json.loads(await ws.recv())
         if greeting.get("event") != "connected":
             raise SystemExit(f"error: the relay refused the token: {greeting}")

@@ -25,10 +25,9 @@ def export(args: argparse.Namespace) -> int:
     import httpx
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 
-    from posegen_cli.client import Api, ClientSettings, console, resolve_token
+    from posegen_cli.client import Api, console, exit_on_error
 
-    settings = ClientSettings()
-    api = Api(settings, resolve_token(settings, args.token))
+    api = Api(args.token)
     generation = api.call("GET", f"/generations/{args.generation_id}")
     formats = [f for f in args.formats.split(",") if f]
     expected = generation["posesCompleted"] * len(formats)
@@ -45,9 +44,7 @@ def export(args: argparse.Namespace) -> int:
     with api.http.stream("GET", url, params={"formats": args.formats}, timeout=httpx.Timeout(30, read=600)) as response:
         if response.status_code >= 400:
             response.read()
-            body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
-            message = body.get("error", {}).get("message", response.text) if isinstance(body, dict) else response.text
-            raise SystemExit(f"error: {response.status_code} {message}")
+            exit_on_error(response)
         found = _FILENAME.search(response.headers.get("content-disposition", ""))
         target = out / (found.group(1) if found else f"posegen-{args.generation_id[:8]}.zip")
         partial = target.with_name(target.name + ".part")

@@ -62,11 +62,10 @@ def ensure_env_file(env_path: Path = Path(".env"), example: Path = Path(".env.ex
     """Create ``.env`` from ``.env.example`` with a fresh random ``JWT_SECRET``; keep an existing one."""
     if env_path.exists() or not example.exists() or os.environ.get("JWT_SECRET"):
         return False
-    lines = []
-    for line in example.read_text(encoding="utf-8").splitlines():
-        if line.startswith("JWT_SECRET="):
-            line = f"JWT_SECRET={secrets.token_urlsafe(48)}"
-        lines.append(line)
+    lines = [
+        f"JWT_SECRET={secrets.token_urlsafe(48)}" if line.startswith("JWT_SECRET=") else line
+        for line in example.read_text(encoding="utf-8").splitlines()
+    ]
     env_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     env_path.chmod(0o600)
     return True
@@ -74,11 +73,7 @@ def ensure_env_file(env_path: Path = Path(".env"), example: Path = Path(".env.ex
 
 def find_binary(name: str) -> str | None:
     """``name`` on PATH, or in Debian's versioned PostgreSQL folders (newest first)."""
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=_version_key, reverse=True)
-    return candidates[0] if candidates else None
+    return shutil.which(name) or max(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=_version_key, default=None)
 
 
 def _version_key(path: str) -> float:
@@ -88,8 +83,9 @@ def _version_key(path: str) -> float:
         return 0.0
 
 
-def _as_user(argv: list[str], user: str | None) -> list[str]:
-    return ["runuser", "-u", user, "--", *argv] if user else argv
+def _run_as(user: str | None, argv: list[str], *, check: bool = True) -> None:
+    """Run a PostgreSQL tool quietly, as ``user`` when one is given."""
+    subprocess.run(["runuser", "-u", user, "--", *argv] if user else argv, check=check, stdout=subprocess.DEVNULL)
 
 
 def _postgres_os_user(data_dir: Path) -> str | None:
@@ -119,26 +115,14 @@ def start_private_postgres(database_url: str, var_dir: Path) -> Callable[[], Non
     os_user = _postgres_os_user(data_dir)
     if not (data_dir / "PG_VERSION").exists():
         log.info("initialising a private PostgreSQL in %s", data_dir)
-        subprocess.run(
-            _as_user([initdb, "-D", str(data_dir), "-U", user, "--auth=trust", "-E", "UTF8"], os_user),
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        _run_as(os_user, [initdb, "-D", str(data_dir), "-U", user, "--auth=trust", "-E", "UTF8"])
     options = f"-p {port} -k {data_dir} -c listen_addresses={host}"
     logfile = data_dir.parent / "postgres.log"
-    subprocess.run(
-        _as_user([pg_ctl, "-D", str(data_dir), "-o", options, "-l", str(logfile), "-w", "start"], os_user),
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    _run_as(os_user, [pg_ctl, "-D", str(data_dir), "-o", options, "-l", str(logfile), "-w", "start"])
     log.info("started a private PostgreSQL on %s:%s (log: %s)", host, port, logfile)
 
     def stop() -> None:
-        subprocess.run(
-            _as_user([pg_ctl, "-D", str(data_dir), "-m", "fast", "-w", "stop"], os_user),
-            check=False,
-            stdout=subprocess.DEVNULL,
-        )
+        _run_as(os_user, [pg_ctl, "-D", str(data_dir), "-m", "fast", "-w", "stop"], check=False)
         log.info("stopped the private PostgreSQL")
 
     return stop
@@ -155,24 +139,16 @@ def start_private_redis(redis_url: str, var_dir: Path, *, append_only: bool = Fa
         )
     folder = (var_dir / "redis").resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    process = subprocess.Popen(
-        [
-            server,
-            "--port",
-            str(port),
-            "--bind",
-            host,
-            "--dir",
-            str(folder),
-            "--save",
-            "",
-            "--appendonly",
-            "yes" if append_only else "no",
-            "--logfile",
-            str(folder / "redis.log"),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
+    options = {
+        "port": port,
+        "bind": host,
+        "dir": folder,
+        "save": "",
+        "appendonly": "yes" if append_only else "no",
+        "logfile": folder / "redis.log",
+    }
+    argv = [server, *(part for name, value in options.items() for part in (f"--{name}", str(value)))]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
     wait_until_reachable(host, port)
     log.info("started a private Redis on %s:%s", host, port)
 

@@ -4,8 +4,10 @@ library."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from posegen.settings import AuthSettings, CommonSettings, GatewaySettings, RelaySettings, load_settings
@@ -116,7 +118,7 @@ def run_demo(settings: GatewaySettings, relay_port: int) -> int:
     api_settings = client.ClientSettings(
         api_url=f"http://127.0.0.1:{settings.gateway_port}", relay_url=f"ws://127.0.0.1:{relay_port}/pose-generator-ws"
     )
-    api = client.Api(api_settings, client.resolve_token(api_settings, None))
+    api = client.Api(None, api_settings)
     poses = ",".join(p["id"] for p in api.call("GET", "/library", params={"limit": 2, "featured": "true"})["items"])
     args = argparse.Namespace(
         token=None, project=None, poses=poses, variations=1, steps=12, size=256, prompt=None, seed=7, watch=True
@@ -147,18 +149,16 @@ def print_welcome(settings: GatewaySettings, relay_port: int) -> None:
     )
 
 
-def cmd_migrate(_args: argparse.Namespace) -> int:
-    settings = load_settings(CommonSettings)
-    _setup(settings)
-    migrate_database(settings.database_url)
-    return 0
+def _on_database(action: Callable[[str], None]) -> Callable[[argparse.Namespace], int]:
+    """``posegen migrate`` and ``posegen seed``: ``action`` on ``DATABASE_URL``."""
 
+    def command(_args: argparse.Namespace) -> int:
+        settings = load_settings(CommonSettings)
+        _setup(settings)
+        action(settings.database_url)
+        return 0
 
-def cmd_seed(_args: argparse.Namespace) -> int:
-    settings = load_settings(CommonSettings)
-    _setup(settings)
-    seed_database(settings.database_url)
-    return 0
+    return command
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -210,30 +210,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
 
 
-def cmd_gateway(_args: argparse.Namespace) -> int:
-    from posegen_gateway.main import main as gateway_main
-
-    return gateway_main()
-
-
-def cmd_relay(_args: argparse.Namespace) -> int:
-    from posegen_relay.main import main as relay_main
-
-    return relay_main()
-
-
-def cmd_worker(_args: argparse.Namespace) -> int:
-    from posegen_worker.main import main as worker_main
-
-    return worker_main()
-
-
-def cmd_extractor(_args: argparse.Namespace) -> int:
-    from posegen_worker.extractor import main as extractor_main
-
-    return extractor_main()
-
-
 def cmd_volumes(args: argparse.Namespace) -> int:
     from posegen_cli.volumes import VolumeError, parse_owner, prepare_volume
 
@@ -264,23 +240,32 @@ RUN_ENV = {"gateway": {"GATEWAY_SERVE_RELAY": "true"}}
 """Without an edge, the gateway's port also serves the relay's path (Socket.IO and plain WebSocket)."""
 
 
-def _client(name: str):
-    def command(args: argparse.Namespace) -> int:
-        from posegen_cli import client
+def _service(module: str) -> Callable[[argparse.Namespace], int]:
+    """``posegen <service>`` runs the ``main()`` of its module, imported only then (as is every command's stack)."""
+    return lambda _args: importlib.import_module(module).main()
 
-        return getattr(client, name)(args)
 
-    return command
+def _client(name: str) -> Callable[[argparse.Namespace], int]:
+    return lambda args: getattr(importlib.import_module("posegen_cli.client"), name)(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="posegen", description="Pose Generator cluster")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    commands.add_parser("migrate", help="create the database if missing and apply SQL migrations").set_defaults(
-        func=cmd_migrate
-    )
-    commands.add_parser("seed", help="upsert the pose library (idempotent)").set_defaults(func=cmd_seed)
+    for name, help_text, func in (
+        ("migrate", "create the database if missing and apply SQL migrations", _on_database(migrate_database)),
+        ("seed", "upsert the pose library (idempotent)", _on_database(seed_database)),
+        ("gateway", "serve the REST API (uvicorn)", _service("posegen_gateway.main")),
+        ("relay", "serve the WebSocket relay", _service("posegen_relay.main")),
+        ("worker", "run a GPU worker on the pose-generation queue", _service("posegen_worker.main")),
+        (
+            "extractor",
+            "run a CPU pose extractor (poses from photos) on the pose-extraction queue",
+            _service("posegen_worker.extractor"),
+        ),
+    ):
+        commands.add_parser(name, help=help_text).set_defaults(func=func)
 
     token = commands.add_parser("token", help="mint a development JWT")
     token.add_argument("--user", required=True, help="the userId claim")
@@ -288,14 +273,6 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=parse_duration, default=parse_duration("12h"), help="lifetime (12h)")
     token.add_argument("--email", default=None)
     token.set_defaults(func=cmd_token)
-
-    commands.add_parser("gateway", help="serve the REST API (uvicorn)").set_defaults(func=cmd_gateway)
-    commands.add_parser("relay", help="serve the WebSocket relay").set_defaults(func=cmd_relay)
-
-    commands.add_parser("worker", help="run a GPU worker on the pose-generation queue").set_defaults(func=cmd_worker)
-    commands.add_parser(
-        "extractor", help="run a CPU pose extractor (poses from photos) on the pose-extraction queue"
-    ).set_defaults(func=cmd_extractor)
 
     models.add_parser(commands).set_defaults(func=models.run)
 

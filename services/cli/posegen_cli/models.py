@@ -44,12 +44,13 @@ def run(args: argparse.Namespace) -> int:
     from posegen.inference.loading import TINY_FOLDER
 
     if args.models_command == "build-tiny":
-        folder = build_pipeline(TINY, Path(args.output) if args.output else model_dir / TINY_FOLDER)
+        architecture, default_folder = TINY, TINY_FOLDER
+    elif args.full_size:
+        architecture, default_folder = SD15, "random-sd15-openpose"
     else:
-        if not args.full_size:
-            print("error: build-random needs --full-size (the tiny model is `models build-tiny`)", file=sys.stderr)
-            return 2
-        folder = build_pipeline(SD15, Path(args.output) if args.output else model_dir / "random-sd15-openpose")
+        print("error: build-random needs --full-size (the tiny model is `models build-tiny`)", file=sys.stderr)
+        return 2
+    folder = build_pipeline(architecture, Path(args.output) if args.output else model_dir / default_folder)
     print(f"built {folder}\nuse it with: MODEL_BASE={folder} MODEL_CONTROLNET={folder / 'controlnet'}")
     return 0
 
