@@ -19,7 +19,7 @@ from posegen_worker.runtime import Runtime
 
 log = logging.getLogger("posegen.worker.recovery")
 REAPER_LOCK_KEY = "pose-generation:reaper-lock"
-# Renew our lease; take it again if it vanished (Redis restarted without persistence) and nobody else holds it.
+# Take the lease, or renew it when it is ours: also when it vanished (Redis restarted without persistence).
 _RENEW = """
 local holder = redis.call('GET', KEYS[1])
 if holder == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
@@ -36,7 +36,6 @@ class Lease:
     """``pose-generation:lease:{generationId}`` = the worker's name, with a TTL that a thread renews."""
 
     def __init__(self, connection: redis.Redis, generation_id: str, owner: str, ttl_seconds: int) -> None:
-        self.connection = connection
         self.key = generation_lease_key(generation_id)
         self.owner = owner
         self.ttl = ttl_seconds
@@ -45,8 +44,7 @@ class Lease:
         self._release = connection.register_script(_RELEASE)
 
     def acquire(self) -> bool:
-        if self.connection.set(self.key, self.owner, nx=True, ex=self.ttl):
-            return True
+        """True when the lease is ours (taken or renewed), False while another worker holds it."""
         return bool(self._renew(keys=[self.key], args=[self.owner, self.ttl]))
 
     def release(self) -> None:
@@ -61,7 +59,7 @@ class Lease:
         def renew() -> None:
             while not stop.wait(max(0.5, self.ttl / 3)):
                 try:
-                    if not self._renew(keys=[self.key], args=[self.owner, self.ttl]):
+                    if not self.acquire():
                         self.lost.set()
                         return
                 except redis.RedisError:
