@@ -94,11 +94,7 @@ def load_pipeline(settings: WorkerSettings) -> LoadedPipeline:
     dtype = pick_dtype(settings.torch_dtype, device)
     controlnet = ControlNetModel.from_pretrained(controlnet_id, dtype=dtype, variant=_variant(controlnet_id, ""))
     pipe = StableDiffusionControlNetPipeline.from_pretrained(
-        base,
-        controlnet=controlnet,
-        dtype=dtype,
-        variant=_variant(base, "unet"),
-        **WITHOUT_SAFETY_CHECKER,
+        base, controlnet=controlnet, dtype=dtype, variant=_variant(base, "unet"), **WITHOUT_SAFETY_CHECKER
     )
     pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config)
     pipe.set_progress_bar_config(disable=True)

@@ -42,10 +42,6 @@ class Snapshot:
     files: dict[str, RemoteFile]
 
 
-def is_commit(revision: str) -> bool:
-    return bool(_COMMIT.match(revision))
-
-
 def read_marker(folder: Path) -> dict | None:
     try:
         return json.loads((folder / MARKER).read_text(encoding="utf-8"))
@@ -82,7 +78,7 @@ def folder_problems(*, folder: Path, spec: ModelSpec) -> list[str]:
             problems.append(f"{name} has {size} bytes, {recorded[name]} were downloaded")
         elif problem := file_problem(path):
             problems.append(f"{name} {problem}")
-    if marker.get("commit") and is_commit(spec.revision) and marker["commit"] != spec.revision:
+    if marker.get("commit") and _COMMIT.match(spec.revision) and marker["commit"] != spec.revision:
         problems.append(f"holds commit {marker['commit']}, the lock asks for {spec.revision}")
     return problems
 

@@ -309,11 +309,7 @@ def _transpose(m: Mat) -> Mat:
 
 
 def _apply(m: Mat, v: Vec) -> Vec:
-    return (
-        m[0][0] * v[0] + m[0][1] * v[1] + m[0][2] * v[2],
-        m[1][0] * v[0] + m[1][1] * v[1] + m[1][2] * v[2],
-        m[2][0] * v[0] + m[2][1] * v[1] + m[2][2] * v[2],
-    )
+    return tuple(row[0] * v[0] + row[1] * v[1] + row[2] * v[2] for row in m)
 
 
 def _add(a: Vec, b: Vec) -> Vec:
