@@ -57,14 +57,13 @@ class HubClient:
         missing = [name for name in spec.files if name not in siblings]
         if missing:
             raise ModelStoreError(f"{spec.repo_id}@{spec.revision} does not provide: {', '.join(missing)}")
-        files = {}
-        for name in spec.files:
-            sibling = siblings[name]
-            lfs = sibling.lfs
-            files[name] = RemoteFile(
-                size=sibling.size, sha256=lfs.sha256 if lfs else None, blob_id=None if lfs else sibling.blob_id
-            )
-        return Snapshot(commit=info.sha, files=files)
+
+        def remote(sibling) -> RemoteFile:
+            if sibling.lfs:
+                return RemoteFile(size=sibling.size, sha256=sibling.lfs.sha256)
+            return RemoteFile(size=sibling.size, blob_id=sibling.blob_id)
+
+        return Snapshot(commit=info.sha, files={name: remote(siblings[name]) for name in spec.files})
 
     def fetch(self, spec: ModelSpec, *, commit: str, folder: Path) -> None:
         from huggingface_hub import snapshot_download
@@ -87,12 +86,9 @@ def load_manifest(path: Path | None = None, *, model_dir: Path | None = None, lo
     ``model_dir`` (what ``--write-lock`` wrote there), else from a lock shipped next to the manifest."""
     path = path or manifest_path()
     models = json.loads(path.read_text(encoding="utf-8"))["models"]
-    lock = {}
-    if locked:
-        for candidate in ([model_dir / LOCK_FILE] if model_dir else []) + [path.with_name(LOCK_FILE)]:
-            if candidate.is_file():
-                lock = json.loads(candidate.read_text(encoding="utf-8"))
-                break
+    candidates = ([model_dir / LOCK_FILE] if model_dir else []) + [path.with_name(LOCK_FILE)]
+    lock_file = next((candidate for candidate in candidates if candidate.is_file()), None) if locked else None
+    lock = json.loads(lock_file.read_text(encoding="utf-8")) if lock_file else {}
     return [
         ModelSpec(role, entry["repo_id"], lock.get(role, entry["revision"]), entry["folder"], tuple(entry["files"]))
         for role, entry in models.items()

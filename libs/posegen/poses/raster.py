@@ -54,8 +54,7 @@ def fill_convex_polygon(canvas: np.ndarray, points: np.ndarray, color: Color) ->
     vertices = [(int(x), int(y)) for x, y in np.asarray(points).tolist()]
     _outline(canvas, vertices, color)
     height, width = canvas.shape[:2]
-    xs = [x for x, _ in vertices]
-    ys = [y for _, y in vertices]
+    xs, ys = zip(*vertices, strict=True)
     ymin, ymax = min(ys), max(ys)
     if count < 3 or max(xs) < 0 or ymax < 0 or min(xs) >= width or ymin >= height:
         return
