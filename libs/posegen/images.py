@@ -61,9 +61,7 @@ def normalise_photo(image: Image.Image, *, quality: int = 90) -> tuple[bytes, in
     JPEG without metadata (no camera or location data is kept); returns the bytes, width and height."""
     photo = image.convert("RGB")
     photo.thumbnail((MAX_PHOTO_SIDE, MAX_PHOTO_SIDE), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    photo.save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue(), photo.width, photo.height
+    return _encoded(photo, format="JPEG", quality=quality), photo.width, photo.height
 
 
 def encode_png(
@@ -78,9 +76,7 @@ def encode_png(
         options["pnginfo"] = info
     if dpi:
         options["dpi"] = (dpi, dpi)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", **options)
-    return buffer.getvalue()
+    return _encoded(image, format="PNG", **options)
 
 
 def encode_jpeg(
@@ -94,15 +90,17 @@ def encode_jpeg(
         exif = Image.Exif()
         exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.UserComment] = user_comment
         options["exif"] = exif.tobytes()
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, format="JPEG", **options)
-    return buffer.getvalue()
+    return _encoded(image.convert("RGB"), format="JPEG", **options)
 
 
 def thumbnail_jpeg(image: Image.Image, side: int = THUMBNAIL_SIDE, quality: int = 85) -> bytes:
     """A JPEG at most ``side`` px on its longer side (cheap enough to run beside a denoising loop)."""
     thumb = image.convert("RGB")
     thumb.thumbnail((side, side), Image.Resampling.BICUBIC, reducing_gap=2.0)
+    return _encoded(thumb, format="JPEG", quality=quality)
+
+
+def _encoded(image: Image.Image, **options: object) -> bytes:
     buffer = io.BytesIO()
-    thumb.save(buffer, format="JPEG", quality=quality)
+    image.save(buffer, **options)
     return buffer.getvalue()

@@ -215,18 +215,14 @@ def check_at_startup(storage: Storage, log: logging.Logger) -> None:
         log.warning("storage (%s) does not answer yet: %s", storage.describe(), error)
 
 
-def storage_ok(storage: Storage) -> bool:
-    """For readiness probes: True when the backend answers and can be used."""
+def storage_status(storage: Storage) -> dict[str, str]:
+    """What readiness reports about the backend: ``{"backend": "s3", "status": "connected"}`` when it answers
+    and can be used."""
     try:
         storage.check()
     except (StorageMisconfigured, StorageUnavailable):
-        return False
-    return True
-
-
-def storage_status(storage: Storage) -> dict[str, str]:
-    """What readiness reports about the backend: ``{"backend": "s3", "status": "connected"}``."""
-    return {"backend": storage.backend, "status": "connected" if storage_ok(storage) else "disconnected"}
+        return {"backend": storage.backend, "status": "disconnected"}
+    return {"backend": storage.backend, "status": "connected"}
 
 
 def signing_key(jwt_secret: str) -> bytes:

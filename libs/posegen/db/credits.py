@@ -13,7 +13,7 @@ from posegen.errors import InsufficientCredits
 
 _APPEND = """
 INSERT INTO credit_ledger (user_id, amount, balance, type, reference_type, reference_id, description)
-VALUES (%(user_id)s, %(amount)s, %(balance)s, %(type)s, %(reference_type)s, %(reference_id)s, %(description)s)
+VALUES (%s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (type, reference_type, reference_id) DO NOTHING
 RETURNING id
 """
@@ -96,15 +96,7 @@ def _append(
     reference_id: str,
     description: str | None = None,
 ) -> bool:
-    params = {
-        "user_id": user_id,
-        "amount": amount,
-        "balance": new_balance,
-        "type": kind,
-        "reference_type": reference_type,
-        "reference_id": reference_id,
-        "description": description,
-    }
+    params = (user_id, amount, new_balance, kind, reference_type, reference_id, description)
     return conn.execute(_APPEND, params).fetchone() is not None
 
 

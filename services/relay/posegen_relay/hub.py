@@ -81,28 +81,18 @@ class Hub:
                             await closing.aclose()
 
     async def _connect(self):
+        """Subscribe to every connected user's channel; what is still pending is then (re)done by ``_read``."""
         client = aioredis.Redis.from_url(self.redis_url, socket_connect_timeout=2, health_check_interval=10)
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         try:
-            await self._resubscribe(pubsub)
+            channels = [user_channel(user) for user in self.sessions]
+            await pubsub.subscribe(*(channels or [f"{_CHANNEL_PREFIX}relay-keepalive"]))
         except BaseException:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()
                 await client.aclose()
             raise
         return client, pubsub
-
-    async def _resubscribe(self, pubsub) -> None:
-        waiting = []
-        while not self._pending.empty():
-            _action, _user, done = self._pending.get_nowait()
-            if done is not None:
-                waiting.append(done)
-        channels = [user_channel(user) for user in self.sessions]
-        await pubsub.subscribe(*(channels or [f"{_CHANNEL_PREFIX}relay-keepalive"]))
-        for done in waiting:
-            if not done.done():
-                done.set_result(None)
 
     async def _read(self, pubsub) -> None:
         while True:
