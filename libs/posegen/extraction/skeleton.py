@@ -3,13 +3,13 @@ its poses; the people a detector saw and which one is taken; the skeleton drawn 
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
+from posegen.images import encode_jpeg
 from posegen.poses.render import draw_over
 
 NECK = 1
@@ -120,7 +120,4 @@ def overlay_jpeg(photo: Image.Image, keypoints: Sequence[Sequence[float] | None]
     ``keypoints`` are normalised to the photo."""
     preview = photo.convert("RGB")
     preview.thumbnail((OVERLAY_SIDE, OVERLAY_SIDE), Image.Resampling.BILINEAR)
-    canvas = draw_over(np.array(preview), keypoints)
-    buffer = io.BytesIO()
-    Image.fromarray(canvas).save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
+    return encode_jpeg(Image.fromarray(draw_over(np.array(preview), keypoints)), quality=quality)

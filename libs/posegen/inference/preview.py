@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import io
 
 LATENT_RGB = (
     (0.3512, 0.2297, 0.3227),
@@ -18,10 +17,11 @@ def latents_to_jpeg_data_url(latents, *, index: int = 0, quality: int = 70) -> s
     import torch
     from PIL import Image
 
+    from posegen.images import encode_jpeg
+
     matrix = torch.tensor(LATENT_RGB, dtype=torch.float32)
     latent = latents[index].detach().to("cpu", torch.float32)
     rgb = torch.einsum("chw,cr->hwr", latent, matrix)
     pixels = ((rgb + 1) / 2).clamp(0, 1).mul(255).to(torch.uint8).numpy()
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="JPEG", quality=quality)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    jpeg = encode_jpeg(Image.fromarray(pixels), quality=quality)
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")

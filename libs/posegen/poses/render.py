@@ -8,7 +8,6 @@ gateway, which serves ``skeleton.png``, needs neither torch nor OpenCV.
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -16,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image
 
+from posegen.images import encode_png
 from posegen.poses import raster
 from posegen.poses.kinematics import LIMBS
 
@@ -64,9 +64,7 @@ def render_skeleton(keypoints: Sequence[Sequence[float] | None], width: int, hei
 
 def render_skeleton_png(keypoints: Sequence[Sequence[float] | None], width: int, height: int) -> bytes:
     """The control image, PNG-encoded."""
-    buffer = io.BytesIO()
-    Image.fromarray(render_skeleton(keypoints, width, height)).save(buffer, format="PNG")
-    return buffer.getvalue()
+    return encode_png(Image.fromarray(render_skeleton(keypoints, width, height)))
 
 
 def draw_over(canvas: np.ndarray, keypoints: Sequence[Sequence[float] | None]) -> np.ndarray:
