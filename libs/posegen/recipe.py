@@ -12,6 +12,7 @@ carry the same text in their EXIF ``UserComment``, where the web UI reads it in 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass
@@ -66,10 +67,8 @@ def quote(text: str) -> str:
 
 def unquote(text: str) -> str:
     if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
-        try:
+        with contextlib.suppress(ValueError):
             return json.loads(text)
-        except ValueError:
-            return text
     return text
 
 

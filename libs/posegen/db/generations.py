@@ -182,35 +182,29 @@ def add_refunded(*, conn: Connection, generation_id: str, amount: int) -> None:
     )
 
 
-def ids_where(*, conn: Connection, condition: str, params: tuple = (), limit: int = 100) -> list[str]:
-    rows = conn.execute(f"SELECT id FROM generations WHERE {condition} ORDER BY updated_at LIMIT %s", (*params, limit))
+def _ids_older_than(conn: Connection, column: str, seconds: float, condition: str, *params: object) -> list[str]:
+    """Up to 100 ids of generations matching ``condition`` whose ``column`` is more than ``seconds`` old."""
+    rows = conn.execute(
+        f"SELECT id FROM generations WHERE {condition} AND {column} < now() - make_interval(secs => %s)"
+        " ORDER BY updated_at LIMIT 100",
+        (*params, seconds),
+    )
     return [row["id"] for row in rows.fetchall()]
 
 
 def stale_queued(*, conn: Connection, older_than_seconds: float) -> list[str]:
     """Queued generations old enough that their job should exist by now (for the reconciler)."""
-    return ids_where(
-        conn=conn,
-        condition="status = 'queued' AND created_at < now() - make_interval(secs => %s)",
-        params=(older_than_seconds,),
-    )
+    return _ids_older_than(conn, "created_at", older_than_seconds, "status = 'queued'")
 
 
 def processing_older_than(*, conn: Connection, seconds: float) -> list[str]:
-    return ids_where(
-        conn=conn,
-        condition="status = 'processing' AND updated_at < now() - make_interval(secs => %s)",
-        params=(seconds,),
-    )
+    return _ids_older_than(conn, "updated_at", seconds, "status = 'processing'")
 
 
 def owing_final_event(*, conn: Connection, older_than_seconds: float) -> list[str]:
     """Ended generations whose final event was never confirmed published (a crash after the commit)."""
-    return ids_where(
-        conn=conn,
-        condition="final_event_at IS NULL AND status = ANY(%s) AND completed_at < now() - make_interval(secs => %s)",
-        params=(list(TERMINAL), older_than_seconds),
-    )
+    condition = "final_event_at IS NULL AND status = ANY(%s)"
+    return _ids_older_than(conn, "completed_at", older_than_seconds, condition, list(TERMINAL))
 
 
 def mark_final_event_published(*, conn: Connection, generation_id: str) -> None:

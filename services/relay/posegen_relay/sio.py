@@ -194,9 +194,7 @@ class SocketIOProtocol:
             await asyncio.sleep(SWEEP_SECONDS)
             now = time.monotonic()
             sockets = self.server.eio.sockets
-            for eio_sid in list(self._first_seen):
-                if eio_sid not in sockets:
-                    del self._first_seen[eio_sid]
+            self._first_seen = {eio_sid: seen for eio_sid, seen in self._first_seen.items() if eio_sid in sockets}
             for eio_sid in list(sockets):
                 first = self._first_seen.setdefault(eio_sid, now)
                 if (
