@@ -76,24 +76,21 @@ class Relay:
         self.metrics.connections.labels(session.sender.protocol).dec()
         await session.stop()
 
-    async def flooded(self, session: Session) -> None:
-        """Too many client messages: an ``error``, then the connection is closed."""
-        self.metrics.refused.labels("message_flood").inc()
-        await self.close_session(session)
-        await refuse(
-            session.sender,
-            protocol.error("too many messages; slow down", "rate_limited"),
-            protocol.CLOSE_POLICY_VIOLATION,
-        )
-
-    async def handle(self, session: Session, parse: Callable[[], protocol.ClientMessage]) -> None:
-        """One client message; bad input gets an ``error`` and the connection stays."""
+    async def handle(self, session: Session, parse: Callable[[], protocol.ClientMessage]) -> bool:
+        """One client message; bad input gets an ``error`` and the connection stays. Too many messages get an
+        ``error`` and the connection is closed: False."""
+        if not session.bucket.take():
+            self.metrics.refused.labels("message_flood").inc()
+            await self.close_session(session)
+            error = protocol.error("too many messages; slow down", "rate_limited")
+            await refuse(session.sender, error, protocol.CLOSE_POLICY_VIOLATION)
+            return False
         async with session.handling:
             try:
                 message = parse()
             except protocol.BadMessage as error:
                 session.say(protocol.error(str(error), "bad_message"))
-                return
+                return True
             if message.type == "ping":
                 session.say(protocol.pong())
             elif message.type == "subscribe":
@@ -102,6 +99,7 @@ class Relay:
                 session.say(protocol.error("already authenticated", "already_authenticated"))
             else:
                 session.say(protocol.error(f"unknown message type '{message.type}'", "unknown_type"))
+        return True
 
     async def _subscribe(self, session: Session, message: protocol.ClientMessage) -> None:
         if not message.generation_id:

@@ -81,11 +81,9 @@ class PlainProtocol:
                 event = await receive()
                 if event["type"] != "websocket.receive":
                     break
-                if not session.bucket.take():
-                    await relay.flooded(session)
-                    break
                 raw = event["text"] if event.get("text") is not None else event.get("bytes") or b""
-                await relay.handle(session, lambda raw=raw: protocol.parse_client_message(raw))
+                if not await relay.handle(session, lambda raw=raw: protocol.parse_client_message(raw)):
+                    break
         finally:
             await relay.close_session(session)
 

@@ -180,12 +180,9 @@ class SocketIOProtocol:
         session = self.sessions.get(sid)
         if session is None or session not in self.relay.sessions:
             return
-        if not session.bucket.take():
-            self.sessions.pop(sid, None)
-            await self.relay.flooded(session)
-            return
         data = args[0] if len(args) == 1 else (None if not args else list(args))
-        await self.relay.handle(session, lambda: protocol.client_event(event, data))
+        if not await self.relay.handle(session, lambda: protocol.client_event(event, data)):
+            self.sessions.pop(sid, None)
 
     async def sweep(self) -> None:
         """Close Engine.IO connections that have not connected the namespace (authenticated) within the
