@@ -135,11 +135,8 @@ def category_tree(*, conn: Connection, viewer: str) -> list[dict]:
     nodes = {row["id"]: {**row, "children": [], "pose_count": row["own_count"]} for row in rows}
     roots = []
     for node in nodes.values():
-        parent = nodes.get(node["parent_id"]) if node["parent_id"] else None
-        if parent is None:
-            roots.append(node)
-        else:
-            parent["children"].append(node)
+        parent = nodes.get(node["parent_id"])
+        (parent["children"] if parent else roots).append(node)
     for root in roots:
         root["pose_count"] = root["own_count"] + sum(child["pose_count"] for child in root["children"])
     return roots

@@ -69,14 +69,13 @@ def user_stats(*, conn: Connection, user_id: str, top: int = 5) -> UserStats:
         " GROUP BY p.id, p.name ORDER BY images DESC, p.name LIMIT %s",
         (user_id, top),
     )
-    median = images["median"]
     return UserStats(
         by_status=counts,
         images_made=images["made"],
         images_failed=images["failed"],
         credits_charged=sum(row["charged"] or 0 for row in totals),
         credits_refunded=sum(row["refunded"] or 0 for row in totals),
-        median_seconds_per_image=round(float(median), 3) if median is not None else None,
+        median_seconds_per_image=_rounded(images["median"]),
         top_poses=poses,
     )
 
@@ -157,16 +156,16 @@ def admin_stats(*, conn: Connection, days: int) -> AdminStats:
         f" WHERE type = 'refund' AND created_at >= {since}",
         {"days": days},
     ).fetchone()
-
-    def rounded(value) -> float | None:
-        return round(float(value), 3) if value is not None else None
-
     return AdminStats(
         days=per_day,
         images_made=sum(d.images for d in per_day),
         images_failed=sum(d.failed for d in per_day),
         refunds=refunds["n"],
         credits_refunded=int(refunds["credits"]),
-        p50_seconds=rounded(seconds["p50"]),
-        p95_seconds=rounded(seconds["p95"]),
+        p50_seconds=_rounded(seconds["p50"]),
+        p95_seconds=_rounded(seconds["p95"]),
     )
+
+
+def _rounded(seconds: object) -> float | None:
+    return round(float(seconds), 3) if seconds is not None else None
