@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -22,7 +23,7 @@ log = logging.getLogger("posegen.gateway")
 
 
 class TtlCache:
-    """A small in-process cache of computed responses, each kept for ``ttl`` seconds."""
+    """A small in-process cache, each entry kept for ``ttl`` seconds; beyond ``max_entries`` the oldest go."""
 
     def __init__(self, ttl: float, max_entries: int = 1024) -> None:
         self.ttl = ttl
@@ -50,28 +51,6 @@ class TtlCache:
                 del self._entries[key]
 
 
-class KnownUsers:
-    """Ids of users that exist in the database, so a request does not re-check on every call."""
-
-    def __init__(self, capacity: int = 100_000) -> None:
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._capacity = capacity
-        self._lock = threading.Lock()
-
-    def __contains__(self, user_id: str) -> bool:
-        return user_id in self._ids
-
-    def add(self, user_id: str) -> None:
-        with self._lock:
-            self._ids[user_id] = None
-            if len(self._ids) > self._capacity:
-                self._ids.popitem(last=False)
-
-    def discard(self, user_id: str) -> None:
-        with self._lock:
-            self._ids.pop(user_id, None)
-
-
 LIBRARY_CACHE_SECONDS = 10.0
 """A listing (cached per user, since a user's private poses are in it) may be this old in a gateway process
 other than the one that changed it (its usage counts too)."""
@@ -88,7 +67,8 @@ class GatewayContext:
     extract_limiter: SlidingWindowLimiter
     events: EventPublisher
     metrics: GatewayMetrics
-    known_users: KnownUsers = field(default_factory=KnownUsers)
+    known_users: TtlCache = field(default_factory=lambda: TtlCache(ttl=math.inf, max_entries=100_000))
+    """Ids of users that exist in the database, so a request does not re-check on every call."""
     library_cache: TtlCache = field(default_factory=lambda: TtlCache(ttl=LIBRARY_CACHE_SECONDS))
     estimates: TtlCache = field(default_factory=lambda: TtlCache(ttl=30.0, max_entries=8))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Path, Request, Response
 from psycopg import Connection
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +20,8 @@ from posegen.errors import Forbidden, Unauthorized
 from posegen_gateway.context import GatewayContext
 
 T = TypeVar("T")
+IdPath = Annotated[str, Path(min_length=1, max_length=64)]
+"""A path parameter that is an id (of a generation, result, project, pose, pose request or extraction)."""
 
 
 async def get_context(request: Request) -> GatewayContext:
@@ -57,9 +59,9 @@ async def current_user(request: Request, ctx: ContextDep) -> Principal:
         )
     except AuthError as error:
         raise Unauthorized(error.reason, headers={"WWW-Authenticate": "Bearer"}) from None
-    if principal.user_id not in ctx.known_users:
+    if ctx.known_users.get(principal.user_id) is None:
         await run_in_threadpool(_ensure_user, ctx, principal)
-        ctx.known_users.add(principal.user_id)
+        ctx.known_users.put(principal.user_id, True)
     return principal
 
 

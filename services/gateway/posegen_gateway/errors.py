@@ -139,31 +139,28 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, on_unexpected_error)
 
 
-ERROR_RESPONSES = {
-    status: {"model": ErrorEnvelope, "description": description}
-    for status, description in {
-        401: "missing, malformed, expired or wrongly signed token",
-        404: "not found, or not the caller's",
-        422: "the request does not validate",
-        503: "PostgreSQL, Redis or the image storage is unavailable; nothing was changed",
-    }.items()
+_ALWAYS = {
+    401: "missing, malformed, expired or wrongly signed token",
+    404: "not found, or not the caller's",
+    422: "the request does not validate",
+    503: "PostgreSQL, Redis or the image storage is unavailable; nothing was changed",
+}
+_DESCRIPTIONS = {
+    400: "bad request",
+    402: "not enough credits",
+    403: "forbidden",
+    409: "conflicts with the state",
+    413: "upload too large",
+    415: "not an accepted image type",
+    429: "rate limit exceeded",
+    500: "the server failed",
+    504: "the work did not finish in time",
 }
 
 
 def error_responses(*statuses: int, auth: bool = True) -> dict:
-    """OpenAPI ``responses`` entries for routes that can answer these statuses with the envelope."""
-    descriptions = {
-        400: "bad request",
-        402: "not enough credits",
-        403: "forbidden",
-        409: "conflicts with the state",
-        413: "upload too large",
-        415: "not an accepted image type",
-        429: "rate limit exceeded",
-        500: "the server failed",
-        504: "the work did not finish in time",
-    }
-    responses = {k: v for k, v in ERROR_RESPONSES.items() if auth or k != 401}
-    for status in statuses:
-        responses[status] = {"model": ErrorEnvelope, "description": descriptions.get(status, "error")}
-    return responses
+    """OpenAPI ``responses`` entries for routes that can answer these statuses with the envelope (and those
+    every route can: 401 unless ``auth`` is False, 404, 422, 503)."""
+    described = {status: text for status, text in _ALWAYS.items() if auth or status != 401}
+    described |= {status: _DESCRIPTIONS.get(status, "error") for status in statuses}
+    return {status: {"model": ErrorEnvelope, "description": text} for status, text in described.items()}

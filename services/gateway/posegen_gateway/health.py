@@ -39,12 +39,6 @@ def redis_ok(ctx: GatewayContext) -> bool:
         return False
 
 
-def storage_check(ctx: GatewayContext) -> dict:
-    """The storage backend and whether it answers (reported, never a reason to be unready: a storage outage
-    stops uploads and image downloads, not the rest of the API, and workers retry their writes)."""
-    return storage_status(ctx.storage)
-
-
 @router.get("/health", summary="Liveness: the process answers")
 def liveness() -> dict:
     return {"status": "ok", "timestamp": _now()}
@@ -57,10 +51,12 @@ def liveness() -> dict:
 )
 def readiness(ctx: ContextDep) -> JSONResponse:
     checks = {"database": database_ok(ctx), "redis": redis_ok(ctx)}
+    # The storage is reported, never a reason to be unready: its outage stops uploads and image downloads,
+    # not the rest of the API, and workers retry their writes.
     ready = all(checks.values())
     body = {
         "status": "ready" if ready else "not_ready",
-        "checks": {**checks, "storage": storage_check(ctx)},
+        "checks": {**checks, "storage": storage_status(ctx.storage)},
         "timestamp": _now(),
     }
     return JSONResponse(body, status_code=200 if ready else 503)
@@ -96,7 +92,7 @@ def comprehensive_health(ctx: ContextDep) -> JSONResponse:
             extractors = extractor_count(ctx.redis)
         except redis.RedisError:
             redis_up = False
-    storage = storage_check(ctx)
+    storage = storage_status(ctx.storage)
     if not (database and redis_up):
         status = "unhealthy"
     elif workers == 0 or storage["status"] != "connected":

@@ -98,7 +98,7 @@ def fetch_public_https(
                     headers={"User-Agent": USER_AGENT, "Accept": "image/*"},
                     extensions={"timeout": timeouts},
                 ) as response:
-                    location = _header(response.headers, b"location")
+                    location = next((v for k, v in response.headers if k.lower() == b"location"), b"").decode("latin-1")
                     if response.status in (301, 302, 303, 307, 308) and location:
                         url = urljoin(url, location)
                         continue
@@ -113,8 +113,7 @@ def fetch_public_https(
                 httpcore.NetworkError,
                 httpcore.ProtocolError,
                 httpcore.UnsupportedProtocol,
-                ssl.SSLError,
-                OSError,
+                OSError,  # ssl.SSLError too
                 ValueError,
                 TypeError,
             ):
@@ -136,13 +135,6 @@ def _checked_url(url: str, allowed_hosts: tuple[str, ...] = ()) -> str:
     if allowed_hosts and not any(host == h or host.endswith("." + h) for h in allowed_hosts):
         raise FetchForbidden("avatars are only fetched from: " + ", ".join(allowed_hosts))
     return str(parsed)
-
-
-def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
-    for key, value in headers:
-        if key.lower() == name:
-            return value.decode("latin-1")
-    return None
 
 
 def _read_limited(chunks: Iterable[bytes], max_bytes: int) -> bytes:

@@ -8,13 +8,12 @@ from starlette.concurrency import run_in_threadpool
 
 from posegen.contracts import API_PREFIX
 from posegen.exports.formats import KEYS, KEYS_PATTERN
-from posegen_gateway.deps import ContextDep, UserDep, with_connection
+from posegen_gateway.deps import ContextDep, IdPath, UserDep, with_connection
 from posegen_gateway.errors import error_responses
 from posegen_gateway.schemas.exports import Formats
 from posegen_gateway.serving import exports
 
 router = APIRouter(prefix=API_PREFIX, tags=["exports"])
-Id = Annotated[str, Path(min_length=1, max_length=64)]
 BINARY = {"schema": {"type": "string", "format": "binary"}}
 UNKNOWN_FORMAT_DESCRIPTION = (
     "an unknown format: the error lists the valid keys in `details.validFormats` (or the request does not validate)"
@@ -40,7 +39,7 @@ async def list_formats(user: UserDep) -> Formats:
 async def export_generation(
     user: UserDep,
     ctx: ContextDep,
-    generation_id: Id,
+    generation_id: IdPath,
     formats: Annotated[
         str,
         Query(
@@ -69,8 +68,8 @@ async def export_generation(
 async def export_result(
     user: UserDep,
     ctx: ContextDep,
-    generation_id: Id,
-    result_id: Id,
+    generation_id: IdPath,
+    result_id: IdPath,
     format: Annotated[str, Path(max_length=64, json_schema_extra={"enum": list(KEYS)})],
 ) -> Response:
     """One completed image in one format (made once, then served from storage)."""

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from posegen.contracts import API_PREFIX
-from posegen_gateway.deps import ConnDep, ContextDep, UserDep, json_response, with_connection
+from posegen_gateway.deps import ConnDep, ContextDep, IdPath, UserDep, json_response, with_connection
 from posegen_gateway.errors import error_responses
 from posegen_gateway.openapi import links
 from posegen_gateway.schemas.common import Page, PageQuery
@@ -21,7 +21,6 @@ from posegen_gateway.schemas.generations import (
 from posegen_gateway.serving import generate, generations
 
 router = APIRouter(prefix=API_PREFIX, tags=["generations"])
-GenerationId = Annotated[str, Path(min_length=1, max_length=64)]
 RATE_HEADERS = {
     name: {"schema": {"type": "string"}, "description": description}
     for name, description in {
@@ -68,7 +67,7 @@ def list_generations(
 
 
 @router.get("/generations/{generation_id}", response_model=Generation, responses=error_responses())
-async def get_generation(user: UserDep, ctx: ContextDep, generation_id: GenerationId) -> Response:
+async def get_generation(user: UserDep, ctx: ContextDep, generation_id: IdPath) -> Response:
     generation = await with_connection(
         ctx, generations.get_generation, ctx=ctx, user_id=user.user_id, generation_id=generation_id
     )
@@ -76,10 +75,10 @@ async def get_generation(user: UserDep, ctx: ContextDep, generation_id: Generati
 
 
 @router.get("/generations/{generation_id}/results", response_model=Results, responses=error_responses())
-def get_results(user: UserDep, ctx: ContextDep, conn: ConnDep, generation_id: GenerationId) -> Results:
+def get_results(user: UserDep, ctx: ContextDep, conn: ConnDep, generation_id: IdPath) -> Results:
     return generations.get_results(conn=conn, user_id=user.user_id, generation_id=generation_id, signer=ctx.signer)
 
 
 @router.post("/generations/{generation_id}/cancel", response_model=CancelResult, responses=error_responses())
-def cancel_generation(user: UserDep, ctx: ContextDep, conn: ConnDep, generation_id: GenerationId) -> CancelResult:
+def cancel_generation(user: UserDep, ctx: ContextDep, conn: ConnDep, generation_id: IdPath) -> CancelResult:
     return generations.cancel_generation(ctx=ctx, conn=conn, user_id=user.user_id, generation_id=generation_id)

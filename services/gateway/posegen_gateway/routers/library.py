@@ -2,19 +2,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from posegen.contracts import API_PREFIX
 from posegen.db.library import PoseFilter
-from posegen_gateway.deps import ConnDep, ContextDep, UserDep
+from posegen_gateway.deps import ConnDep, ContextDep, IdPath, UserDep
 from posegen_gateway.errors import error_responses
 from posegen_gateway.schemas.common import Page, PageQuery
 from posegen_gateway.schemas.library import CategoryTree, Difficulty, GenderSuitability, PoseDetail, PoseSummary
 from posegen_gateway.serving import library
 
 router = APIRouter(prefix=API_PREFIX, tags=["library"])
-PoseId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 @router.get("/library", response_model=Page[PoseSummary], responses=error_responses())
@@ -42,7 +41,7 @@ async def list_poses(
 
 
 @router.get("/library/{pose_id}", response_model=PoseDetail, responses=error_responses())
-def get_pose(user: UserDep, ctx: ContextDep, conn: ConnDep, pose_id: PoseId) -> PoseDetail:
+def get_pose(user: UserDep, ctx: ContextDep, conn: ConnDep, pose_id: IdPath) -> PoseDetail:
     return library.pose_detail(conn=conn, pose_id=pose_id, base_url=ctx.settings.public_base_url, viewer=user.user_id)
 
 
@@ -55,7 +54,7 @@ def get_pose(user: UserDep, ctx: ContextDep, conn: ConnDep, pose_id: PoseId) -> 
     },
 )
 def get_skeleton(
-    user: UserDep, conn: ConnDep, pose_id: PoseId, size: Annotated[int, Query(ge=64, le=1024)] = 512
+    user: UserDep, conn: ConnDep, pose_id: IdPath, size: Annotated[int, Query(ge=64, le=1024)] = 512
 ) -> Response:
     png = library.skeleton_png(conn=conn, pose_id=pose_id, size=size, viewer=user.user_id)
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})

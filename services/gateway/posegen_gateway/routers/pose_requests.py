@@ -3,14 +3,14 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from posegen.contracts import API_PREFIX
 from posegen.errors import BadRequest, UnsupportedMediaType
-from posegen_gateway.deps import AdminDep, ConnDep, ContextDep, UserDep
+from posegen_gateway.deps import AdminDep, ConnDep, ContextDep, IdPath, UserDep
 from posegen_gateway.errors import error_responses
 from posegen_gateway.schemas.common import Page, PageQuery
 from posegen_gateway.schemas.pose_requests import (
@@ -24,7 +24,6 @@ from posegen_gateway.serving import pose_requests
 from posegen_gateway.uploads import media_type_of, read_multipart
 
 router = APIRouter(prefix=API_PREFIX, tags=["pose requests"])
-RequestId = Annotated[str, Path(min_length=1, max_length=64)]
 CREATE_BODY = {
     "requestBody": {
         "required": True,
@@ -88,7 +87,7 @@ def list_requests(
 
 
 @router.get("/pose-requests/{request_id}", response_model=PoseRequest, responses=error_responses())
-def get_request(user: UserDep, ctx: ContextDep, conn: ConnDep, request_id: RequestId) -> PoseRequest:
+def get_request(user: UserDep, ctx: ContextDep, conn: ConnDep, request_id: IdPath) -> PoseRequest:
     return pose_requests.get_request(ctx=ctx, conn=conn, user_id=user.user_id, request_id=request_id)
 
 
@@ -110,7 +109,7 @@ def review_queue(
     responses=error_responses(400, 403, 409),
 )
 def approve_request(
-    admin: AdminDep, ctx: ContextDep, conn: ConnDep, request_id: RequestId, body: PoseRequestApprove
+    admin: AdminDep, ctx: ContextDep, conn: ConnDep, request_id: IdPath, body: PoseRequestApprove
 ) -> PoseRequest:
     """Admin: the request's extracted pose (or ``extractionId``'s) becomes a public library pose in
     ``category``; the requester gets ``pose_request_reviewed``."""
@@ -123,7 +122,7 @@ def approve_request(
     responses=error_responses(403, 409),
 )
 def reject_request(
-    admin: AdminDep, ctx: ContextDep, conn: ConnDep, request_id: RequestId, body: PoseRequestReject
+    admin: AdminDep, ctx: ContextDep, conn: ConnDep, request_id: IdPath, body: PoseRequestReject
 ) -> PoseRequest:
     """Admin: reject with a reason; the requester gets ``pose_request_reviewed``."""
     return pose_requests.reject(ctx=ctx, conn=conn, admin=admin, request_id=request_id, body=body)

@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from posegen.contracts import API_PREFIX
 from posegen.errors import UnsupportedMediaType
-from posegen_gateway.deps import ConnDep, ContextDep, UserDep
+from posegen_gateway.deps import ConnDep, ContextDep, IdPath, UserDep
 from posegen_gateway.errors import error_responses
 from posegen_gateway.schemas.library import PoseDetail
 from posegen_gateway.schemas.poses import Extraction, ExtractionAccepted, PoseCreate, PoseUpdate
@@ -15,8 +13,6 @@ from posegen_gateway.serving import custom_poses, extractions
 from posegen_gateway.uploads import media_type_of, read_single_file
 
 router = APIRouter(prefix=API_PREFIX, tags=["poses"])
-ExtractionId = Annotated[str, Path(min_length=1, max_length=64)]
-PoseId = Annotated[str, Path(min_length=1, max_length=64)]
 PHOTO_BODY = {
     "requestBody": {
         "required": True,
@@ -54,7 +50,7 @@ async def extract_pose(user: UserDep, ctx: ContextDep, request: Request) -> Extr
     response_model=Extraction,
     responses=error_responses(),
 )
-def get_extraction(user: UserDep, ctx: ContextDep, conn: ConnDep, extraction_id: ExtractionId) -> Extraction:
+def get_extraction(user: UserDep, ctx: ContextDep, conn: ConnDep, extraction_id: IdPath) -> Extraction:
     """``queued``, ``processing``, ``completed`` (the keypoints, the skeleton and how many people were seen) or
     ``failed`` with ``error`` (``no_person`` with status 422 when the photo shows nobody)."""
     return extractions.get_extraction(ctx=ctx, conn=conn, user_id=user.user_id, extraction_id=extraction_id)
@@ -68,12 +64,12 @@ def create_pose(user: UserDep, ctx: ContextDep, conn: ConnDep, body: PoseCreate)
 
 
 @router.put("/poses/{pose_id}", response_model=PoseDetail, responses=error_responses(400, 409))
-def update_pose(user: UserDep, ctx: ContextDep, conn: ConnDep, pose_id: PoseId, body: PoseUpdate) -> PoseDetail:
+def update_pose(user: UserDep, ctx: ContextDep, conn: ConnDep, pose_id: IdPath, body: PoseUpdate) -> PoseDetail:
     return custom_poses.update_pose(ctx=ctx, conn=conn, user_id=user.user_id, pose_id=pose_id, body=body)
 
 
 @router.delete("/poses/{pose_id}", status_code=204, response_class=Response, responses=error_responses())
-def delete_pose(user: UserDep, ctx: ContextDep, conn: ConnDep, pose_id: PoseId) -> Response:
+def delete_pose(user: UserDep, ctx: ContextDep, conn: ConnDep, pose_id: IdPath) -> Response:
     """Hidden from now on; generations that already used it keep it."""
     custom_poses.delete_pose(ctx=ctx, conn=conn, user_id=user.user_id, pose_id=pose_id)
     return Response(status_code=204)

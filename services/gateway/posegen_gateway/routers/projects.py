@@ -3,14 +3,14 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from posegen.contracts import API_PREFIX
 from posegen.errors import BadRequest, UnsupportedMediaType
 from posegen.images import UPLOAD_MEDIA_TYPES
-from posegen_gateway.deps import ConnDep, ContextDep, UserDep, with_connection
+from posegen_gateway.deps import ConnDep, ContextDep, IdPath, UserDep, with_connection
 from posegen_gateway.errors import error_responses
 from posegen_gateway.openapi import links
 from posegen_gateway.schemas.common import Page, PageQuery
@@ -19,7 +19,6 @@ from posegen_gateway.serving import projects
 from posegen_gateway.uploads import media_type_of, read_single_file
 
 router = APIRouter(prefix=API_PREFIX, tags=["projects"])
-ProjectId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 @router.get("/projects", response_model=Page[Project], responses=error_responses())
@@ -48,19 +47,17 @@ def create_project(user: UserDep, ctx: ContextDep, conn: ConnDep, body: ProjectC
 
 
 @router.get("/projects/{project_id}", response_model=Project, responses=error_responses())
-def get_project(user: UserDep, ctx: ContextDep, conn: ConnDep, project_id: ProjectId) -> Project:
+def get_project(user: UserDep, ctx: ContextDep, conn: ConnDep, project_id: IdPath) -> Project:
     return projects.get_project(conn=conn, user_id=user.user_id, project_id=project_id, signer=ctx.signer)
 
 
 @router.put("/projects/{project_id}", response_model=Project, responses=error_responses())
-def update_project(
-    user: UserDep, ctx: ContextDep, conn: ConnDep, project_id: ProjectId, body: ProjectUpdate
-) -> Project:
+def update_project(user: UserDep, ctx: ContextDep, conn: ConnDep, project_id: IdPath, body: ProjectUpdate) -> Project:
     return projects.update_project(conn=conn, user_id=user.user_id, project_id=project_id, body=body, signer=ctx.signer)
 
 
 @router.delete("/projects/{project_id}", status_code=204, response_class=Response, responses=error_responses(409))
-def delete_project(user: UserDep, ctx: ContextDep, conn: ConnDep, project_id: ProjectId) -> Response:
+def delete_project(user: UserDep, ctx: ContextDep, conn: ConnDep, project_id: IdPath) -> Response:
     projects.delete_project(conn=conn, user_id=user.user_id, project_id=project_id, storage=ctx.storage)
     return Response(status_code=204)
 
@@ -87,7 +84,7 @@ def delete_project(user: UserDep, ctx: ContextDep, conn: ConnDep, project_id: Pr
         }
     },
 )
-async def upload_avatar(user: UserDep, ctx: ContextDep, project_id: ProjectId, request: Request) -> Project:
+async def upload_avatar(user: UserDep, ctx: ContextDep, project_id: IdPath, request: Request) -> Project:
     """A PNG, JPEG or WebP as multipart field ``file`` (decoded and re-encoded), or ``{"url": "https://..."}``."""
     content_type = media_type_of(request)
     if content_type == "multipart/form-data":
