@@ -137,7 +137,6 @@ def cancel(*, conn: Connection, generation_id: str, user_id: str) -> CancelDecis
                 conn=conn,
                 generation_id=generation_id,
                 assignments="cancel_requested_at = coalesce(cancel_requested_at, now())",
-                from_statuses=("processing",),
             )
             return CancelDecision("cancel_requested", marked)
         return CancelDecision("already_finished", row)
@@ -150,7 +149,6 @@ def hand_over(*, conn: Connection, generation_id: str) -> GenerationRow | None:
         conn=conn,
         generation_id=generation_id,
         assignments="status = 'queued', worker_name = NULL",
-        from_statuses=("processing",),
         where="cancel_requested_at IS NULL",
     )
 
@@ -182,7 +180,6 @@ def recover(*, conn: Connection, generation_id: str, max_recoveries: int, abando
             conn=conn,
             generation_id=generation_id,
             assignments="status = 'queued', worker_name = NULL, recovery_attempts = recovery_attempts + 1",
-            from_statuses=("processing",),
         )
         return Recovery(requeued, None)
 

@@ -119,12 +119,12 @@ def update_generation(
     conn: Connection,
     generation_id: str,
     assignments: str,
-    from_statuses: tuple[str, ...],
+    from_statuses: tuple[str, ...] = ("processing",),
     params: tuple = (),
     where: str = "TRUE",
 ) -> GenerationRow | None:
-    """``UPDATE ... SET {assignments}`` on a generation in one of ``from_statuses`` (and matching ``where``);
-    the changed row or None. Only ``posegen.lifecycle`` moves a generation between states."""
+    """``UPDATE ... SET {assignments}`` on a generation in one of ``from_statuses`` (a running one unless told)
+    and matching ``where``; the changed row or None. Only ``posegen.lifecycle`` moves a generation between states."""
     return fetch_one(
         conn,
         GenerationRow,
