@@ -40,8 +40,8 @@ def refund_images(*, conn: Connection, generation: GenerationRow, variation_keys
     return refunded
 
 
-def unfinished_keys(*, conn: Connection, generation: GenerationRow) -> list[str]:
-    """Variation keys of the generation's images that have not completed."""
+def refund_unfinished(*, conn: Connection, generation: GenerationRow) -> int:
+    """Refund the generation's images that have not completed."""
     plan = plan_images(
         generation_type=generation.generation_type,
         pose_ids=generations_db.generation_pose_ids(conn=conn, generation_id=generation.id),
@@ -51,10 +51,5 @@ def unfinished_keys(*, conn: Connection, generation: GenerationRow) -> list[str]
         row.variation_key
         for row in generations_db.generated_poses(conn=conn, generation_id=generation.id, status="completed")
     }
-    return [image.variation_key for image in plan if image.variation_key not in completed]
-
-
-def refund_unfinished(*, conn: Connection, generation: GenerationRow) -> int:
-    return refund_images(
-        conn=conn, generation=generation, variation_keys=unfinished_keys(conn=conn, generation=generation)
-    )
+    unfinished = [image.variation_key for image in plan if image.variation_key not in completed]
+    return refund_images(conn=conn, generation=generation, variation_keys=unfinished)

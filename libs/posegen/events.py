@@ -68,7 +68,6 @@ def entry_json(entry_id: bytes | str, fields: dict) -> str:
 
 
 def event_from_entry(entry_id: bytes | str, fields: dict) -> Event:
-    """Rebuild an event from a stream entry."""
     return parse_event(entry_json(entry_id, fields))
 
 
