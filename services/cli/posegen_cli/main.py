@@ -37,10 +37,9 @@ def migrate_database(database_url: str) -> None:
     if ensure_database(database_url):
         print(f"created database {database_name(database_url)}")
     applied = apply_migrations(database_url)
-    if applied:
-        for migration in applied:
-            print(f"applied {migration.version}_{migration.name}")
-    else:
+    for migration in applied:
+        print(f"applied {migration.version}_{migration.name}")
+    if not applied:
         print("database schema is up to date")
 
 
