@@ -52,9 +52,10 @@ def envelope(
     return JSONResponse(body.model_dump(mode="json", by_alias=True, exclude_none=True), status, headers=headers)
 
 
-def _field_of(location: tuple) -> str | None:
-    parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
-    return ".".join(parts) or None
+def _problem(problem: dict) -> dict:
+    """A validation problem as ``details.errors`` lists it: the field's dotted path (without where it was sent)."""
+    path = [str(part) for part in problem.get("loc", ()) if part not in ("body", "query", "path", "header")]
+    return {"field": ".".join(path) or None, "message": str(problem.get("msg", "")).removeprefix("Value error, ")}
 
 
 async def on_api_error(_request: Request, error: ApiError) -> JSONResponse:
@@ -69,20 +70,10 @@ async def on_api_error(_request: Request, error: ApiError) -> JSONResponse:
 
 
 async def on_validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
-    problems = error.errors()
-    first = problems[0] if problems else {"msg": "invalid request", "loc": ()}
-    field = _field_of(tuple(first.get("loc", ())))
-    message = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
-    details = {
-        "errors": [
-            {
-                "field": _field_of(tuple(p.get("loc", ()))),
-                "message": str(p.get("msg", "")).removeprefix("Value error, "),
-            }
-            for p in problems[:20]
-        ]
-    }
-    return envelope(422, f"{field}: {message}" if field else message, "validation_error", field=field, details=details)
+    problems = [_problem(problem) for problem in error.errors()[:20]]
+    field, message = (problems[0]["field"], problems[0]["message"]) if problems else (None, "invalid request")
+    message = f"{field}: {message}" if field else message
+    return envelope(422, message, "validation_error", field=field, details={"errors": problems})
 
 
 async def on_http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -102,25 +93,22 @@ def allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
-async def on_dependency_down(request: Request, error: Exception) -> JSONResponse:
-    """PostgreSQL unreachable (or the pool exhausted): 503, and nothing half-written, since every write
-    that belongs together is one transaction."""
-    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
-    return envelope(
-        503,
-        "the database is unavailable; nothing was changed, try again shortly",
-        "service_unavailable",
-        headers={"Retry-After": "5"},
-    )
+def _unavailable(what: str, message: str):
+    """A handler answering 503 with ``message`` (and logging which dependency, ``what``, failed)."""
+
+    async def on_unavailable(request: Request, error: Exception) -> JSONResponse:
+        log.warning("%s unavailable on %s %s: %s", what, request.method, request.url.path, error)
+        return envelope(503, message, "service_unavailable", headers={"Retry-After": "5"})
+
+    return on_unavailable
 
 
-async def on_storage_down(request: Request, error: Exception) -> JSONResponse:
-    """The image storage unreachable (or refusing us): 503; what was written before the failed write is not
-    recorded, so nothing points at a missing object."""
-    log.warning("storage unavailable on %s %s: %s", request.method, request.url.path, error)
-    return envelope(
-        503, "the image storage is unavailable; try again shortly", "service_unavailable", headers={"Retry-After": "5"}
-    )
+# PostgreSQL unreachable (or the pool exhausted): nothing is half-written, since every write that belongs together
+# is one transaction.
+on_dependency_down = _unavailable("database", "the database is unavailable; nothing was changed, try again shortly")
+# The image storage unreachable (or refusing us): what was written before the failed write is not recorded, so
+# nothing points at a missing object.
+on_storage_down = _unavailable("storage", "the image storage is unavailable; try again shortly")
 
 
 async def on_unexpected_error(request: Request, error: Exception) -> JSONResponse:

@@ -27,6 +27,19 @@ def links(parameter: str, source: str, *operations: str) -> dict:
     return {op: {"operationId": op, "parameters": {parameter: f"$response.body#/{source}"}} for op in operations}
 
 
+BINARY = {"type": "string", "format": "binary"}
+
+
+def request_body(content: dict) -> dict:
+    """``openapi_extra`` of a route that reads its body itself: a required body in one of these media types."""
+    return {"requestBody": {"required": True, "content": content}}
+
+
+def form(required: str, **properties: dict) -> dict:
+    """The schema of a ``multipart/form-data`` body with these fields."""
+    return {"type": "object", "required": [required], "properties": properties}
+
+
 def install_openapi(app: FastAPI, *, extra_models: tuple[type[BaseModel], ...] = ()) -> None:
     def openapi() -> dict:
         if app.openapi_schema is None:

@@ -34,12 +34,11 @@ class RateDecision:
     remaining: int
     reset_after_seconds: int
 
-    def headers(self, now: float | None = None) -> dict[str, str]:
-        reset_at = int((now if now is not None else time.time()) + self.reset_after_seconds)
+    def headers(self) -> dict[str, str]:
         headers = {
             "X-RateLimit-Limit": str(self.limit),
             "X-RateLimit-Remaining": str(self.remaining),
-            "X-RateLimit-Reset": str(reset_at),
+            "X-RateLimit-Reset": str(int(time.time() + self.reset_after_seconds)),
         }
         if not self.allowed:
             headers["Retry-After"] = str(max(1, self.reset_after_seconds))

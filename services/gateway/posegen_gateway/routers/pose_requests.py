@@ -12,6 +12,7 @@ from posegen.contracts import API_PREFIX
 from posegen.errors import BadRequest, UnsupportedMediaType
 from posegen_gateway.deps import AdminDep, ConnDep, ContextDep, IdPath, UserDep
 from posegen_gateway.errors import error_responses
+from posegen_gateway.openapi import BINARY, form, request_body
 from posegen_gateway.schemas.common import Page, PageQuery
 from posegen_gateway.schemas.pose_requests import (
     PoseRequest,
@@ -24,25 +25,19 @@ from posegen_gateway.serving import pose_requests
 from posegen_gateway.uploads import media_type_of, read_multipart
 
 router = APIRouter(prefix=API_PREFIX, tags=["pose requests"])
-CREATE_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": PoseRequestCreate.model_json_schema(by_alias=True)},
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["name"],
-                    "properties": {
-                        "name": {"type": "string", "minLength": 3, "maxLength": 100},
-                        "description": {"type": "string", "maxLength": 1000},
-                        "file": {"type": "string", "format": "binary", "description": "a reference photo"},
-                    },
-                }
-            },
+CREATE_BODY = request_body(
+    {
+        "application/json": {"schema": PoseRequestCreate.model_json_schema(by_alias=True)},
+        "multipart/form-data": {
+            "schema": form(
+                "name",
+                name={"type": "string", "minLength": 3, "maxLength": 100},
+                description={"type": "string", "maxLength": 1000},
+                file={**BINARY, "description": "a reference photo"},
+            )
         },
     }
-}
+)
 
 
 @router.post(

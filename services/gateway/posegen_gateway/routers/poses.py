@@ -7,26 +7,14 @@ from posegen.contracts import API_PREFIX
 from posegen.errors import UnsupportedMediaType
 from posegen_gateway.deps import ConnDep, ContextDep, IdPath, UserDep
 from posegen_gateway.errors import error_responses
+from posegen_gateway.openapi import BINARY, form, request_body
 from posegen_gateway.schemas.library import PoseDetail
 from posegen_gateway.schemas.poses import Extraction, ExtractionAccepted, PoseCreate, PoseUpdate
 from posegen_gateway.serving import custom_poses, extractions
 from posegen_gateway.uploads import media_type_of, read_single_file
 
 router = APIRouter(prefix=API_PREFIX, tags=["poses"])
-PHOTO_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                }
-            }
-        },
-    }
-}
+PHOTO_BODY = request_body({"multipart/form-data": {"schema": form("file", file=BINARY)}})
 
 
 @router.post(

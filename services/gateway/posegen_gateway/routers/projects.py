@@ -12,7 +12,7 @@ from posegen.errors import BadRequest, UnsupportedMediaType
 from posegen.images import UPLOAD_MEDIA_TYPES
 from posegen_gateway.deps import ConnDep, ContextDep, IdPath, UserDep, with_connection
 from posegen_gateway.errors import error_responses
-from posegen_gateway.openapi import links
+from posegen_gateway.openapi import BINARY, form, links, request_body
 from posegen_gateway.schemas.common import Page, PageQuery
 from posegen_gateway.schemas.projects import AvatarUrl, Project, ProjectCreate, ProjectUpdate
 from posegen_gateway.serving import projects
@@ -36,14 +36,7 @@ def list_projects(user: UserDep, ctx: ContextDep, conn: ConnDep, page: Annotated
     },
 )
 def create_project(user: UserDep, ctx: ContextDep, conn: ConnDep, body: ProjectCreate) -> Project:
-    return projects.create_project(
-        conn=conn,
-        user_id=user.user_id,
-        body=body,
-        storage=ctx.storage,
-        signer=ctx.signer,
-        avatar_hosts=ctx.settings.avatar_hosts,
-    )
+    return projects.create_project(ctx=ctx, conn=conn, user_id=user.user_id, body=body)
 
 
 @router.get("/projects/{project_id}", response_model=Project, responses=error_responses())
@@ -66,23 +59,15 @@ def delete_project(user: UserDep, ctx: ContextDep, conn: ConnDep, project_id: Id
     "/projects/{project_id}/avatar",
     response_model=Project,
     responses=error_responses(400, 403, 413, 415),
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["file"],
-                        "properties": {"file": {"type": "string", "format": "binary"}},
-                        "additionalProperties": False,
-                    },
-                    "encoding": {"file": {"contentType": ", ".join(UPLOAD_MEDIA_TYPES)}},
-                },
-                "application/json": {"schema": {"$ref": "#/components/schemas/AvatarUrl"}},
+    openapi_extra=request_body(
+        {
+            "multipart/form-data": {
+                "schema": {**form("file", file=BINARY), "additionalProperties": False},
+                "encoding": {"file": {"contentType": ", ".join(UPLOAD_MEDIA_TYPES)}},
             },
+            "application/json": {"schema": {"$ref": "#/components/schemas/AvatarUrl"}},
         }
-    },
+    ),
 )
 async def upload_avatar(user: UserDep, ctx: ContextDep, project_id: IdPath, request: Request) -> Project:
     """A PNG, JPEG or WebP as multipart field ``file`` (decoded and re-encoded), or ``{"url": "https://..."}``."""

@@ -10,6 +10,7 @@ from posegen import images
 from posegen.db import projects as projects_db
 from posegen.errors import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, UnprocessableEntity
 from posegen.storage import Storage, UrlSigner
+from posegen_gateway.context import GatewayContext
 from posegen_gateway.safe_fetch import FetchForbidden, FetchRefused, FetchTooLarge, fetch_public_https
 from posegen_gateway.schemas.common import Page, PageQuery
 from posegen_gateway.schemas.projects import Project, ProjectCreate, ProjectUpdate
@@ -57,24 +58,16 @@ def fetch_avatar(*, storage: Storage, project_id: str, url: str, field: str, all
     return store_avatar(storage=storage, project_id=project_id, data=data, field=field)
 
 
-def create_project(
-    *,
-    conn: Connection,
-    user_id: str,
-    body: ProjectCreate,
-    storage: Storage,
-    signer: UrlSigner,
-    avatar_hosts: tuple[str, ...],
-) -> Project:
+def create_project(*, ctx: GatewayContext, conn: Connection, user_id: str, body: ProjectCreate) -> Project:
     project_id = str(uuid.uuid4())
     avatar_key = None
     if body.avatar_image_url:
         avatar_key = fetch_avatar(
-            storage=storage,
+            storage=ctx.storage,
             project_id=project_id,
             url=body.avatar_image_url,
             field="avatarImageUrl",
-            allowed_hosts=avatar_hosts,
+            allowed_hosts=ctx.settings.avatar_hosts,
         )
     source = body.avatar_source or ("URL" if avatar_key else None)
     row = projects_db.create_project(
@@ -86,7 +79,7 @@ def create_project(
         avatar_image=avatar_key,
         project_id=project_id,
     )
-    return to_project(row, signer)
+    return to_project(row, ctx.signer)
 
 
 def list_projects(*, conn: Connection, user_id: str, page: PageQuery, signer: UrlSigner) -> Page[Project]:
