@@ -25,23 +25,20 @@ class QueueCollector(Collector):
         self._connection = connection
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        up = GaugeMetricFamily("posegen_queue_up", "1 when the queue's Redis answered the scrape")
         try:
             counts = queue_counts(self._connection)
             workers = worker_count(self._connection)
         except redis.RedisError:
-            up.add_metric([], 0)
-            yield up
+            counts = None
+        up = counts is not None
+        yield GaugeMetricFamily("posegen_queue_up", "1 when the queue's Redis answered the scrape", value=up)
+        if not up:
             return
-        up.add_metric([], 1)
-        yield up
         jobs = GaugeMetricFamily("posegen_queue_jobs", "Jobs of the pose-generation queue by state", labels=["state"])
         for state, value in dataclasses.asdict(counts).items():
             jobs.add_metric([state], value)
         yield jobs
-        live = GaugeMetricFamily("posegen_queue_workers", "Live RQ workers on the pose-generation queue")
-        live.add_metric([], workers)
-        yield live
+        yield GaugeMetricFamily("posegen_queue_workers", "Live RQ workers on the pose-generation queue", value=workers)
 
 
 class GatewayMetrics:

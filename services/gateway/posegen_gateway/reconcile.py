@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from dataclasses import dataclass, field
 
 import redis
 from psycopg_pool import ConnectionPool
@@ -47,26 +48,20 @@ def reconcile_queued(
     return enqueued
 
 
+@dataclass(kw_only=True)
 class Reconciler:
     """Runs :func:`reconcile_queued` (and refreshes the poses' usage counts) every ``interval`` seconds in a
     thread; one process at a time does the work (a Redis lock), so several gateway replicas do not enqueue
     the same generation together."""
 
-    def __init__(
-        self,
-        *,
-        pool: ConnectionPool,
-        connection: redis.Redis,
-        publish: lifecycle.Publish,
-        interval: float = 15.0,
-        grace_seconds: float = GRACE_SECONDS,
-    ) -> None:
-        self.pool = pool
-        self.connection = connection
-        self.publish = publish
-        self.interval = interval
-        self.grace_seconds = grace_seconds
-        self._stop = threading.Event()
+    pool: ConnectionPool
+    connection: redis.Redis
+    publish: lifecycle.Publish
+    interval: float = 15.0
+    grace_seconds: float = GRACE_SECONDS
+    _stop: threading.Event = field(default_factory=threading.Event, init=False)
+
+    def __post_init__(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="reconciler", daemon=True)
 
     def start(self) -> None:

@@ -13,6 +13,12 @@ MAX_PAGE_SIZE = 100
 class ApiModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
 
+    @classmethod
+    def from_row(cls, row: object, **computed: object) -> Self:
+        """The model from the (typed) row's attributes of the same names, and ``computed`` for the rest."""
+        fields = {name: getattr(row, name) for name in cls.model_fields if hasattr(row, name)}
+        return cls.model_validate({**fields, **computed})
+
 
 class RequestModel(ApiModel):
     """Request bodies refuse unknown fields, so a typo is an error instead of being ignored, and text with

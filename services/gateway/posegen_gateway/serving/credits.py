@@ -6,17 +6,14 @@ from psycopg import Connection
 
 from posegen.db import credits as credits_db
 from posegen.db.users import ensure_user
-from posegen_gateway.schemas.credits import CreditGrant, CreditGrantResult, Credits, LedgerEntry
+from posegen_gateway.schemas.credits import CreditGrant, CreditGrantResult, Credits
 
 LEDGER_PAGE = 50
 
 
 def get_credits(*, conn: Connection, user_id: str) -> Credits:
     entries = credits_db.recent_entries(conn=conn, user_id=user_id, limit=LEDGER_PAGE)
-    return Credits(
-        balance=credits_db.balance(conn=conn, user_id=user_id),
-        ledger=[LedgerEntry.model_validate(entry) for entry in entries],
-    )
+    return Credits(balance=credits_db.balance(conn=conn, user_id=user_id), ledger=entries)
 
 
 def grant_credits(*, conn: Connection, admin_id: str, user_id: str, body: CreditGrant) -> CreditGrantResult:

@@ -45,12 +45,10 @@ def parse_format_list(text: str) -> list[ExportFormat]:
     return [FORMATS[key] for key in dict.fromkeys(text.split(","))]
 
 
-def _slug(text: str | None) -> str:
-    return _UNSAFE.sub("-", (text or "text").lower()).strip("-")[:40] or "pose"
-
-
-def file_name(index: int, image: ExportImage, fmt: ExportFormat) -> str:
-    return f"{index + 1:03d}_{_slug(image.pose_name)}_v{image.variation + 1}.{fmt.extension}"
+def _stem(image: ExportImage) -> str:
+    """The image's part of its file names: its pose's name, made safe, and its variation."""
+    slug = _UNSAFE.sub("-", (image.pose_name or "text").lower()).strip("-")[:40] or "pose"
+    return f"{slug}_v{image.variation + 1}"
 
 
 def _render(
@@ -70,8 +68,7 @@ class SingleExport:
 
     @property
     def filename(self) -> str:
-        image, fmt = self.image, self.format
-        return f"{self.generation.id[:8]}_{_slug(image.pose_name)}_v{image.variation + 1}_{fmt.key}.{fmt.extension}"
+        return f"{self.generation.id[:8]}_{_stem(self.image)}_{self.format.key}.{self.format.extension}"
 
 
 def find_result(*, conn: Connection, user_id: str, generation_id: str, result_id: str, format_key: str) -> SingleExport:
@@ -149,7 +146,7 @@ def stream_zip(plan: ZipPlan, *, storage: Storage, metrics: GatewayMetrics) -> I
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         for fmt in plan.formats:
             for index, image in enumerate(plan.images):
-                path = f"{fmt.key}/{file_name(index, image, fmt)}"
+                path = f"{fmt.key}/{index + 1:03d}_{_stem(image)}.{fmt.extension}"
                 try:
                     rendition = _render(storage, metrics, row, image, fmt)
                 except FileNotFoundError:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import TypeVar
 
 import redis
 from psycopg import Connection
@@ -18,7 +17,7 @@ from posegen.events import last_event
 from posegen.queue import discard_job
 from posegen.storage import UrlSigner
 from posegen_gateway.context import GatewayContext
-from posegen_gateway.schemas.common import ApiModel, Page, PageQuery
+from posegen_gateway.schemas.common import Page, PageQuery
 from posegen_gateway.schemas.generations import (
     CancelResult,
     GeneratedPose,
@@ -30,7 +29,6 @@ from posegen_gateway.schemas.generations import (
 
 log = logging.getLogger("posegen.gateway.generations")
 CANCEL_FLAG_TTL_SECONDS = 24 * 3600
-M = TypeVar("M", bound=ApiModel)
 
 
 def owned_generation(conn: Connection, user_id: str, generation_id: str) -> GenerationRow:
@@ -40,15 +38,8 @@ def owned_generation(conn: Connection, user_id: str, generation_id: str) -> Gene
     return row
 
 
-def from_row(model: type[M], row: GenerationRow | ImageRow, **computed: object) -> M:
-    """``model`` from the row's attributes of the same names, and ``computed`` for the rest."""
-    fields = {name: getattr(row, name) for name in model.model_fields if hasattr(row, name)}
-    return model.model_validate({**fields, **computed})
-
-
 def to_generated_pose(row: ImageRow, signer: UrlSigner) -> GeneratedPose:
-    return from_row(
-        GeneratedPose,
+    return GeneratedPose.from_row(
         row,
         image_url=signer.url(row.image_key) if row.image_key else None,
         thumbnail_url=signer.url(row.thumbnail_key) if row.thumbnail_key else None,
@@ -84,8 +75,7 @@ def progress_of(generation: GenerationRow, connection: redis.Redis) -> Progress:
 def get_generation(*, ctx: GatewayContext, conn: Connection, user_id: str, generation_id: str) -> Generation:
     row = owned_generation(conn, user_id, generation_id)
     poses = generations_db.generated_poses(conn=conn, generation_id=generation_id)
-    return from_row(
-        Generation,
+    return Generation.from_row(
         row,
         avatar_image_url=ctx.signer.url(row.avatar_key) if row.avatar_key else None,
         selected_pose_ids=generations_db.generation_pose_ids(conn=conn, generation_id=generation_id),
@@ -116,7 +106,7 @@ def list_generations(
     )
     thumbnails = stats_db.first_thumbnails(conn=conn, generation_ids=[r.id for r in rows])
     items = [
-        from_row(model, r, thumbnail_url=signer.url(thumbnails[r.id]) if r.id in thumbnails else None) for r in rows
+        model.from_row(r, thumbnail_url=signer.url(thumbnails[r.id]) if r.id in thumbnails else None) for r in rows
     ]
     return Page[model].of(items, page, total)
 

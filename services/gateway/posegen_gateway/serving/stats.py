@@ -14,8 +14,6 @@ from posegen_gateway.schemas.stats import (
     AdminStats,
     AdminUser,
     DayImages,
-    GenerationCounts,
-    PoseUse,
     QueueState,
     UserStats,
 )
@@ -25,21 +23,17 @@ log = logging.getLogger("posegen.gateway.stats")
 
 def user_stats(*, conn: Connection, user_id: str) -> UserStats:
     found = stats_db.user_stats(conn=conn, user_id=user_id)
-    return UserStats(
+    return UserStats.from_row(
+        found,
         generations=sum(found.by_status.values()),
-        generations_by_status=GenerationCounts(**found.by_status),
-        images_made=found.images_made,
-        images_failed=found.images_failed,
-        credits_charged=found.credits_charged,
-        credits_refunded=found.credits_refunded,
-        most_used_poses=[PoseUse.model_validate(p) for p in found.top_poses],
-        median_seconds_per_image=found.median_seconds_per_image,
+        generations_by_status=found.by_status,
+        most_used_poses=found.top_poses,
     )
 
 
 def admin_users(*, conn: Connection, page: PageQuery) -> Page[AdminUser]:
     rows, total = stats_db.admin_users(conn=conn, limit=page.capped_limit, offset=page.offset)
-    return Page[AdminUser].of([AdminUser.model_validate(row) for row in rows], page, total)
+    return Page[AdminUser].of(rows, page, total)
 
 
 def admin_stats(*, conn: Connection, connection: redis.Redis, days: int) -> AdminStats:
@@ -51,14 +45,11 @@ def admin_stats(*, conn: Connection, connection: redis.Redis, days: int) -> Admi
     except redis.RedisError as error:
         log.warning("admin stats without the queue: %s", error)
         queue, workers = None, None
-    return AdminStats(
+    return AdminStats.from_row(
+        found,
         days=days,
         images_per_day=[DayImages(date=d.day, images=d.images, failed=d.failed) for d in found.days],
-        images_made=found.images_made,
-        images_failed=found.images_failed,
         failure_rate=round(found.images_failed / tried, 4) if tried else None,
-        refunds=found.refunds,
-        credits_refunded=found.credits_refunded,
         queue=queue,
         queue_depth=queue.waiting if queue else None,
         workers=workers,
