@@ -4,8 +4,15 @@ from __future__ import annotations
 
 
 class ApiError(Exception):
+    """A subclass names its HTTP status and envelope code: ``class NotFound(ApiError, status_code=404, ...)``."""
+
     status_code = 400
     code = "bad_request"
+
+    def __init_subclass__(cls, *, status_code: int | None = None, code: str = "") -> None:
+        super().__init_subclass__()
+        if status_code is not None:
+            cls.status_code, cls.code = status_code, code
 
     def __init__(
         self,
@@ -22,49 +29,31 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-class BadRequest(ApiError):
-    pass
+class BadRequest(ApiError): ...
 
 
-class Unauthorized(ApiError):
-    status_code = 401
-    code = "unauthorized"
+class Unauthorized(ApiError, status_code=401, code="unauthorized"): ...
 
 
-class Forbidden(ApiError):
-    status_code = 403
-    code = "forbidden"
+class Forbidden(ApiError, status_code=403, code="forbidden"): ...
 
 
-class NotFound(ApiError):
-    status_code = 404
-    code = "not_found"
+class NotFound(ApiError, status_code=404, code="not_found"): ...
 
 
-class Conflict(ApiError):
-    status_code = 409
-    code = "conflict"
+class Conflict(ApiError, status_code=409, code="conflict"): ...
 
 
-class UnprocessableEntity(ApiError):
-    status_code = 422
-    code = "validation_error"
+class UnprocessableEntity(ApiError, status_code=422, code="validation_error"): ...
 
 
-class PayloadTooLarge(ApiError):
-    status_code = 413
-    code = "payload_too_large"
+class PayloadTooLarge(ApiError, status_code=413, code="payload_too_large"): ...
 
 
-class UnsupportedMediaType(ApiError):
-    status_code = 415
-    code = "unsupported_media_type"
+class UnsupportedMediaType(ApiError, status_code=415, code="unsupported_media_type"): ...
 
 
-class InsufficientCredits(ApiError):
-    status_code = 402
-    code = "insufficient_credits"
-
+class InsufficientCredits(ApiError, status_code=402, code="insufficient_credits"):
     def __init__(self, *, required: int, balance: int) -> None:
         super().__init__(
             f"this generation costs {required} credits; the balance is {balance}",
@@ -72,11 +61,7 @@ class InsufficientCredits(ApiError):
         )
 
 
-class RateLimited(ApiError):
-    status_code = 429
-    code = "rate_limited"
+class RateLimited(ApiError, status_code=429, code="rate_limited"): ...
 
 
-class ServiceUnavailable(ApiError):
-    status_code = 503
-    code = "service_unavailable"
+class ServiceUnavailable(ApiError, status_code=503, code="service_unavailable"): ...
