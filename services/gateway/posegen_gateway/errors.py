@@ -127,28 +127,26 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, on_unexpected_error)
 
 
-_ALWAYS = {
-    401: "missing, malformed, expired or wrongly signed token",
-    404: "not found, or not the caller's",
-    422: "the request does not validate",
-    503: "PostgreSQL, Redis or the image storage is unavailable; nothing was changed",
-}
 _DESCRIPTIONS = {
     400: "bad request",
+    401: "missing, malformed, expired or wrongly signed token",
     402: "not enough credits",
     403: "forbidden",
+    404: "not found, or not the caller's",
     409: "conflicts with the state",
     413: "upload too large",
     415: "not an accepted image type",
+    422: "the request does not validate",
     429: "rate limit exceeded",
     500: "the server failed",
+    503: "PostgreSQL, Redis or the image storage is unavailable; nothing was changed",
     504: "the work did not finish in time",
 }
+_ALWAYS = (401, 404, 422, 503)
 
 
 def error_responses(*statuses: int, auth: bool = True) -> dict:
     """OpenAPI ``responses`` entries for routes that can answer these statuses with the envelope (and those
     every route can: 401 unless ``auth`` is False, 404, 422, 503)."""
-    described = {status: text for status, text in _ALWAYS.items() if auth or status != 401}
-    described |= {status: _DESCRIPTIONS.get(status, "error") for status in statuses}
-    return {status: {"model": ErrorEnvelope, "description": text} for status, text in described.items()}
+    always = [status for status in _ALWAYS if auth or status != 401]
+    return {status: {"model": ErrorEnvelope, "description": _DESCRIPTIONS[status]} for status in (*always, *statuses)}
