@@ -19,7 +19,6 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
-    field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -45,36 +44,28 @@ class RateLimit(NamedTuple):
         return cls(int(match.group(1)), _RATE_WINDOWS[unit])
 
 
-def _postgres_url(value: str) -> str:
-    if not value.startswith(("postgresql://", "postgres://")):
-        raise ValueError("must be a postgresql:// URL")
-    return value
+def _url(schemes: tuple[str, ...], message: str, *, optional: bool = False) -> AfterValidator:
+    """A URL starting with one of ``schemes`` (or, when ``optional``, empty); ``message`` says which."""
+
+    def check(value: str) -> str:
+        if (value or not optional) and not value.startswith(schemes):
+            raise ValueError(message)
+        return value
+
+    return AfterValidator(check)
 
 
-def _redis_url(value: str) -> str:
-    if not value.startswith(("redis://", "rediss://", "unix://")):
-        raise ValueError("must be a redis://, rediss:// or unix:// URL")
-    return value
-
-
-def _http_url(value: str) -> str:
-    if not value.startswith(("http://", "https://")):
-        raise ValueError("must be an http:// or https:// URL")
-    return value.rstrip("/")
-
-
-def _optional_http_url(value: str) -> str:
-    return _http_url(value) if value else value
-
-
-PostgresUrl = Annotated[str, AfterValidator(_postgres_url)]
-RedisUrl = Annotated[str, AfterValidator(_redis_url)]
-HttpUrl = Annotated[str, AfterValidator(_http_url)]
-OptionalHttpUrl = Annotated[str, AfterValidator(_optional_http_url)]
+_HTTP = (("http://", "https://"), "must be an http:// or https:// URL")
+_NO_TRAILING_SLASH = AfterValidator(lambda url: url.rstrip("/"))
+PostgresUrl = Annotated[str, _url(("postgresql://", "postgres://"), "must be a postgresql:// URL")]
+RedisUrl = Annotated[str, _url(("redis://", "rediss://", "unix://"), "must be a redis://, rediss:// or unix:// URL")]
+HttpUrl = Annotated[str, _url(*_HTTP), _NO_TRAILING_SLASH]
+OptionalHttpUrl = Annotated[str, _url(*_HTTP, optional=True), _NO_TRAILING_SLASH]
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
 LogFormat = Literal["json", "text"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 JwtAlgorithm = Literal["HS256", "HS384", "HS512"]
 TorchDevice = Literal["auto", "cuda", "cpu"]
 TorchDtype = Literal["auto", "float16", "bfloat16", "float32"]
@@ -102,21 +93,13 @@ class CommonSettings(BaseSettings):
     """Empty: boto3's usual chain (environment, shared files, web identity, instance or pod role)."""
     aws_secret_access_key: SecretStr | None = None
     log_format: LogFormat = "text"
-    log_level: str = "INFO"
+    log_level: Annotated[LogLevel, BeforeValidator(lambda level: str(level).upper())] = "INFO"
 
     @model_validator(mode="after")
     def _bucket_for_s3(self) -> CommonSettings:
         if self.storage_backend == "s3" and not self.s3_bucket:
             raise ValueError("S3_BUCKET is required when STORAGE_BACKEND=s3")
         return self
-
-    @field_validator("log_level")
-    @classmethod
-    def _known_level(cls, value: str) -> str:
-        value = value.upper()
-        if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
-        return value
 
 
 class AuthSettings(CommonSettings):
