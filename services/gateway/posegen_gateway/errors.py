@@ -19,20 +19,12 @@ from posegen_gateway.schemas.common import ErrorBody, ErrorEnvelope
 
 log = logging.getLogger("posegen.gateway")
 
-_HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
+# Starlette's own errors (no route, a wrong method, a body it cannot parse) get the code an ApiError of the same
+# status has.
+_HTTP_CODES = {error.status_code: error.code for error in ApiError.__subclasses__()} | {
     405: "method_not_allowed",
     406: "not_acceptable",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "validation_error",
-    429: "rate_limited",
     500: "internal_error",
-    503: "service_unavailable",
 }
 
 
