@@ -60,20 +60,16 @@ async def current_user(request: Request, ctx: ContextDep) -> Principal:
     except AuthError as error:
         raise Unauthorized(error.reason, headers={"WWW-Authenticate": "Bearer"}) from None
     if ctx.known_users.get(principal.user_id) is None:
-        await run_in_threadpool(_ensure_user, ctx, principal)
-        ctx.known_users.put(principal.user_id, True)
-    return principal
-
-
-def _ensure_user(ctx: GatewayContext, principal: Principal) -> None:
-    with ctx.pool.connection() as conn:
-        ensure_user(
-            conn=conn,
+        await with_connection(
+            ctx,
+            ensure_user,
             user_id=principal.user_id,
             role=principal.role,
             email=principal.email,
             starting_credits=ctx.settings.starting_credits,
         )
+        ctx.known_users.put(principal.user_id, True)
+    return principal
 
 
 UserDep = Annotated[Principal, Depends(current_user)]
