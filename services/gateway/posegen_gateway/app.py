@@ -13,6 +13,7 @@ from posegen import __version__
 from posegen.settings import GatewaySettings
 from posegen_gateway import health
 from posegen_gateway.context import GatewayContext
+from posegen_gateway.deps import ContextDep
 from posegen_gateway.errors import install_error_handlers
 from posegen_gateway.guards import RejectNulMiddleware
 from posegen_gateway.metrics import MetricsMiddleware
@@ -44,15 +45,13 @@ def create_app(settings: GatewaySettings, *, run_reconciler: bool = True) -> Fas
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = GatewayContext.open(settings)
         app.state.context = context
-        reconciler = (
-            Reconciler(pool=context.pool, connection=context.redis, publish=context.publish) if run_reconciler else None
-        )
-        if reconciler:
+        reconciler = Reconciler(pool=context.pool, connection=context.redis, publish=context.publish)
+        if run_reconciler:
             reconciler.start()
         try:
             yield
         finally:
-            if reconciler:
+            if run_reconciler:
                 reconciler.stop()
             context.close()
 
@@ -73,7 +72,7 @@ def create_app(settings: GatewaySettings, *, run_reconciler: bool = True) -> Fas
         expose_headers=["Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"],
     )
     app.add_middleware(RejectNulMiddleware)
-    app.add_middleware(MetricsMiddleware, metrics_of=lambda: _metrics(app))
+    app.add_middleware(MetricsMiddleware)
     install_error_handlers(app)
     app.include_router(health.router)
     for module in (library, poses, pose_requests, projects, generations, exports, stats, credits, files):
@@ -88,13 +87,7 @@ def create_app(settings: GatewaySettings, *, run_reconciler: bool = True) -> Fas
         response_class=Response,
         responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
     )
-    def metrics() -> Response:
-        registry = _metrics(app).registry
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    def metrics(ctx: ContextDep) -> Response:
+        return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
-
-
-def _metrics(app: FastAPI):
-    context = getattr(app.state, "context", None)
-    return context.metrics if context is not None else None

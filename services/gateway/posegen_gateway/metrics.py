@@ -44,7 +44,7 @@ class QueueCollector(Collector):
 class GatewayMetrics:
     """One registry per app, so two apps in one process (tests) never share or clash."""
 
-    def __init__(self, connection: redis.Redis | None = None) -> None:
+    def __init__(self, connection: redis.Redis) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "posegen_gateway_requests_total",
@@ -73,8 +73,7 @@ class GatewayMetrics:
             ["format", "source"],
             registry=self.registry,
         )
-        if connection is not None:
-            self.registry.register(QueueCollector(connection))
+        self.registry.register(QueueCollector(connection))
 
     def record_generation(self, credits: int) -> None:
         self.generations.inc()
@@ -83,11 +82,11 @@ class GatewayMetrics:
 
 class MetricsMiddleware:
     """Pure ASGI (no per-request task as with ``BaseHTTPMiddleware``): counts and times each request under
-    its route template, such as ``/api/apps/pose-generator/generations/{generation_id}``."""
+    its route template, such as ``/api/apps/pose-generator/generations/{generation_id}``, in the metrics of the
+    app's context (none before the lifespan opened it)."""
 
-    def __init__(self, app: ASGIApp, metrics_of) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.metrics_of = metrics_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -105,8 +104,8 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            metrics = self.metrics_of()
-            if metrics is not None:
+            context = getattr(scope["app"].state, "context", None)
+            if context is not None:
                 route = getattr(scope.get("route"), "path", "unmatched")
-                metrics.requests.labels(scope["method"], route, str(status)).inc()
-                metrics.latency.labels(scope["method"], route).observe(time.perf_counter() - started)
+                context.metrics.requests.labels(scope["method"], route, str(status)).inc()
+                context.metrics.latency.labels(scope["method"], route).observe(time.perf_counter() - started)
