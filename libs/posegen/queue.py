@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import redis
 from rq import Queue, Worker
-from rq.exceptions import DuplicateJobError, NoSuchJobError
-from rq.job import Job, JobStatus
+from rq.exceptions import DuplicateJobError
+from rq.job import JobStatus
 from rq.serializers import JSONSerializer
 
 from posegen.contracts import (
@@ -58,20 +58,15 @@ def job_is_live(connection: redis.Redis, generation_id: str, *, running_counts: 
     """Whether a job for the generation is waiting (queued, scheduled, deferred) or, unless
     ``running_counts`` is False, started. The reaper passes False: a started job whose lease expired has no
     worker left to finish it."""
-    try:
-        job = Job.fetch(job_id(generation_id), connection=connection, serializer=JSONSerializer)
-    except NoSuchJobError:
-        return False
-    return job.get_status(refresh=False) in (_LIVE_STATES if running_counts else _WAITING_STATES)
+    job = generation_queue(connection).fetch_job(job_id(generation_id))
+    return job is not None and job.get_status(refresh=False) in (_LIVE_STATES if running_counts else _WAITING_STATES)
 
 
 def discard_job(connection: redis.Redis, generation_id: str) -> None:
     """Remove the generation's job (waiting or dead) so that it will not run, or can be enqueued again."""
-    try:
-        job = Job.fetch(job_id(generation_id), connection=connection, serializer=JSONSerializer)
-    except NoSuchJobError:
-        return
-    job.delete(remove_from_queue=True)
+    job = generation_queue(connection).fetch_job(job_id(generation_id))
+    if job is not None:
+        job.delete(remove_from_queue=True)
 
 
 @dataclass(frozen=True, slots=True)
