@@ -100,7 +100,7 @@ class GatewayContext:
         try:
             self.events.publish(event)
         except redis.RedisError as error:
-            log.warning("could not publish %s of %s: %s", event.type, event.generation_id, error)
+            log.warning("could not publish %s of %s: %s", event.type, event.stream_id, error)
             return False
         return True
 

@@ -8,17 +8,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import redis
 from psycopg_pool import ConnectionPool
 
 from posegen import lifecycle
-from posegen.contracts import generation_lease_key
+from posegen.contracts import Event, generation_lease_key
 from posegen.db import extractions as extractions_db
 from posegen.db import generations as generations_db
 from posegen.db.library import refresh_usage_counts
-from posegen.events import EventPublisher
 from posegen.queue import discard_job, enqueue_generation, job_is_live
 from posegen_gateway.serving.extractions import STALE_SECONDS, announce_failure
 
@@ -56,7 +56,7 @@ class Reconciler:
 
     pool: ConnectionPool
     connection: redis.Redis
-    publish: lifecycle.Publish
+    publish: Callable[[Event], bool]
     interval: float = 15.0
     grace_seconds: float = GRACE_SECONDS
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
@@ -81,7 +81,7 @@ class Reconciler:
             with self.pool.connection() as conn:
                 refresh_usage_counts(conn=conn)
                 for row in extractions_db.expire_stale(conn=conn, older_than_seconds=STALE_SECONDS):
-                    announce_failure(EventPublisher(self.connection), row)
+                    announce_failure(self.publish, row)
             return enqueued
         finally:
             with contextlib.suppress(redis.exceptions.LockError):

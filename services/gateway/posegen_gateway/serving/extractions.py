@@ -8,24 +8,22 @@ client following it on the WebSocket waits for.
 
 from __future__ import annotations
 
-import logging
 import uuid
+from collections.abc import Callable
 
 import redis
 from psycopg import Connection
 
 from posegen import images
-from posegen.contracts import API_PREFIX, PoseExtractionFailedEvent, extract_rate_limit_key
+from posegen.contracts import API_PREFIX, Event, PoseExtractionFailedEvent, extract_rate_limit_key
 from posegen.db import extractions as extractions_db
 from posegen.errors import Conflict, NotFound, ServiceUnavailable
-from posegen.events import EventPublisher
 from posegen.queue import enqueue_extraction
 from posegen.storage import UrlSigner
 from posegen_gateway.context import GatewayContext
 from posegen_gateway.schemas.poses import Extraction, ExtractionAccepted
 from posegen_gateway.uploads import decode_upload
 
-log = logging.getLogger("posegen.gateway.extractions")
 STALE_SECONDS = 120.0
 """Far longer than an extraction takes (well under 2 s) plus a busy queue; then it is failed as ``timeout``."""
 
@@ -75,31 +73,28 @@ def get_extraction(*, ctx: GatewayContext, conn: Connection, user_id: str, extra
     row = extractions_db.get_extraction(conn=conn, extraction_id=extraction_id, user_id=user_id)
     if row is None:
         raise NotFound("extraction not found")
-    return to_extraction(expire_if_stale(conn=conn, events=ctx.events, row=row), ctx.signer)
+    return to_extraction(expire_if_stale(conn=conn, publish=ctx.publish, row=row), ctx.signer)
 
 
-def expire_if_stale(*, conn: Connection, events: EventPublisher, row: dict) -> dict:
+def expire_if_stale(*, conn: Connection, publish: Callable[[Event], bool], row: dict) -> dict:
     if row["status"] not in ("queued", "processing"):
         return row
     expired = extractions_db.expire_stale(conn=conn, older_than_seconds=STALE_SECONDS, user_id=row["user_id"])
     for failed in expired:
-        announce_failure(events, failed)
+        announce_failure(publish, failed)
     return next((failed for failed in expired if failed["id"] == row["id"]), row)
 
 
-def announce_failure(events: EventPublisher, row: dict) -> None:
-    try:
-        events.publish(
-            PoseExtractionFailedEvent(
-                extraction_id=row["id"],
-                user_id=row["user_id"],
-                code=row["error_code"],
-                error=row["error_message"],
-                status_code=FAILURE_STATUS.get(row["error_code"], 500),
-            )
+def announce_failure(publish: Callable[[Event], bool], row: dict) -> None:
+    publish(
+        PoseExtractionFailedEvent(
+            extraction_id=row["id"],
+            user_id=row["user_id"],
+            code=row["error_code"],
+            error=row["error_message"],
+            status_code=FAILURE_STATUS.get(row["error_code"], 500),
         )
-    except redis.RedisError:
-        log.warning("extraction %s failed (%s) but Redis could not be told", row["id"], row["error_code"])
+    )
 
 
 def usable_extraction(*, conn: Connection, extraction_id: str, owners: tuple[str, ...]) -> dict:

@@ -127,12 +127,7 @@ def _enqueue(ctx: GatewayContext, conn: Connection, generation: GenerationRow) -
     except redis.RedisError:
         log.warning("enqueue of generation %s failed; the reconciler will enqueue it", generation.id)
     else:
-        try:
-            ctx.events.publish(
-                QueuedEvent(generation_id=generation.id, user_id=generation.user_id, queue_position=position or 0)
-            )
-        except redis.RedisError:
-            log.warning("the queued event of generation %s was not published", generation.id)
+        ctx.publish(QueuedEvent(generation_id=generation.id, user_id=generation.user_id, queue_position=position or 0))
         return position
     try:
         return generations_db.queued_ahead(conn=conn, created_at=generation.created_at) + 1

@@ -5,11 +5,9 @@ requester gets ``pose_request_reviewed`` either way."""
 
 from __future__ import annotations
 
-import logging
 import uuid
 
 import psycopg
-import redis
 from psycopg import Connection
 
 from posegen.auth import Principal
@@ -31,8 +29,6 @@ from posegen_gateway.schemas.pose_requests import (
 from posegen_gateway.serving.custom_poses import NAME_TAKEN, find_category, pose_fields
 from posegen_gateway.serving.extractions import start_extraction, usable_extraction
 from posegen_gateway.serving.library import forget_listings
-
-log = logging.getLogger("posegen.gateway.pose_requests")
 
 
 def _with_extraction(conn: Connection, row: dict, signer: UrlSigner) -> PoseRequest:
@@ -157,16 +153,13 @@ def reject(
 
 def _notify(ctx: GatewayContext, row: dict) -> None:
     """After the commit: the database holds the truth if Redis cannot be told."""
-    try:
-        ctx.events.publish(
-            PoseRequestReviewedEvent(
-                request_id=row["id"],
-                user_id=row["user_id"],
-                status=row["status"],
-                name=row["name"],
-                pose_id=row["pose_id"],
-                reason=row["reason"],
-            )
+    ctx.publish(
+        PoseRequestReviewedEvent(
+            request_id=row["id"],
+            user_id=row["user_id"],
+            status=row["status"],
+            name=row["name"],
+            pose_id=row["pose_id"],
+            reason=row["reason"],
         )
-    except redis.RedisError:
-        log.warning("pose request %s was %s but Redis could not be told", row["id"], row["status"])
+    )
