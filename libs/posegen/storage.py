@@ -63,10 +63,7 @@ def with_storage_retry(call: Callable[[], T], *, log: logging.Logger, deadline: 
     as for PostgreSQL and Redis); after the deadline the last :class:`StorageUnavailable` is raised. Writes
     are idempotent (same key, same bytes), so a retried write is safe."""
     limit = STORAGE_RETRY_SECONDS if deadline is None else deadline
-    for attempt in retrying(on=(StorageUnavailable,), deadline=limit, first=0.5, cap=10.0, log=log):
-        with attempt:
-            return call()
-    raise AssertionError("unreachable")
+    return retrying(on=(StorageUnavailable,), deadline=limit, first=0.5, cap=10.0, log=log)(call)
 
 
 def check_key(key: str) -> str:
@@ -86,6 +83,10 @@ class Storage(ABC):
     that cannot be reached raises :class:`StorageUnavailable`."""
 
     backend: ClassVar[str]
+
+    @abstractmethod
+    def describe(self) -> str:
+        """The backend and where it keeps the objects, for log lines."""
 
     @abstractmethod
     def write(self, key: str, data: bytes) -> None: ...
@@ -118,9 +119,6 @@ class Storage(ABC):
         """A URL the client can GET the object from directly until ``expires_at`` (Unix seconds), or None
         when this backend has none and the gateway serves the bytes itself."""
         return None
-
-    def describe(self) -> str:
-        return self.backend
 
 
 class LocalStorage(Storage):
