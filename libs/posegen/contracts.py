@@ -116,10 +116,6 @@ class _EventBase(BaseModel):
     def is_terminal(self) -> bool:
         return self.type in TERMINAL_EVENT_TYPES  # type: ignore[attr-defined]
 
-    @property
-    def stream_id(self) -> str:
-        raise NotImplementedError
-
 
 class _Event(_EventBase):
     """Fields every generation event has."""
