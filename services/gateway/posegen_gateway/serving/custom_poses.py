@@ -14,6 +14,7 @@ from posegen_gateway.context import GatewayContext
 from posegen_gateway.schemas.library import PoseDetail
 from posegen_gateway.schemas.pose_requests import PoseRequestApprove
 from posegen_gateway.schemas.poses import PoseCreate, PoseUpdate
+from posegen_gateway.serving import or_404
 from posegen_gateway.serving.extractions import usable_extraction
 from posegen_gateway.serving.library import forget_listings, pose_detail
 
@@ -22,9 +23,7 @@ NAME_TAKEN = "a pose with this name already exists in this category"
 
 def find_category(conn: Connection, category: str) -> dict:
     found = library_db.find_category(conn=conn, category=category)
-    if found is None:
-        raise NotFound(f"unknown category: {category}", field="category")
-    return found
+    return or_404(found, f"unknown category: {category}", field="category")
 
 
 def pose_fields(body: PoseCreate | PoseRequestApprove, category: dict, **chosen: str) -> dict:
@@ -63,8 +62,7 @@ def update_pose(*, ctx: GatewayContext, conn: Connection, user_id: str, pose_id:
             row = custom_db.update_private_pose(conn=conn, owner_id=user_id, pose_id=pose_id, changes=changes)
     except psycopg.errors.UniqueViolation:
         raise Conflict(NAME_TAKEN, field="name") from None
-    if row is None:
-        raise NotFound("pose not found")
+    or_404(row, "pose not found")
     forget_listings(ctx, user_id)
     return pose_detail(conn=conn, pose_id=pose_id, base_url=ctx.settings.public_base_url, viewer=user_id)
 

@@ -17,11 +17,12 @@ from psycopg import Connection
 from posegen import images
 from posegen.contracts import API_PREFIX, Event, PoseExtractionFailedEvent, extract_rate_limit_key
 from posegen.db import extractions as extractions_db
-from posegen.errors import Conflict, NotFound, ServiceUnavailable
+from posegen.errors import Conflict, ServiceUnavailable
 from posegen.queue import enqueue_extraction
 from posegen.storage import UrlSigner
 from posegen_gateway.context import GatewayContext
 from posegen_gateway.schemas.poses import Extraction, ExtractionAccepted
+from posegen_gateway.serving import or_404
 from posegen_gateway.uploads import decode_upload
 
 STALE_SECONDS = 120.0
@@ -71,8 +72,7 @@ def get_extraction(*, ctx: GatewayContext, conn: Connection, user_id: str, extra
     ``error`` then says why, with the status the failure would have as a request of its own (422
     ``no_person``: the photo; 500 ``error`` and 504 ``timeout``: the server)."""
     row = extractions_db.get_extraction(conn=conn, extraction_id=extraction_id, user_id=user_id)
-    if row is None:
-        raise NotFound("extraction not found")
+    row = or_404(row, "extraction not found")
     return to_extraction(expire_if_stale(conn=conn, publish=ctx.publish, row=row), ctx.signer)
 
 
@@ -100,16 +100,8 @@ def announce_failure(publish: Callable[[Event], bool], row: dict) -> None:
 def usable_extraction(*, conn: Connection, extraction_id: str, owners: tuple[str, ...]) -> dict:
     """A completed extraction belonging to one of ``owners``, for saving or approving a pose: 404 when it is
     not theirs, 409 while it runs or when it found no pose (the extraction's state, not the request, is wrong)."""
-    row = next(
-        (
-            found
-            for owner in owners
-            if (found := extractions_db.get_extraction(conn=conn, extraction_id=extraction_id, user_id=owner))
-        ),
-        None,
-    )
-    if row is None:
-        raise NotFound("extraction not found", field="extractionId")
+    rows = (extractions_db.get_extraction(conn=conn, extraction_id=extraction_id, user_id=owner) for owner in owners)
+    row = or_404(next(filter(None, rows), None), "extraction not found", field="extractionId")
     if row["status"] in ("queued", "processing"):
         raise Conflict("the extraction has not finished yet; wait for pose_extracted", field="extractionId")
     if row["status"] == "failed":

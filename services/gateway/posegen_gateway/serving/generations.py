@@ -12,7 +12,6 @@ from posegen.contracts import ProgressEvent, cancel_flag_key
 from posegen.db import generations as generations_db
 from posegen.db import stats as stats_db
 from posegen.db.generations import GenerationRow, ImageRow
-from posegen.errors import NotFound
 from posegen.events import last_event
 from posegen.queue import discard_job
 from posegen.storage import UrlSigner
@@ -26,6 +25,7 @@ from posegen_gateway.schemas.generations import (
     Progress,
     Results,
 )
+from posegen_gateway.serving import or_404
 
 log = logging.getLogger("posegen.gateway.generations")
 CANCEL_FLAG_TTL_SECONDS = 24 * 3600
@@ -33,9 +33,7 @@ CANCEL_FLAG_TTL_SECONDS = 24 * 3600
 
 def owned_generation(conn: Connection, user_id: str, generation_id: str) -> GenerationRow:
     row = generations_db.get_generation(conn=conn, generation_id=generation_id, user_id=user_id)
-    if row is None:
-        raise NotFound("generation not found")
-    return row
+    return or_404(row, "generation not found")
 
 
 def to_generated_pose(row: ImageRow, signer: UrlSigner) -> GeneratedPose:
@@ -114,9 +112,7 @@ def list_generations(
 def cancel_generation(*, ctx: GatewayContext, conn: Connection, user_id: str, generation_id: str) -> CancelResult:
     """A queued generation is cancelled here and refunded; a running one is flagged for its worker, which
     stops within one step and refunds what it did not finish (``posegen.lifecycle``)."""
-    decision = lifecycle.cancel(conn=conn, generation_id=generation_id, user_id=user_id)
-    if decision is None:
-        raise NotFound("generation not found")
+    decision = or_404(lifecycle.cancel(conn=conn, generation_id=generation_id, user_id=user_id), "generation not found")
     try:
         if decision.action == "cancelled":
             discard_job(ctx.redis, generation_id)

@@ -7,10 +7,10 @@ from psycopg import Connection
 
 from posegen.contracts import API_PREFIX
 from posegen.db import library as library_db
-from posegen.errors import NotFound
 from posegen_gateway.context import GatewayContext
 from posegen_gateway.schemas.common import Page, PageQuery
 from posegen_gateway.schemas.library import CategoryRef, CategoryTree, PoseDetail, PoseSummary
+from posegen_gateway.serving import or_404
 
 P = TypeVar("P", bound=PoseSummary)
 
@@ -66,16 +66,12 @@ def list_poses(
 
 
 def pose_detail(*, conn: Connection, pose_id: str, base_url: str, viewer: str) -> PoseDetail:
-    row = library_db.get_pose(conn=conn, pose_id=pose_id, viewer=viewer)
-    if row is None:
-        raise NotFound("pose not found")
+    row = or_404(library_db.get_pose(conn=conn, pose_id=pose_id, viewer=viewer), "pose not found")
     return _pose(PoseDetail, row, base_url)
 
 
 def skeleton_png(*, conn: Connection, pose_id: str, size: int, viewer: str) -> bytes:
-    keypoints = library_db.get_keypoints(conn=conn, pose_id=pose_id, viewer=viewer)
-    if keypoints is None:
-        raise NotFound("pose not found")
+    keypoints = or_404(library_db.get_keypoints(conn=conn, pose_id=pose_id, viewer=viewer), "pose not found")
     return _render(tuple(tuple(p) if p else None for p in keypoints), size)
 
 

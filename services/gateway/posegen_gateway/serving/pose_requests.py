@@ -15,7 +15,7 @@ from posegen.contracts import PoseRequestReviewedEvent
 from posegen.db import custom_poses as custom_db
 from posegen.db import extractions as extractions_db
 from posegen.db import pose_requests as requests_db
-from posegen.errors import Conflict, NotFound
+from posegen.errors import Conflict
 from posegen.poses.seed import pose_id as library_pose_id
 from posegen.storage import UrlSigner
 from posegen_gateway.context import GatewayContext
@@ -26,6 +26,7 @@ from posegen_gateway.schemas.pose_requests import (
     PoseRequestCreate,
     PoseRequestReject,
 )
+from posegen_gateway.serving import or_404
 from posegen_gateway.serving.custom_poses import NAME_TAKEN, find_category, pose_fields
 from posegen_gateway.serving.extractions import start_extraction, usable_extraction
 from posegen_gateway.serving.library import forget_listings
@@ -54,8 +55,7 @@ def create_request(*, ctx: GatewayContext, user_id: str, body: PoseRequestCreate
     with ctx.pool.connection() as conn:
         if photo is None and extraction_id is not None:
             found = extractions_db.get_extraction(conn=conn, extraction_id=extraction_id, user_id=user_id)
-            if found is None:
-                raise NotFound("extraction not found", field="extractionId")
+            or_404(found, "extraction not found", field="extractionId")
         row = requests_db.create_request(
             conn=conn,
             request_id=str(uuid.uuid4()),
@@ -78,16 +78,12 @@ def list_requests(
 
 
 def get_request(*, ctx: GatewayContext, conn: Connection, user_id: str | None, request_id: str) -> PoseRequest:
-    row = requests_db.get_request(conn=conn, request_id=request_id, user_id=user_id)
-    if row is None:
-        raise NotFound("pose request not found")
+    row = or_404(requests_db.get_request(conn=conn, request_id=request_id, user_id=user_id), "pose request not found")
     return _with_extraction(conn, row, ctx.signer)
 
 
 def _pending(conn: Connection, request_id: str) -> dict:
-    row = requests_db.get_request(conn=conn, request_id=request_id, for_update=True)
-    if row is None:
-        raise NotFound("pose request not found")
+    row = or_404(requests_db.get_request(conn=conn, request_id=request_id, for_update=True), "pose request not found")
     if row["status"] != "pending":
         raise Conflict(f"the request was already {row['status']}")
     return row

@@ -8,12 +8,13 @@ from pydantic.alias_generators import to_camel
 
 from posegen import images
 from posegen.db import projects as projects_db
-from posegen.errors import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, UnprocessableEntity
+from posegen.errors import BadRequest, Conflict, Forbidden, PayloadTooLarge, UnprocessableEntity
 from posegen.storage import Storage, UrlSigner
 from posegen_gateway.context import GatewayContext
 from posegen_gateway.safe_fetch import FetchForbidden, FetchRefused, FetchTooLarge, fetch_public_https
 from posegen_gateway.schemas.common import Page, PageQuery
 from posegen_gateway.schemas.projects import Project, ProjectCreate, ProjectUpdate
+from posegen_gateway.serving import or_404
 from posegen_gateway.uploads import decode_upload
 
 AVATAR_FETCH_TIMEOUT_SECONDS = 10.0
@@ -28,9 +29,7 @@ def to_project(row: dict, signer: UrlSigner) -> Project:
 
 def require_project(*, conn: Connection, user_id: str, project_id: str, for_update: bool = False) -> dict:
     row = projects_db.get_project(conn=conn, user_id=user_id, project_id=project_id, for_update=for_update)
-    if row is None:
-        raise NotFound("project not found")
-    return row
+    return or_404(row, "project not found")
 
 
 def store_avatar(*, storage: Storage, project_id: str, data: bytes, field: str = "file") -> str:
@@ -105,9 +104,7 @@ def update_project(
 
 def _update(conn: Connection, user_id: str, project_id: str, changes: dict, signer: UrlSigner) -> Project:
     row = projects_db.update_project(conn=conn, user_id=user_id, project_id=project_id, changes=changes)
-    if row is None:
-        raise NotFound("project not found")
-    return to_project(row, signer)
+    return to_project(or_404(row, "project not found"), signer)
 
 
 def delete_project(*, conn: Connection, user_id: str, project_id: str, storage: Storage) -> None:
