@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from psycopg import Connection
-from psycopg.rows import class_row
+from psycopg.rows import class_row, kwargs_row, scalar_row
 
 T = TypeVar("T")
 
@@ -18,3 +18,16 @@ def fetch_one(conn: Connection, row_type: type[T], query: str, params: Any = Non
 def fetch_all(conn: Connection, row_type: type[T], query: str, params: Any = None) -> list[T]:
     """Every row of ``query`` as a ``row_type``."""
     return conn.cursor(row_factory=class_row(row_type)).execute(query, params).fetchall()
+
+
+def fetch_page(
+    conn: Connection, row_type: type[T], query: str, params: dict, *, limit: int, offset: int
+) -> tuple[list[T], int]:
+    """A page of ``query`` (``SELECT ..., count(*) OVER () AS total ... ORDER BY ...``) as ``row_type`` rows, and
+    how many rows it has in all: the window count, or a count of its own past the last page (no row there)."""
+    cursor = conn.cursor(row_factory=kwargs_row(lambda total, **row: (row_type(**row), total)))
+    found = cursor.execute(f"{query} LIMIT %(limit)s OFFSET %(offset)s", {**params, "limit": limit, "offset": offset})
+    page = found.fetchall()
+    if page or offset == 0:
+        return [row for row, _ in page], page[0][1] if page else 0
+    return [], conn.cursor(row_factory=scalar_row).execute(f"SELECT count(*) FROM ({query}) q", params).fetchone()

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from psycopg import Connection
 
+from posegen.db import fetch_page
+
 _POSE_COLUMNS = """
 p.id, p.category_id, p.name, p.description, p.tags, p.difficulty, p.gender_suitability,
 p.is_featured, p.is_premium, p.usage_count, p.created_at, p.owner_id, p.visibility, p.source_extraction_id,
@@ -71,20 +73,11 @@ def list_poses(
     *, conn: Connection, filters: PoseFilter, viewer: str, limit: int, offset: int
 ) -> tuple[list[dict], int]:
     where, params = _where(filters, viewer)
-    rows = conn.execute(
+    query = (
         f"SELECT {_POSE_COLUMNS}, count(*) OVER () AS total FROM poses p"
-        f" JOIN pose_categories c ON c.id = p.category_id{where}"
-        " ORDER BY p.is_featured DESC, p.name, p.id LIMIT %(limit)s OFFSET %(offset)s",
-        {**params, "limit": limit, "offset": offset},
-    ).fetchall()
-    if rows:
-        return rows, rows[0]["total"]
-    if offset == 0:
-        return [], 0
-    total = conn.execute(
-        f"SELECT count(*) AS total FROM poses p JOIN pose_categories c ON c.id = p.category_id{where}", params
-    ).fetchone()["total"]
-    return [], total
+        f" JOIN pose_categories c ON c.id = p.category_id{where} ORDER BY p.is_featured DESC, p.name, p.id"
+    )
+    return fetch_page(conn, dict, query, params, limit=limit, offset=offset)
 
 
 def get_pose(*, conn: Connection, pose_id: str, viewer: str) -> dict | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from psycopg import Connection
 
+from posegen.db import fetch_page
+
 _COLUMNS = (
     "r.id, r.user_id, r.name, r.description, r.extraction_id, r.status, r.reviewer_id, r.reason, r.pose_id,"
     " r.created_at, r.reviewed_at"
@@ -36,7 +38,7 @@ def list_requests(
     *, conn: Connection, user_id: str | None, status: str | None, limit: int, offset: int
 ) -> tuple[list[dict], int]:
     """A user's requests, newest first; or (``user_id`` None) every request, oldest first: the review queue."""
-    clauses, params = [], {"limit": limit, "offset": offset}
+    clauses, params = [], {}
     if user_id is not None:
         clauses.append("r.user_id = %(user)s")
         params["user"] = user_id
@@ -45,14 +47,8 @@ def list_requests(
         params["status"] = status
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     order = "r.created_at DESC, r.id" if user_id is not None else "r.created_at, r.id"
-    rows = conn.execute(
-        f"SELECT {_COLUMNS}, count(*) OVER () AS total FROM pose_requests r{where}"
-        f" ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s",
-        params,
-    ).fetchall()
-    if rows or offset == 0:
-        return rows, rows[0]["total"] if rows else 0
-    return [], conn.execute(f"SELECT count(*) AS n FROM pose_requests r{where}", params).fetchone()["n"]
+    query = f"SELECT {_COLUMNS}, count(*) OVER () AS total FROM pose_requests r{where} ORDER BY {order}"
+    return fetch_page(conn, dict, query, params, limit=limit, offset=offset)
 
 
 def mark_reviewed(

@@ -6,6 +6,8 @@ import uuid
 
 from psycopg import Connection
 
+from posegen.db import fetch_page
+
 _COLUMNS = "id, user_id, name, description, avatar_source, avatar_image, status, created_at, updated_at"
 ACTIVE_GENERATION_STATUSES = ("queued", "processing")
 
@@ -35,16 +37,12 @@ def get_project(*, conn: Connection, user_id: str, project_id: str, for_update: 
 
 
 def list_projects(*, conn: Connection, user_id: str, limit: int, offset: int) -> tuple[list[dict], int]:
-    rows = conn.execute(
+    query = (
         f"SELECT {_COLUMNS}, count(*) OVER () AS total,"
         " (SELECT count(*) FROM generations g WHERE g.project_id = projects.id) AS generation_count"
-        " FROM projects WHERE user_id = %s ORDER BY created_at DESC, id LIMIT %s OFFSET %s",
-        (user_id, limit, offset),
-    ).fetchall()
-    if rows or offset == 0:
-        return rows, rows[0]["total"] if rows else 0
-    total = conn.execute("SELECT count(*) AS n FROM projects WHERE user_id = %s", (user_id,)).fetchone()["n"]
-    return [], total
+        " FROM projects WHERE user_id = %(user_id)s ORDER BY created_at DESC, id"
+    )
+    return fetch_page(conn, dict, query, {"user_id": user_id}, limit=limit, offset=offset)
 
 
 def update_project(*, conn: Connection, user_id: str, project_id: str, changes: dict) -> dict | None:
