@@ -10,10 +10,10 @@ from posegen_gateway.errors import error_responses
 from posegen_gateway.schemas.credits import CreditGrant, CreditGrantResult, Credits
 from posegen_gateway.serving import credits
 
-router = APIRouter(prefix=API_PREFIX, tags=["credits"])
+router = APIRouter(prefix=API_PREFIX, tags=["credits"], responses=error_responses())
 
 
-@router.get("/credits", response_model=Credits, responses=error_responses())
+@router.get("/credits", response_model=Credits)
 def get_credits(user: UserDep, conn: ConnDep) -> Credits:
     return credits.get_credits(conn=conn, user_id=user.user_id)
 

@@ -10,18 +10,18 @@ from posegen.contracts import API_PREFIX
 from posegen.exports.formats import KEYS, KEYS_PATTERN
 from posegen_gateway.deps import ContextDep, IdPath, UserDep, with_connection
 from posegen_gateway.errors import error_responses
+from posegen_gateway.openapi import BINARY
 from posegen_gateway.schemas.exports import Formats
 from posegen_gateway.serving import exports
 
-router = APIRouter(prefix=API_PREFIX, tags=["exports"])
-BINARY = {"schema": {"type": "string", "format": "binary"}}
+router = APIRouter(prefix=API_PREFIX, tags=["exports"], responses=error_responses())
 UNKNOWN_FORMAT_DESCRIPTION = (
     "an unknown format: the error lists the valid keys in `details.validFormats` (or the request does not validate)"
 )
 UNKNOWN_FORMAT = {422: {**error_responses()[422], "description": UNKNOWN_FORMAT_DESCRIPTION}}
 
 
-@router.get("/formats", response_model=Formats, responses=error_responses())
+@router.get("/formats", response_model=Formats)
 async def list_formats(user: UserDep) -> Formats:
     """Every export format: key, exact size, file type and label (clients never hard-code the table)."""
     return exports.list_formats()
@@ -31,8 +31,7 @@ async def list_formats(user: UserDep) -> Formats:
     "/generations/{generation_id}/export",
     response_class=StreamingResponse,
     responses={
-        200: {"content": {"application/zip": BINARY}, "description": "a ZIP with manifest.json"},
-        **error_responses(),
+        200: {"content": {"application/zip": {"schema": BINARY}}, "description": "a ZIP with manifest.json"},
         **UNKNOWN_FORMAT,
     },
 )
@@ -63,7 +62,7 @@ async def export_generation(
 @router.get(
     "/generations/{generation_id}/results/{result_id}/export/{format}",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": BINARY, "image/png": BINARY}}, **error_responses(), **UNKNOWN_FORMAT},
+    responses={200: {"content": {"image/jpeg": {"schema": BINARY}, "image/png": {"schema": BINARY}}}, **UNKNOWN_FORMAT},
 )
 async def export_result(
     user: UserDep,

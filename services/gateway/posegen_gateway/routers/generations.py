@@ -20,7 +20,7 @@ from posegen_gateway.schemas.generations import (
 )
 from posegen_gateway.serving import generate, generations
 
-router = APIRouter(prefix=API_PREFIX, tags=["generations"])
+router = APIRouter(prefix=API_PREFIX, tags=["generations"], responses=error_responses())
 RATE_HEADERS = {
     name: {"schema": {"type": "string"}, "description": description}
     for name, description in {
@@ -51,7 +51,7 @@ async def create_generation(user: UserDep, ctx: ContextDep, body: GenerateReques
     return json_response(accepted, status_code=202, headers=decision.headers())
 
 
-@router.get("/generations", response_model=Page[GenerationSummary], responses=error_responses())
+@router.get("/generations", response_model=Page[GenerationSummary])
 def list_generations(
     user: UserDep,
     ctx: ContextDep,
@@ -66,7 +66,7 @@ def list_generations(
     )
 
 
-@router.get("/generations/{generation_id}", response_model=Generation, responses=error_responses())
+@router.get("/generations/{generation_id}", response_model=Generation)
 async def get_generation(user: UserDep, ctx: ContextDep, generation_id: IdPath) -> Response:
     generation = await with_connection(
         ctx, generations.get_generation, ctx=ctx, user_id=user.user_id, generation_id=generation_id
@@ -74,11 +74,11 @@ async def get_generation(user: UserDep, ctx: ContextDep, generation_id: IdPath) 
     return json_response(generation)
 
 
-@router.get("/generations/{generation_id}/results", response_model=Results, responses=error_responses())
+@router.get("/generations/{generation_id}/results", response_model=Results)
 def get_results(user: UserDep, ctx: ContextDep, conn: ConnDep, generation_id: IdPath) -> Results:
     return generations.get_results(conn=conn, user_id=user.user_id, generation_id=generation_id, signer=ctx.signer)
 
 
-@router.post("/generations/{generation_id}/cancel", response_model=CancelResult, responses=error_responses())
+@router.post("/generations/{generation_id}/cancel", response_model=CancelResult)
 def cancel_generation(user: UserDep, ctx: ContextDep, conn: ConnDep, generation_id: IdPath) -> CancelResult:
     return generations.cancel_generation(ctx=ctx, conn=conn, user_id=user.user_id, generation_id=generation_id)

@@ -13,10 +13,10 @@ from posegen_gateway.schemas.common import Page, PageQuery
 from posegen_gateway.schemas.library import CategoryTree, Difficulty, GenderSuitability, PoseDetail, PoseSummary
 from posegen_gateway.serving import library
 
-router = APIRouter(prefix=API_PREFIX, tags=["library"])
+router = APIRouter(prefix=API_PREFIX, tags=["library"], responses=error_responses())
 
 
-@router.get("/library", response_model=Page[PoseSummary], responses=error_responses())
+@router.get("/library", response_model=Page[PoseSummary])
 async def list_poses(
     user: UserDep,
     ctx: ContextDep,
@@ -40,7 +40,7 @@ async def list_poses(
     return Response(body, media_type="application/json")
 
 
-@router.get("/library/{pose_id}", response_model=PoseDetail, responses=error_responses())
+@router.get("/library/{pose_id}", response_model=PoseDetail)
 def get_pose(user: UserDep, ctx: ContextDep, conn: ConnDep, pose_id: IdPath) -> PoseDetail:
     return library.pose_detail(conn=conn, pose_id=pose_id, base_url=ctx.settings.public_base_url, viewer=user.user_id)
 
@@ -48,10 +48,7 @@ def get_pose(user: UserDep, ctx: ContextDep, conn: ConnDep, pose_id: IdPath) -> 
 @router.get(
     "/library/{pose_id}/skeleton.png",
     response_class=Response,
-    responses={
-        200: {"content": {"image/png": {}}, "description": "the OpenPose control image"},
-        **error_responses(),
-    },
+    responses={200: {"content": {"image/png": {}}, "description": "the OpenPose control image"}},
 )
 def get_skeleton(
     user: UserDep, conn: ConnDep, pose_id: IdPath, size: Annotated[int, Query(ge=64, le=1024)] = 512
@@ -60,6 +57,6 @@ def get_skeleton(
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 
-@router.get("/categories", response_model=CategoryTree, responses=error_responses())
+@router.get("/categories", response_model=CategoryTree)
 def get_categories(user: UserDep, conn: ConnDep) -> CategoryTree:
     return library.category_tree(conn=conn, viewer=user.user_id)

@@ -24,7 +24,7 @@ from posegen_gateway.schemas.pose_requests import (
 from posegen_gateway.serving import pose_requests
 from posegen_gateway.uploads import media_type_of, read_multipart
 
-router = APIRouter(prefix=API_PREFIX, tags=["pose requests"])
+router = APIRouter(prefix=API_PREFIX, tags=["pose requests"], responses=error_responses())
 CREATE_BODY = request_body(
     {
         "application/json": {"schema": PoseRequestCreate.model_json_schema(by_alias=True)},
@@ -69,7 +69,7 @@ async def create_request(user: UserDep, ctx: ContextDep, request: Request) -> Po
     return await run_in_threadpool(pose_requests.create_request, ctx=ctx, user_id=user.user_id, body=body, photo=photo)
 
 
-@router.get("/pose-requests", response_model=Page[PoseRequest], responses=error_responses())
+@router.get("/pose-requests", response_model=Page[PoseRequest])
 def list_requests(
     user: UserDep,
     ctx: ContextDep,
@@ -81,7 +81,7 @@ def list_requests(
     return pose_requests.list_requests(ctx=ctx, conn=conn, user_id=user.user_id, status=status, page=page)
 
 
-@router.get("/pose-requests/{request_id}", response_model=PoseRequest, responses=error_responses())
+@router.get("/pose-requests/{request_id}", response_model=PoseRequest)
 def get_request(user: UserDep, ctx: ContextDep, conn: ConnDep, request_id: IdPath) -> PoseRequest:
     return pose_requests.get_request(ctx=ctx, conn=conn, user_id=user.user_id, request_id=request_id)
 

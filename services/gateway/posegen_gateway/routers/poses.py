@@ -13,7 +13,7 @@ from posegen_gateway.schemas.poses import Extraction, ExtractionAccepted, PoseCr
 from posegen_gateway.serving import custom_poses, extractions
 from posegen_gateway.uploads import media_type_of, read_single_file
 
-router = APIRouter(prefix=API_PREFIX, tags=["poses"])
+router = APIRouter(prefix=API_PREFIX, tags=["poses"], responses=error_responses())
 PHOTO_BODY = request_body({"multipart/form-data": {"schema": form("file", file=BINARY)}})
 
 
@@ -33,11 +33,7 @@ async def extract_pose(user: UserDep, ctx: ContextDep, request: Request) -> Extr
     return await run_in_threadpool(extractions.accept, ctx=ctx, user_id=user.user_id, data=data)
 
 
-@router.get(
-    "/poses/extract/{extraction_id}",
-    response_model=Extraction,
-    responses=error_responses(),
-)
+@router.get("/poses/extract/{extraction_id}", response_model=Extraction)
 def get_extraction(user: UserDep, ctx: ContextDep, conn: ConnDep, extraction_id: IdPath) -> Extraction:
     """``queued``, ``processing``, ``completed`` (the keypoints, the skeleton and how many people were seen) or
     ``failed`` with ``error`` (``no_person`` with status 422 when the photo shows nobody)."""
@@ -56,7 +52,7 @@ def update_pose(user: UserDep, ctx: ContextDep, conn: ConnDep, pose_id: IdPath, 
     return custom_poses.update_pose(ctx=ctx, conn=conn, user_id=user.user_id, pose_id=pose_id, body=body)
 
 
-@router.delete("/poses/{pose_id}", status_code=204, response_class=Response, responses=error_responses())
+@router.delete("/poses/{pose_id}", status_code=204, response_class=Response)
 def delete_pose(user: UserDep, ctx: ContextDep, conn: ConnDep, pose_id: IdPath) -> Response:
     """Hidden from now on; generations that already used it keep it."""
     custom_poses.delete_pose(ctx=ctx, conn=conn, user_id=user.user_id, pose_id=pose_id)

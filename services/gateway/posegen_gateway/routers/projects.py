@@ -18,10 +18,10 @@ from posegen_gateway.schemas.projects import AvatarUrl, Project, ProjectCreate, 
 from posegen_gateway.serving import projects
 from posegen_gateway.uploads import media_type_of, read_single_file
 
-router = APIRouter(prefix=API_PREFIX, tags=["projects"])
+router = APIRouter(prefix=API_PREFIX, tags=["projects"], responses=error_responses())
 
 
-@router.get("/projects", response_model=Page[Project], responses=error_responses())
+@router.get("/projects", response_model=Page[Project])
 def list_projects(user: UserDep, ctx: ContextDep, conn: ConnDep, page: Annotated[PageQuery, Query()]) -> Page[Project]:
     return projects.list_projects(conn=conn, user_id=user.user_id, page=page, signer=ctx.signer)
 
@@ -39,12 +39,12 @@ def create_project(user: UserDep, ctx: ContextDep, conn: ConnDep, body: ProjectC
     return projects.create_project(ctx=ctx, conn=conn, user_id=user.user_id, body=body)
 
 
-@router.get("/projects/{project_id}", response_model=Project, responses=error_responses())
+@router.get("/projects/{project_id}", response_model=Project)
 def get_project(user: UserDep, ctx: ContextDep, conn: ConnDep, project_id: IdPath) -> Project:
     return projects.get_project(conn=conn, user_id=user.user_id, project_id=project_id, signer=ctx.signer)
 
 
-@router.put("/projects/{project_id}", response_model=Project, responses=error_responses())
+@router.put("/projects/{project_id}", response_model=Project)
 def update_project(user: UserDep, ctx: ContextDep, conn: ConnDep, project_id: IdPath, body: ProjectUpdate) -> Project:
     return projects.update_project(conn=conn, user_id=user.user_id, project_id=project_id, body=body, signer=ctx.signer)
 

@@ -14,10 +14,10 @@ from posegen_gateway.schemas.generations import AdminGenerationSummary, Generati
 from posegen_gateway.schemas.stats import AdminStats, AdminUser, UserStats
 from posegen_gateway.serving import generations, stats
 
-router = APIRouter(prefix=API_PREFIX, tags=["stats"])
+router = APIRouter(prefix=API_PREFIX, tags=["stats"], responses=error_responses())
 
 
-@router.get("/stats", response_model=UserStats, responses=error_responses())
+@router.get("/stats", response_model=UserStats)
 def get_stats(user: UserDep, conn: ConnDep) -> UserStats:
     """Generations by status, images made, credits charged and refunded, most used poses, median seconds."""
     return stats.user_stats(conn=conn, user_id=user.user_id)
