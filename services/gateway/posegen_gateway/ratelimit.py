@@ -50,26 +50,22 @@ class SlidingWindowLimiter:
         self.rate = rate
         self._script = connection.register_script(_SCRIPT)
 
-    def hit(self, key: str) -> RateDecision:
-        """Count one request under ``key`` if the window has room; say whether it was allowed."""
+    def enforce(self, key: str, *, what: str, unavailable: str) -> RateDecision:
+        """Count one request under ``key`` if the window has room: 503 saying ``unavailable`` when Redis cannot
+        count, 429 when the window is full (``what`` names what is counted)."""
         now_ms = int(time.time() * 1000)
-        allowed, remaining, reset_ms = self._script(
-            keys=[key], args=[now_ms, self.rate.window_seconds * 1000, self.rate.count, uuid.uuid4().hex]
-        )
-        return RateDecision(
+        try:
+            allowed, remaining, reset_ms = self._script(
+                keys=[key], args=[now_ms, self.rate.window_seconds * 1000, self.rate.count, uuid.uuid4().hex]
+            )
+        except redis.RedisError:
+            raise ServiceUnavailable(unavailable) from None
+        decision = RateDecision(
             allowed=bool(allowed),
             limit=self.rate.count,
             remaining=int(remaining),
             reset_after_seconds=max(0, math.ceil(int(reset_ms) / 1000)),
         )
-
-    def enforce(self, key: str, *, what: str, unavailable: str) -> RateDecision:
-        """:meth:`hit` for a request: 503 saying ``unavailable`` when Redis cannot count, 429 when the window
-        is full (``what`` names what is counted)."""
-        try:
-            decision = self.hit(key)
-        except redis.RedisError:
-            raise ServiceUnavailable(unavailable) from None
         if not decision.allowed:
             message = f"at most {decision.limit} {what} per {self.rate.window_seconds}s"
             raise RateLimited(message, headers=decision.headers())
