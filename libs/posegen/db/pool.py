@@ -13,7 +13,6 @@ from psycopg_pool import ConnectionPool
 def create_pool(
     database_url: str,
     *,
-    min_size: int = 1,
     max_size: int = 10,
     name: str = "posegen",
     wait: bool = True,
@@ -28,7 +27,7 @@ def create_pool(
     """
     pool = ConnectionPool(
         database_url,
-        min_size=min_size,
+        min_size=1,
         max_size=max_size,
         name=name,
         kwargs={"row_factory": dict_row, "autocommit": True},
@@ -43,16 +42,16 @@ def database_name(database_url: str) -> str:
     return urlsplit(database_url).path.lstrip("/") or "postgres"
 
 
-def maintenance_url(database_url: str, maintenance_db: str = "postgres") -> str:
-    """The same server and credentials, connected to a maintenance database."""
-    parts = urlsplit(database_url)
-    return urlunsplit(parts._replace(path=f"/{maintenance_db}"))
+def _maintenance(database_url: str) -> psycopg.Connection:
+    """The same server and credentials, connected to the ``postgres`` maintenance database."""
+    url = urlunsplit(urlsplit(database_url)._replace(path="/postgres"))
+    return psycopg.connect(url, autocommit=True, connect_timeout=5)
 
 
 def ensure_database(database_url: str) -> bool:
     """Create the URL's database when it does not exist; return whether it was created."""
     name = database_name(database_url)
-    with psycopg.connect(maintenance_url(database_url), autocommit=True, connect_timeout=5) as conn:
+    with _maintenance(database_url) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
             return False
         try:
@@ -64,5 +63,5 @@ def ensure_database(database_url: str) -> bool:
 
 def drop_database(database_url: str) -> None:
     name = database_name(database_url)
-    with psycopg.connect(maintenance_url(database_url), autocommit=True, connect_timeout=5) as conn:
+    with _maintenance(database_url) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
