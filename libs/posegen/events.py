@@ -71,11 +71,9 @@ def event_from_entry(entry_id: bytes | str, fields: dict) -> Event:
     return parse_event(entry_json(entry_id, fields))
 
 
-def read_events(connection: redis.Redis, stream_id: str, *, after: str | None = None, count: int = 1000):
-    """Events of a generation (or extraction, or request) after the entry id ``after`` (all when None),
-    oldest first."""
-    start = f"({after}" if after else "-"
-    return [event_from_entry(i, f) for i, f in connection.xrange(event_stream_key(stream_id), start, "+", count)]
+def read_events(connection: redis.Redis, stream_id: str) -> list[Event]:
+    """The stored events of a generation (or extraction, or request), oldest first."""
+    return [event_from_entry(i, f) for i, f in connection.xrange(event_stream_key(stream_id))]
 
 
 def last_event(connection: redis.Redis, generation_id: str) -> Event | None:
