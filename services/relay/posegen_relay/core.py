@@ -64,7 +64,6 @@ class Relay:
         self.sessions.add(session)
         await self.hub.join(session)
         self.metrics.connections.labels(sender.protocol).inc()
-        session.start()
         session.say(protocol.connected(principal.user_id))
         return session
 
@@ -82,8 +81,9 @@ class Relay:
         if not session.bucket.take():
             self.metrics.refused.labels("message_flood").inc()
             await self.close_session(session)
-            error = protocol.error("too many messages; slow down", "rate_limited")
-            await refuse(session.sender, error, protocol.CLOSE_POLICY_VIOLATION)
+            await refuse(
+                session.sender, "too many messages; slow down", "rate_limited", protocol.CLOSE_POLICY_VIOLATION
+            )
             return False
         async with session.handling:
             try:
@@ -128,20 +128,12 @@ class Relay:
             await self.close_session(session)
         await asyncio.gather(*(_close(s.sender, protocol.CLOSE_GOING_AWAY, "going away") for s in sessions))
 
-    async def aclose(self) -> None:
-        await self.redis.aclose()
 
-
-async def refuse(sender: Sender, error: protocol.Message, close_code: int) -> None:
-    """Send ``error`` straight to the connection (not through a session's queue), then close it."""
+async def refuse(sender: Sender, message: str, code: str, close_code: int) -> None:
+    """Send an ``error`` straight to the connection (not through a session's queue), then close it."""
     with contextlib.suppress(OSError, TimeoutError):
-        await asyncio.wait_for(_send_now(sender, error), CLOSE_SECONDS)
-    await _close(sender, close_code, error.data["code"])
-
-
-async def _send_now(sender: Sender, message: protocol.Message) -> None:
-    await sender.message(message)
-    await sender.flush()
+        await asyncio.wait_for(sender.message(protocol.error(message, code)), CLOSE_SECONDS)
+    await _close(sender, close_code, code)
 
 
 async def _close(sender: Sender, code: int, reason: str) -> None:

@@ -15,7 +15,6 @@ from posegen_relay.protocol import Message
 
 class PlainSender:
     protocol = "plain"
-    batch = 1
 
     def __init__(self, send) -> None:
         self._send = send
@@ -25,9 +24,6 @@ class PlainSender:
 
     async def update(self, event_json: str) -> None:
         await self._send({"type": "websocket.send", "text": protocol.update(event_json)})
-
-    async def flush(self) -> None:
-        pass
 
     async def close(self, code: int, reason: str) -> None:
         with contextlib.suppress(RuntimeError):  # already closed
@@ -52,8 +48,9 @@ class PlainProtocol:
             await sender.close(protocol.CLOSE_GOING_AWAY, "going away")
             return
         if self.relay.full():
-            error = protocol.error("the relay is at its connection limit; retry shortly", "busy")
-            await refuse(sender, error, protocol.CLOSE_TRY_AGAIN)
+            await refuse(
+                sender, "the relay is at its connection limit; retry shortly", "busy", protocol.CLOSE_TRY_AGAIN
+            )
             return
         self.open += 1
         try:
@@ -71,8 +68,7 @@ class PlainProtocol:
         if principal is None:
             return
         if self.relay.user_full(principal):
-            error = protocol.error("too many connections for this user", "too_many_connections")
-            await refuse(sender, error, protocol.CLOSE_TOO_MANY)
+            await refuse(sender, "too many connections for this user", "too_many_connections", protocol.CLOSE_TOO_MANY)
             return
         relay = self.relay
         session = await relay.open_session(principal, sender)
@@ -111,7 +107,7 @@ class PlainProtocol:
 
 
 async def _unauthorized(sender: PlainSender, reason: str) -> None:
-    await refuse(sender, protocol.error(reason, "unauthorized"), protocol.CLOSE_POLICY)
+    await refuse(sender, reason, "unauthorized", protocol.CLOSE_POLICY)
     return None
 
 

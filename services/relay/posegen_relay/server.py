@@ -48,7 +48,7 @@ class RelayService:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await self.relay.aclose()
+        await self.relay.redis.aclose()
 
     async def __call__(self, scope, receive, send) -> None:
         kind = scope["type"]
@@ -100,11 +100,16 @@ class _Server(uvicorn.Server):
         yield
 
 
-def uvicorn_config(app, settings: RelaySettings, *, host: str, port: int) -> uvicorn.Config:
-    return uvicorn.Config(
-        app,
-        host=host,
-        port=port,
+async def run(
+    settings: RelaySettings, *, ready: asyncio.Event | None = None, stop: asyncio.Event | None = None
+) -> None:
+    """Serve until ``stop`` is set (or forever); then refuse new connections, close every client (plain
+    protocol: 1001) and stop."""
+    service = RelayService(settings)
+    config = uvicorn.Config(
+        service,
+        host=settings.relay_host,
+        port=settings.relay_port,
         lifespan="off",
         log_config=None,
         access_log=False,
@@ -116,15 +121,7 @@ def uvicorn_config(app, settings: RelaySettings, *, host: str, port: int) -> uvi
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         backlog=4096,
     )
-
-
-async def run(
-    settings: RelaySettings, *, ready: asyncio.Event | None = None, stop: asyncio.Event | None = None
-) -> None:
-    """Serve until ``stop`` is set (or forever); then refuse new connections, close every client (plain
-    protocol: 1001) and stop."""
-    service = RelayService(settings)
-    server = _Server(uvicorn_config(service, settings, host=settings.relay_host, port=settings.relay_port))
+    server = _Server(config)
     await service.start()
     serving = asyncio.create_task(server.serve())
     try:
@@ -147,27 +144,26 @@ async def run(
         await service.stop()
 
 
-class with_relay:  # noqa: N801 - used like a function
+def with_relay(app, settings: RelaySettings):
     """``app`` with the relay's path served by a relay in the same process; the relay starts and stops with
     the application's lifespan."""
+    service = RelayService(settings)
 
-    def __init__(self, app, settings: RelaySettings) -> None:
-        self.app = app
-        self.service = RelayService(settings)
-
-    async def __call__(self, scope, receive, send) -> None:
+    async def serve(scope, receive, send) -> None:
         if scope["type"] == "lifespan":
 
             async def receive_lifespan():
                 message = await receive()
                 if message["type"] == "lifespan.startup":
-                    await self.service.start()
+                    await service.start()
                 elif message["type"] == "lifespan.shutdown":
-                    await self.service.stop()
+                    await service.stop()
                 return message
 
-            await self.app(scope, receive_lifespan, send)
+            await app(scope, receive_lifespan, send)
         elif scope["path"] == protocol.WS_PATH or scope["path"].startswith(protocol.WS_PATH + "/"):
-            await self.service(scope, receive, send)
+            await service(scope, receive, send)
         else:
-            await self.app(scope, receive, send)
+            await app(scope, receive, send)
+
+    return serve

@@ -66,17 +66,15 @@ def _epoch(value: str | None) -> float:
 
 
 class Sender(Protocol):
-    """Writes one connection's messages in its protocol; raises ``OSError`` once the connection is gone."""
+    """Writes one connection's messages in its protocol; raises ``OSError`` once the connection is gone. What
+    was sent counts as delivered once ``message`` or ``update`` returns (a sender may wait there while a slow
+    client's transport is behind)."""
 
     protocol: str
-    batch: int
-    """Messages handed over before ``flush``; what was sent counts as delivered once ``flush`` returns."""
 
     async def message(self, message: Message) -> None: ...
 
     async def update(self, event_json: str) -> None: ...
-
-    async def flush(self) -> None: ...
 
     async def close(self, code: int, reason: str) -> None: ...
 
@@ -115,13 +113,13 @@ class Session:
         self.bucket = TokenBucket(messages_per_second)
         self.handling = asyncio.Lock()
         """Held while a client message is handled, so that one client's messages are handled in order."""
-        self._task: asyncio.Task | None = None
         self._queue: deque[Envelope | Message] = deque()
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
         self.closed = False
         self._delivered: OrderedDict[str, set[str]] = OrderedDict()
         self._replaying: dict[str, deque[Envelope]] = {}
+        self._task = asyncio.create_task(self._send_forever())
 
     @property
     def user_id(self) -> str:
@@ -209,20 +207,15 @@ class Session:
             await self._room.wait()
         return not self.closed
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._send_forever())
-
     async def stop(self) -> None:
         """Stop sending (what is still queued is not sent)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
 
     async def _send_forever(self) -> None:
         """Drain the queue into the sender; a slow client only ever blocks this task."""
-        sender = self.sender
-        sent: list[Envelope] = []
+        sender, metrics = self.sender, self.metrics
         try:
             while True:
                 await self._wake.wait()
@@ -233,21 +226,12 @@ class Session:
                         self._room.set()
                     if isinstance(item, Message):
                         await sender.message(item)
-                    else:
-                        await sender.update(item.raw)
-                        sent.append(item)
-                    if len(sent) >= sender.batch or not self._queue:
-                        await sender.flush()
-                        self._delivered_now(sent)
+                        continue
+                    await sender.update(item.raw)
+                    metrics.relayed.labels(item.type, sender.protocol).inc()
+                    metrics.lag.labels(sender.protocol).observe(max(0.0, time.time() - item.timestamp))
         except OSError:
             pass
         finally:
             self.closed = True
             self._room.set()
-
-    def _delivered_now(self, sent: list[Envelope]) -> None:
-        now = time.time()
-        for event in sent:
-            self.metrics.relayed.labels(event.type, self.sender.protocol).inc()
-            self.metrics.lag.labels(self.sender.protocol).observe(max(0.0, now - event.timestamp))
-        sent.clear()

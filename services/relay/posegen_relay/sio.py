@@ -56,12 +56,11 @@ class Packet(sio_packet.Packet):
 
 class SocketIOSender:
     """Hands EVENT packets to the client's Engine.IO socket, whose queue then plays the part of a transport's
-    write buffer: once ``BACKLOG`` packets wait there, ``flush`` waits until the transport (the WebSocket
+    write buffer: once ``BACKLOG`` packets wait there, sending waits until the transport (the WebSocket
     writer, or the next long-poll response) has taken them, so a slow client's backlog stays in the
     session's queue, where stale progress is shed, instead of piling up in Engine.IO's unbounded one."""
 
     protocol = "socketio"
-    batch = 1
     BACKLOG = 16
 
     def __init__(self, server: socketio.AsyncServer, sid: str, eio_sid: str) -> None:
@@ -80,6 +79,9 @@ class SocketIOSender:
         socket = self._socket()
         encoded = self.server.packet_class(sio_packet.EVENT, namespace=NAMESPACE, data=[event, data]).encode()
         await socket.send(engine_packet.Packet(engine_packet.MESSAGE, data=encoded))
+        queue = self._socket().queue
+        if queue.qsize() >= self.BACKLOG:
+            await queue.join()
 
     async def _wait_for_connect(self) -> None:
         """The session starts inside the connect handler, before python-socketio sends the namespace's
@@ -96,11 +98,6 @@ class SocketIOSender:
         if socket is None or socket.closed or socket.closing:
             raise OSError("the Socket.IO connection is gone")
         return socket
-
-    async def flush(self) -> None:
-        queue = self._socket().queue
-        if queue.qsize() >= self.BACKLOG:
-            await queue.join()
 
     async def close(self, code: int, reason: str) -> None:
         if code == protocol.CLOSE_GOING_AWAY:
