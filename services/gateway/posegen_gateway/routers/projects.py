@@ -83,14 +83,7 @@ async def upload_avatar(user: UserDep, ctx: ContextDep, project_id: IdPath, requ
             if any(problem["type"] == "json_invalid" for problem in error.errors()):
                 raise BadRequest('expected {"url": "https://..."}', field="url") from None
             raise RequestValidationError([{**p, "loc": ("body", *p["loc"])} for p in error.errors()]) from None
-        store = partial(
-            projects.fetch_avatar,
-            storage=ctx.storage,
-            project_id=project_id,
-            url=body.url,
-            field="url",
-            allowed_hosts=ctx.settings.avatar_hosts,
-        )
+        store = partial(projects.fetch_avatar, ctx=ctx, project_id=project_id, url=body.url, field="url")
         source = "URL"
     else:
         raise UnsupportedMediaType("send multipart/form-data with a 'file' field, or JSON with a 'url'")

@@ -40,13 +40,14 @@ def store_avatar(*, storage: Storage, project_id: str, data: bytes, field: str =
     return key
 
 
-def fetch_avatar(*, storage: Storage, project_id: str, url: str, field: str, allowed_hosts: tuple[str, ...]) -> str:
+def fetch_avatar(*, ctx: GatewayContext, project_id: str, url: str, field: str) -> str:
+    """Fetch the avatar at ``url`` (only from the hosts the settings allow) and store it like an upload."""
     try:
         data = fetch_public_https(
             url,
             max_bytes=images.MAX_UPLOAD_BYTES,
             timeout_seconds=AVATAR_FETCH_TIMEOUT_SECONDS,
-            allowed_hosts=allowed_hosts,
+            allowed_hosts=ctx.settings.avatar_hosts,
         )
     except FetchForbidden as error:
         raise Forbidden(str(error), field=field) from None
@@ -54,20 +55,14 @@ def fetch_avatar(*, storage: Storage, project_id: str, url: str, field: str, all
         raise PayloadTooLarge(str(error), field=field) from None
     except FetchRefused as error:
         raise BadRequest(str(error), field=field) from None
-    return store_avatar(storage=storage, project_id=project_id, data=data, field=field)
+    return store_avatar(storage=ctx.storage, project_id=project_id, data=data, field=field)
 
 
 def create_project(*, ctx: GatewayContext, conn: Connection, user_id: str, body: ProjectCreate) -> Project:
     project_id = str(uuid.uuid4())
     avatar_key = None
     if body.avatar_image_url:
-        avatar_key = fetch_avatar(
-            storage=ctx.storage,
-            project_id=project_id,
-            url=body.avatar_image_url,
-            field="avatarImageUrl",
-            allowed_hosts=ctx.settings.avatar_hosts,
-        )
+        avatar_key = fetch_avatar(ctx=ctx, project_id=project_id, url=body.avatar_image_url, field="avatarImageUrl")
     source = body.avatar_source or ("URL" if avatar_key else None)
     row = projects_db.create_project(
         conn=conn,
