@@ -103,8 +103,10 @@ def status(args) -> int:
     return 0
 
 
-def generate(args) -> int:
-    api = Api(args.token)
+def generate(args, api: Api | None = None) -> int:
+    """Submit (and with ``--watch`` follow) a generation through ``api``, by default the one of ``--token`` and
+    ``POSEGEN_API_URL``/``POSEGEN_RELAY_URL``."""
+    api = api or Api(args.token)
     project = args.project or api.call("POST", "/projects", json={"projectName": "CLI generations"})["id"]
     body = {
         "projectId": project,

@@ -120,9 +120,9 @@ def run_demo(settings: GatewaySettings, relay_port: int) -> int:
     api = client.Api(None, api_settings)
     poses = ",".join(p["id"] for p in api.call("GET", "/library", params={"limit": 2, "featured": "true"})["items"])
     args = argparse.Namespace(
-        token=None, project=None, poses=poses, variations=1, steps=12, size=256, prompt=None, seed=7, watch=True
+        project=None, poses=poses, variations=1, steps=12, size=256, prompt=None, seed=7, watch=True
     )
-    code = client.generate(args)
+    code = client.generate(args, api)
     print(f"demo: the images are stored under {settings.storage_dir}/poses/ and served by the signed URLs above")
     return code
 
