@@ -56,10 +56,10 @@ def build(app: FastAPI, extra_models: tuple[type[BaseModel], ...]) -> dict:
         schema = model.model_json_schema(ref_template=_REF_PREFIX + "{model}", by_alias=True)
         components.update(schema.pop("$defs", {}))
         components[model.__name__] = schema
-    request_models: set[str] = set()
+    seen: set[str] = set()
     for operation in _operations(document):
         for parameter in operation.get("parameters", []):
-            _forbid_nul(parameter.get("schema", {}), request_models)
+            _forbid_nul(parameter.get("schema", {}), components, seen)
         if "requestBody" in operation:
             operation["responses"].setdefault(
                 "400",
@@ -69,12 +69,7 @@ def build(app: FastAPI, extra_models: tuple[type[BaseModel], ...]) -> dict:
                 },
             )
             for media in operation["requestBody"].get("content", {}).values():
-                _forbid_nul(media.get("schema", {}), request_models)
-    done: set[str] = set()
-    while request_models - done:
-        name = (request_models - done).pop()
-        done.add(name)
-        _forbid_nul(components.get(name, {}), request_models)
+                _forbid_nul(media.get("schema", {}), components, seen)
     return document
 
 
@@ -83,16 +78,17 @@ def _operations(document: dict) -> Iterator[dict]:
         yield from (op for method, op in path_item.items() if method in {"get", "put", "post", "delete", "patch"})
 
 
-def _forbid_nul(schema: dict, refs: set[str]) -> None:
-    """Give every free-text string in ``schema`` the no-NUL pattern; collect the models it refers to."""
-    if "$ref" in schema:
-        refs.add(schema["$ref"].removeprefix(_REF_PREFIX))
+def _forbid_nul(schema: dict, components: dict, seen: set[str]) -> None:
+    """Give every free-text string in ``schema``, and in the models it refers to (each once), the no-NUL pattern."""
+    if "$ref" in schema and (name := schema["$ref"].removeprefix(_REF_PREFIX)) not in seen:
+        seen.add(name)
+        _forbid_nul(components.get(name, {}), components, seen)
     if schema.get("type") == "string" and not ({"pattern", "enum", "const", "format"} & schema.keys()):
         schema["pattern"] = NO_NUL
     for key in ("anyOf", "allOf", "oneOf"):
         for option in schema.get(key, []):
-            _forbid_nul(option, refs)
+            _forbid_nul(option, components, seen)
     for child in schema.get("properties", {}).values():
-        _forbid_nul(child, refs)
+        _forbid_nul(child, components, seen)
     if isinstance(schema.get("items"), dict):
-        _forbid_nul(schema["items"], refs)
+        _forbid_nul(schema["items"], components, seen)
