@@ -15,10 +15,6 @@ from posegen_gateway.serving import or_404
 P = TypeVar("P", bound=PoseSummary)
 
 
-def skeleton_url(base_url: str, pose_id: str) -> str:
-    return f"{base_url}{API_PREFIX}/library/{pose_id}/skeleton.png"
-
-
 def _pose(model: type[P], row: dict, base_url: str) -> P:
     category = CategoryRef(
         id=row["category_id"], slug=row["category_slug"], name=row["category_name"], parent_id=row["category_parent_id"]
@@ -27,7 +23,7 @@ def _pose(model: type[P], row: dict, base_url: str) -> P:
         {
             **row,
             "category": category,
-            "skeleton_url": skeleton_url(base_url, row["id"]),
+            "skeleton_url": f"{base_url}{API_PREFIX}/library/{row['id']}/skeleton.png",
             "is_private": row["visibility"] == "private",
         }
     )

@@ -126,8 +126,7 @@ def approve(
             pose_id=pose["id"],
         )
     forget_listings(ctx)
-    _notify(ctx, row)
-    return _with_extraction(conn, row, ctx.signer)
+    return _reviewed(ctx, conn, row)
 
 
 def reject(
@@ -143,12 +142,12 @@ def reject(
             reason=body.reason,
             pose_id=None,
         )
-    _notify(ctx, row)
-    return _with_extraction(conn, row, ctx.signer)
+    return _reviewed(ctx, conn, row)
 
 
-def _notify(ctx: GatewayContext, row: dict) -> None:
-    """After the commit: the database holds the truth if Redis cannot be told."""
+def _reviewed(ctx: GatewayContext, conn: Connection, row: dict) -> PoseRequest:
+    """After the commit: tell the requester (the database holds the truth if Redis cannot be told); the request
+    as the API shows it."""
     ctx.publish(
         PoseRequestReviewedEvent(
             request_id=row["id"],
@@ -159,3 +158,4 @@ def _notify(ctx: GatewayContext, row: dict) -> None:
             reason=row["reason"],
         )
     )
+    return _with_extraction(conn, row, ctx.signer)
