@@ -27,9 +27,7 @@ LOCK_KEY = "pose-generation:reconciler-lock"
 GRACE_SECONDS = 10.0
 
 
-def reconcile_queued(
-    *, pool: ConnectionPool, connection: redis.Redis, grace_seconds: float = GRACE_SECONDS
-) -> list[str]:
+def reconcile_queued(*, pool: ConnectionPool, connection: redis.Redis, grace_seconds: float) -> list[str]:
     """Enqueue every queued generation older than ``grace_seconds`` without a live job; return their ids. A
     started job counts as live only while the generation's lease is held: one whose worker died before it
     took the lease, or that a stopping worker handed back without re-enqueueing it (Redis was down then),

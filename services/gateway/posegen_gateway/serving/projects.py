@@ -17,8 +17,6 @@ from posegen_gateway.schemas.projects import Project, ProjectCreate, ProjectUpda
 from posegen_gateway.serving import or_404
 from posegen_gateway.uploads import decode_upload
 
-AVATAR_FETCH_TIMEOUT_SECONDS = 10.0
-
 
 def to_project(row: dict, signer: UrlSigner) -> Project:
     avatar = row["avatar_image"]
@@ -43,12 +41,7 @@ def store_avatar(*, storage: Storage, project_id: str, data: bytes, field: str =
 def fetch_avatar(*, ctx: GatewayContext, project_id: str, url: str, field: str) -> str:
     """Fetch the avatar at ``url`` (only from the hosts the settings allow) and store it like an upload."""
     try:
-        data = fetch_public_https(
-            url,
-            max_bytes=images.MAX_UPLOAD_BYTES,
-            timeout_seconds=AVATAR_FETCH_TIMEOUT_SECONDS,
-            allowed_hosts=ctx.settings.avatar_hosts,
-        )
+        data = fetch_public_https(url, max_bytes=images.MAX_UPLOAD_BYTES, allowed_hosts=ctx.settings.avatar_hosts)
     except FetchForbidden as error:
         raise Forbidden(str(error), field=field) from None
     except FetchTooLarge as error:
