@@ -20,6 +20,12 @@ def fetch_all(conn: Connection, row_type: type[T], query: str, params: Any = Non
     return conn.cursor(row_factory=class_row(row_type)).execute(query, params).fetchall()
 
 
+def insert_query(table: str, values: dict, tail: str = "") -> str:
+    """``INSERT INTO {table} (a, b) VALUES (%(a)s, %(b)s){tail}`` for the keys of ``values``."""
+    placeholders = ", ".join(f"%({name})s" for name in values)
+    return f"INSERT INTO {table} ({', '.join(values)}) VALUES ({placeholders}){tail}"
+
+
 def fetch_page(
     conn: Connection, row_type: type[T], query: str, params: dict, *, limit: int, offset: int
 ) -> tuple[list[T], int]:

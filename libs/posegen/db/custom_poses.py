@@ -8,6 +8,8 @@ import uuid
 from psycopg import Connection
 from psycopg.types.json import Jsonb
 
+from posegen.db import insert_query
+
 _COLUMNS = "id, owner_id, visibility, category_id, name"
 _EDITABLE = {"name", "description", "tags", "difficulty", "gender_suitability", "category_id"}
 
@@ -16,19 +18,8 @@ def create_private_pose(
     *, conn: Connection, owner_id: str, fields: dict, keypoints: list, source_extraction_id: str | None
 ) -> dict:
     """``fields``: category_id, name, description, tags, difficulty, gender_suitability."""
-    return conn.execute(
-        "INSERT INTO poses (id, category_id, name, description, tags, difficulty, gender_suitability, keypoints,"
-        " owner_id, visibility, source_extraction_id) VALUES (%(id)s, %(category_id)s, %(name)s, %(description)s,"
-        " %(tags)s, %(difficulty)s, %(gender_suitability)s, %(keypoints)s, %(owner)s, 'private', %(source)s)"
-        f" RETURNING {_COLUMNS}",
-        {
-            **fields,
-            "id": str(uuid.uuid4()),
-            "keypoints": Jsonb(keypoints),
-            "owner": owner_id,
-            "source": source_extraction_id,
-        },
-    ).fetchone()
+    private = {"owner_id": owner_id, "visibility": "private", "source_extraction_id": source_extraction_id}
+    return _insert(conn, {**fields, "id": str(uuid.uuid4()), "keypoints": Jsonb(keypoints), **private})
 
 
 def update_private_pose(*, conn: Connection, owner_id: str, pose_id: str, changes: dict) -> dict | None:
@@ -60,9 +51,8 @@ def delete_private_pose(*, conn: Connection, owner_id: str, pose_id: str) -> boo
 
 def create_library_pose(*, conn: Connection, pose_id: str, fields: dict, keypoints: list) -> dict:
     """A public library pose (an approved pose request); ``fields`` as for a private pose."""
-    return conn.execute(
-        "INSERT INTO poses (id, category_id, name, description, tags, difficulty, gender_suitability, keypoints)"
-        " VALUES (%(id)s, %(category_id)s, %(name)s, %(description)s, %(tags)s, %(difficulty)s,"
-        f" %(gender_suitability)s, %(keypoints)s) RETURNING {_COLUMNS}",
-        {**fields, "id": pose_id, "keypoints": Jsonb(keypoints)},
-    ).fetchone()
+    return _insert(conn, {**fields, "id": pose_id, "keypoints": Jsonb(keypoints)})
+
+
+def _insert(conn: Connection, values: dict) -> dict:
+    return conn.execute(insert_query("poses", values, f" RETURNING {_COLUMNS}"), values).fetchone()

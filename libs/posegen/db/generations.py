@@ -10,7 +10,7 @@ from psycopg import Connection
 from psycopg.types.json import Jsonb
 
 from posegen.contracts import job_id
-from posegen.db import fetch_all, fetch_one
+from posegen.db import fetch_all, fetch_one, insert_query
 
 TERMINAL = ("completed", "partial", "failed", "cancelled")
 
@@ -85,10 +85,7 @@ _IMAGE_COLUMNS = ", ".join(f.name for f in fields(ImageRow))
 def insert_generation(*, conn: Connection, generation_id: str, user_id: str, fields: dict) -> GenerationRow:
     """Insert a queued generation; ``fields`` holds the request's columns (project_id, prompt, ...)."""
     columns = {**fields, "id": generation_id, "user_id": user_id, "queue_job_id": job_id(generation_id)}
-    names = ", ".join(columns)
-    values = ", ".join(f"%({name})s" for name in columns)
-    query = f"INSERT INTO generations ({names}) VALUES ({values}) RETURNING {_COLUMNS}"
-    return fetch_one(conn, GenerationRow, query, columns)
+    return fetch_one(conn, GenerationRow, insert_query("generations", columns, f" RETURNING {_COLUMNS}"), columns)
 
 
 def insert_generation_poses(*, conn: Connection, generation_id: str, pose_ids: list[str]) -> None:
@@ -232,14 +229,8 @@ def insert_image(*, conn: Connection, row: ImageRow) -> bool:
     """Record one image (completed or failed) once; False when its variation was recorded before."""
     values = {f.name: getattr(row, f.name) for f in fields(ImageRow) if f.name != "created_at"}
     values["keypoints"] = Jsonb(row.keypoints) if row.keypoints is not None else None
-    names = ", ".join(values)
-    placeholders = ", ".join(f"%({name})s" for name in values)
-    inserted = conn.execute(
-        f"INSERT INTO generated_poses ({names}) VALUES ({placeholders})"
-        " ON CONFLICT (generation_id, variation_key) DO NOTHING RETURNING id",
-        values,
-    ).fetchone()
-    return inserted is not None
+    once = " ON CONFLICT (generation_id, variation_key) DO NOTHING RETURNING id"
+    return conn.execute(insert_query("generated_poses", values, once), values).fetchone() is not None
 
 
 def refresh_counts(*, conn: Connection, generation_id: str) -> GenerationRow:
