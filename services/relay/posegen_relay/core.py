@@ -53,14 +53,7 @@ class Relay:
 
     async def open_session(self, principal: Principal, sender: Sender) -> Session:
         """Join the hub (so that no live event published after ``connected`` is missed), then greet."""
-        settings = self.settings
-        session = Session(
-            sender,
-            principal,
-            queue_size=settings.relay_queue_size,
-            metrics=self.metrics,
-            messages_per_second=settings.relay_max_messages_per_second,
-        )
+        session = Session(sender, principal, self.settings, self.metrics)
         self.sessions.add(session)
         await self.hub.join(session)
         self.metrics.connections.labels(sender.protocol).inc()

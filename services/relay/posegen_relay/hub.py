@@ -62,12 +62,15 @@ class Hub:
         """Read the pub/sub connection forever; after a Redis failure, reconnect with backoff (which starts
         again from its shortest wait once a connection has been made)."""
         while True:
-            client, pubsub = None, None
+            client = aioredis.Redis.from_url(self.redis_url, socket_connect_timeout=2, health_check_interval=10)
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
                 retrying = async_retrying(on=REDIS_FAULTS, deadline=None, first=0.1, cap=MAX_BACKOFF_SECONDS, log=log)
                 async for attempt in retrying:
                     with attempt:
-                        client, pubsub = await self._connect()
+                        # Every connected user's channel; what is still pending is then (re)done by ``_read``.
+                        channels = [user_channel(user) for user in self.sessions]
+                        await pubsub.subscribe(*(channels or [f"{_CHANNEL_PREFIX}relay-keepalive"]))
                 self._set_up(True)
                 await self._read(pubsub)
             except REDIS_FAULTS as error:
@@ -76,23 +79,8 @@ class Hub:
                 self._set_up(False)
             finally:
                 for closing in (pubsub, client):
-                    if closing is not None:
-                        with contextlib.suppress(Exception):
-                            await closing.aclose()
-
-    async def _connect(self):
-        """Subscribe to every connected user's channel; what is still pending is then (re)done by ``_read``."""
-        client = aioredis.Redis.from_url(self.redis_url, socket_connect_timeout=2, health_check_interval=10)
-        pubsub = client.pubsub(ignore_subscribe_messages=True)
-        try:
-            channels = [user_channel(user) for user in self.sessions]
-            await pubsub.subscribe(*(channels or [f"{_CHANNEL_PREFIX}relay-keepalive"]))
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
-                await client.aclose()
-            raise
-        return client, pubsub
+                    with contextlib.suppress(Exception):
+                        await closing.aclose()
 
     async def _read(self, pubsub) -> None:
         while True:

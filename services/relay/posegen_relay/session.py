@@ -23,6 +23,7 @@ import redis.asyncio as aioredis
 from posegen.auth import Principal
 from posegen.contracts import event_stream_key, stream_id_of
 from posegen.events import entry_json
+from posegen.settings import RelaySettings
 from posegen_relay.metrics import RelayMetrics
 from posegen_relay.protocol import Message
 
@@ -97,20 +98,12 @@ class TokenBucket:
 
 
 class Session:
-    def __init__(
-        self,
-        sender: Sender,
-        principal: Principal,
-        *,
-        queue_size: int,
-        messages_per_second: float,
-        metrics: RelayMetrics,
-    ) -> None:
+    def __init__(self, sender: Sender, principal: Principal, settings: RelaySettings, metrics: RelayMetrics) -> None:
         self.sender = sender
         self.principal = principal
-        self.queue_size = queue_size
+        self.queue_size = settings.relay_queue_size
         self.metrics = metrics
-        self.bucket = TokenBucket(messages_per_second)
+        self.bucket = TokenBucket(settings.relay_max_messages_per_second)
         self.handling = asyncio.Lock()
         """Held while a client message is handled, so that one client's messages are handled in order."""
         self._queue: deque[Envelope | Message] = deque()
