@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from posegen.settings import CommonSettings
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+_EXISTS = {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}
 _NO_BUCKET = {"NoSuchBucket"}
 _REFUSED = {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"}
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
@@ -49,8 +50,6 @@ class S3Storage(Storage):
         addressing_style: str = "auto",
         access_key_id: str | None = None,
         secret_access_key: str | None = None,
-        connect_timeout: float = 2.0,
-        read_timeout: float = 10.0,
     ) -> None:
         self.bucket = bucket
         self.endpoint_url = endpoint_url or None
@@ -63,8 +62,8 @@ class S3Storage(Storage):
         config = Config(
             signature_version="s3v4",
             s3={"addressing_style": addressing_style},
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
+            connect_timeout=2.0,
+            read_timeout=10.0,
             # One quick retry inside boto3; longer outages are the caller's (posegen.retry) to ride out.
             retries={"max_attempts": 2, "mode": "standard"},
             # Checksums only where the API requires them: several S3-compatible stores reject the trailing
@@ -122,12 +121,13 @@ class S3Storage(Storage):
         return StorageUnavailable(f"S3 {what} failed: {error}")
 
     @contextmanager
-    def _calling(self, what: str, *, missing: Exception | None = None) -> Iterator[None]:
-        """Raise the storage error an S3 or transport error stands for; ``missing`` for a missing key."""
+    def _calling(self, what: str, *, missing: Exception | None = None, codes: set[str] = _MISSING) -> Iterator[None]:
+        """Raise the storage error an S3 or transport error stands for; ``missing`` for an error with one of
+        ``codes`` (a missing key's, unless told)."""
         try:
             yield
         except ClientError as error:
-            if missing is not None and _code(error) in _MISSING:
+            if missing is not None and _code(error) in codes:
                 raise missing from None
             raise self._fault(error, what=what) from error
         except BotoCoreError as error:
@@ -183,14 +183,11 @@ class S3Storage(Storage):
         if self.region and self.region != "us-east-1":
             options["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
         try:
-            self._client.create_bucket(Bucket=self.bucket, **options)
-        except ClientError as error:
-            if _code(error) in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
-                self.check()
-                return False
-            raise self._fault(error, what="creating the bucket") from error
-        except BotoCoreError as error:
-            raise self._fault(error, what="creating the bucket") from error
+            with self._calling("creating the bucket", missing=FileExistsError(self.bucket), codes=_EXISTS):
+                self._client.create_bucket(Bucket=self.bucket, **options)
+        except FileExistsError:
+            self.check()
+            return False
         return True
 
     def download_url(self, key: str, expires_at: int) -> str:
