@@ -28,15 +28,18 @@ class ClientSettings(BaseSettings):
     token: str = ""
 
 
-def resolve_token(settings: ClientSettings, explicit: str | None) -> str:
-    if explicit or settings.token:
-        return explicit or settings.token
+def dev_token(ttl_seconds: int = 3600) -> str:
+    """An admin token for the local cluster's ``dev-user``, signed with ``JWT_SECRET``."""
     from posegen.auth import mint_token
     from posegen.settings import AuthSettings, load_settings
 
     auth = load_settings(AuthSettings)
     return mint_token(
-        user_id="dev-user", role="admin", secret=auth.jwt_secret.get_secret_value(), algorithm=auth.jwt_algorithm
+        user_id="dev-user",
+        role="admin",
+        ttl_seconds=ttl_seconds,
+        secret=auth.jwt_secret.get_secret_value(),
+        algorithm=auth.jwt_algorithm,
     )
 
 
@@ -54,9 +57,9 @@ def exit_on_error(response: httpx.Response) -> None:
 class Api:
     def __init__(self, token: str | None, settings: ClientSettings | None = None) -> None:
         """The gateway's API (``POSEGEN_API_URL`` unless ``settings`` say otherwise), called with ``token``
-        (``--token``) or as :func:`resolve_token` finds one."""
+        (``--token``), else ``POSEGEN_TOKEN``, else a development token."""
         self.settings = settings or ClientSettings()
-        self.token = resolve_token(self.settings, token)
+        self.token = token or self.settings.token or dev_token()
         self.http = httpx.Client(
             base_url=self.settings.api_url + API_PREFIX, timeout=30, headers={"Authorization": f"Bearer {self.token}"}
         )

@@ -197,8 +197,6 @@ def _relay_output(name: str, stream, width: int) -> None:
 def supervise(services: Sequence[ServiceSpec], *, task: Callable[[], int] | None = None) -> int:
     """Run the services as child processes (their output prefixed with their names) until one exits, a
     signal arrives or ``task`` (run in a thread once they are started) returns; then stop them all."""
-    if not services:
-        return 0
     width = max(len(spec.name) for spec in services)
     children = {}
     for spec in services:
@@ -212,27 +210,20 @@ def supervise(services: Sequence[ServiceSpec], *, task: Callable[[], int] | None
         )
         threading.Thread(target=_relay_output, args=(spec.name, child.stdout, width), daemon=True).start()
         children[spec.name] = child
-    stopping = False
-
-    def on_signal(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    exit_code = 0
+    # The exit code, from whichever ends the run first: the task, a child (its code, or 1) or a signal (0).
     outcome: dict[str, int] = {}
+    previous = {
+        sig: signal.signal(sig, lambda _signum, _frame: outcome.setdefault("code", 0))
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     if task is not None:
         threading.Thread(target=lambda: outcome.setdefault("code", task()), daemon=True).start()
     try:
-        while not stopping:
-            if "code" in outcome:
-                exit_code, stopping = outcome["code"], True
-                break
+        while "code" not in outcome:
             for name, child in children.items():
                 if child.poll() is not None:
                     log.error("%s exited with code %s; stopping the cluster", name, child.returncode)
-                    exit_code = child.returncode or 1
-                    stopping = True
+                    outcome.setdefault("code", child.returncode or 1)
             time.sleep(0.2)
     finally:
         for child in children.values():
@@ -245,8 +236,4 @@ def supervise(services: Sequence[ServiceSpec], *, task: Callable[[], int] | None
                 child.kill()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return exit_code
-
-
-def service_command(name: str) -> list[str]:
-    return [sys.executable, "-m", "posegen_cli", name]
+    return outcome["code"]

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from posegen.logs import configure_logging
 from posegen.settings import AuthSettings, CommonSettings, GatewaySettings, RelaySettings, load_settings
 from posegen_cli import export, models
 
@@ -22,12 +23,6 @@ def parse_duration(value: str) -> int:
     if not match or int(match.group(1)) < 1:
         raise argparse.ArgumentTypeError(f"'{value}' is not a duration like 3600, 90s, 30m, 12h or 7d")
     return int(match.group(1)) * _UNITS[match.group(2)]
-
-
-def _setup(settings: CommonSettings) -> None:
-    from posegen.logs import configure_logging
-
-    configure_logging(settings.log_format, settings.log_level)
 
 
 def migrate_database(database_url: str) -> None:
@@ -128,15 +123,9 @@ def run_demo(settings: GatewaySettings, relay_port: int) -> int:
 
 
 def print_welcome(settings: GatewaySettings, relay_port: int) -> None:
-    from posegen.auth import mint_token
+    from posegen_cli.client import dev_token
 
-    token = mint_token(
-        user_id=DEV_USER,
-        role="admin",
-        ttl_seconds=12 * 3600,
-        secret=settings.jwt_secret.get_secret_value(),
-        algorithm=settings.jwt_algorithm,
-    )
+    token = dev_token(ttl_seconds=12 * 3600)
     print(
         "\nPose Generator cluster starting (Ctrl-C stops it):\n"
         f"  web page  http://localhost:{settings.gateway_port}/#token={token}\n"
@@ -153,7 +142,7 @@ def _on_database(action: Callable[[str], None]) -> Callable[[argparse.Namespace]
 
     def command(_args: argparse.Namespace) -> int:
         settings = load_settings(CommonSettings)
-        _setup(settings)
+        configure_logging(settings.log_format, settings.log_level)
         action(settings.database_url)
         return 0
 
@@ -187,7 +176,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("wrote .env from .env.example with a new random JWT_SECRET")
     settings = load_settings(GatewaySettings)
     relay_port = load_settings(RelaySettings).relay_port
-    _setup(settings)
+    configure_logging(settings.log_format, settings.log_level)
     var_dir = Path(args.var_dir)
     try:
         with localrun.dependencies(settings.database_url, settings.redis_url, var_dir):
@@ -199,7 +188,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             grant_dev_credits(settings.database_url)
             print_welcome(settings, relay_port)
             services = [
-                localrun.ServiceSpec(name, localrun.service_command(name), RUN_ENV.get(name, {}))
+                localrun.ServiceSpec(name, [sys.executable, "-m", "posegen_cli", name], RUN_ENV.get(name, {}))
                 for name in RUN_SERVICES
             ]
             task = (lambda: run_demo(settings, relay_port)) if args.demo else None
@@ -227,7 +216,7 @@ def cmd_storage(args: argparse.Namespace) -> int:
     from posegen_cli import storage
 
     settings = load_settings(CommonSettings)
-    _setup(settings)
+    configure_logging(settings.log_format, settings.log_level)
     return storage.run(
         args.storage_command, open_storage(settings), source_dir=getattr(args, "source", None) or settings.storage_dir
     )
@@ -330,7 +319,3 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
