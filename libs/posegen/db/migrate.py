@@ -35,11 +35,8 @@ class MigrationError(RuntimeError):
 
 def available_migrations() -> list[Migration]:
     folder = resources.files("posegen.db") / "migrations"
-    found = []
-    for entry in folder.iterdir():
-        match = _FILE.match(entry.name)
-        if match:
-            found.append(Migration(match.group(1), match.group(2), entry.read_text(encoding="utf-8")))
+    named = [(_FILE.match(entry.name), entry) for entry in folder.iterdir()]
+    found = [Migration(*match.groups(), entry.read_text(encoding="utf-8")) for match, entry in named if match]
     return sorted(found, key=lambda m: int(m.version))
 
 
