@@ -43,14 +43,11 @@ class UserStats:
 
 
 def user_stats(*, conn: Connection, user_id: str, top: int = 5) -> UserStats:
-    counts = dict.fromkeys(STATUSES, 0)
     totals = conn.execute(
         "SELECT status, count(*) AS n, sum(credit_charged) AS charged, sum(credit_refunded) AS refunded"
         " FROM generations WHERE user_id = %s GROUP BY status",
         (user_id,),
     ).fetchall()
-    for row in totals:
-        counts[row["status"]] = row["n"]
     images = conn.execute(
         "SELECT count(*) FILTER (WHERE gp.status = 'completed') AS made,"
         " count(*) FILTER (WHERE gp.status = 'failed') AS failed,"
@@ -70,7 +67,7 @@ def user_stats(*, conn: Connection, user_id: str, top: int = 5) -> UserStats:
         (user_id, top),
     )
     return UserStats(
-        by_status=counts,
+        by_status={**dict.fromkeys(STATUSES, 0), **{row["status"]: row["n"] for row in totals}},
         images_made=images["made"],
         images_failed=images["failed"],
         credits_charged=sum(row["charged"] or 0 for row in totals),
