@@ -26,7 +26,6 @@ def exclusive_lock(
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o664)
     try:
         deadline = None if timeout is None else time.monotonic() + timeout
-        waited = False
         while True:
             try:
                 fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -34,9 +33,9 @@ def exclusive_lock(
             except OSError as error:
                 if error.errno not in _BUSY:
                     raise
-            if not waited and on_wait is not None:
+            if on_wait is not None:
                 on_wait()
-            waited = True
+                on_wait = None  # only the first wait is reported
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(f"{path} is still locked by another process after {timeout:g} s")
             time.sleep(poll)
