@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Callable
 
 import redis.asyncio as aioredis
@@ -18,7 +17,6 @@ from posegen_relay.hub import Hub
 from posegen_relay.metrics import RelayMetrics
 from posegen_relay.session import Sender, Session
 
-log = logging.getLogger("posegen.relay")
 CLOSE_SECONDS = 3.0
 
 

@@ -189,8 +189,7 @@ class Session:
                 self._enqueue(Envelope.from_stream(entry_id, fields))
             if len(entries) < REPLAY_PAGE:
                 return True
-            last = entries[-1][0]
-            start = "(" + (last.decode() if isinstance(last, bytes) else last)
+            start = "(" + entries[-1][0].decode()
 
     async def _wait_for_room(self) -> bool:
         """A replay is paced by the client instead of shedding: it waits while the queue is full. False once
