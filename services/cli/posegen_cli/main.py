@@ -177,9 +177,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings(GatewaySettings)
     relay_port = load_settings(RelaySettings).relay_port
     configure_logging(settings.log_format, settings.log_level)
-    var_dir = Path(args.var_dir)
     try:
-        with localrun.dependencies(settings.database_url, settings.redis_url, var_dir):
+        with localrun.dependencies(settings.database_url, settings.redis_url, args.var_dir):
             migrate_database(settings.database_url)
             seed_database(settings.database_url)
             if args.no_services:
@@ -309,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_parser(commands).set_defaults(func=export.export)
 
     run = commands.add_parser("run", help="migrate, seed and run every service locally")
-    run.add_argument("--var-dir", default="var", help="where private PostgreSQL/Redis keep their data")
+    run.add_argument("--var-dir", type=Path, default="var", help="where private PostgreSQL/Redis keep their data")
     run.add_argument("--no-services", action="store_true", help="only start dependencies, migrate and seed")
     run.add_argument("--demo", action="store_true", help="submit one generation, follow it, print its images, stop")
     run.set_defaults(func=cmd_run)

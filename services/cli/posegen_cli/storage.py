@@ -12,15 +12,11 @@ from pathlib import Path
 from posegen.storage import LocalStorage, Storage, StorageMisconfigured, StorageUnavailable
 
 
-class StorageCommandError(Exception):
-    pass
-
-
 def _s3(storage: Storage):
     from posegen.objectstore import S3Storage
 
     if not isinstance(storage, S3Storage):
-        raise StorageCommandError("STORAGE_BACKEND is not s3: set STORAGE_BACKEND=s3 and S3_BUCKET first")
+        raise StorageMisconfigured("STORAGE_BACKEND is not s3: set STORAGE_BACKEND=s3 and S3_BUCKET first")
     return storage
 
 
@@ -69,7 +65,7 @@ def run(action: str, storage: Storage, *, source_dir: str | None = None) -> int:
         elif action == "migrate":
             source = LocalStorage(source_dir or ".")
             if not Path(source.root).is_dir():
-                raise StorageCommandError(f"STORAGE_DIR {source.root} does not exist: nothing to migrate")
+                raise StorageMisconfigured(f"STORAGE_DIR {source.root} does not exist: nothing to migrate")
             storage.check()
             report = migrate(source, storage)
             print(
@@ -79,7 +75,7 @@ def run(action: str, storage: Storage, *, source_dir: str | None = None) -> int:
             if report.mismatched:
                 print(f"error: {len(report.mismatched)} objects differ: {report.mismatched[:10]}", file=sys.stderr)
                 return 1
-    except (StorageCommandError, StorageMisconfigured, StorageUnavailable) as error:
+    except (StorageMisconfigured, StorageUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

@@ -44,7 +44,7 @@ class Relay:
         return True
 
     def user_full(self, principal: Principal) -> bool:
-        if self.hub.count(principal.user_id) < self.settings.relay_max_connections_per_user:
+        if len(self.hub.sessions.get(principal.user_id, ())) < self.settings.relay_max_connections_per_user:
             return False
         self.metrics.refused.labels("user_limit").inc()
         return True

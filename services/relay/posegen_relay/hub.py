@@ -55,9 +55,6 @@ class Hub:
             self._pending.put_nowait(("unsubscribe", session.user_id, None))
         self.metrics.users.set(len(self.sessions))
 
-    def count(self, user_id: str) -> int:
-        return len(self.sessions.get(user_id, ()))
-
     async def run(self) -> None:
         """Read the pub/sub connection forever; after a Redis failure, reconnect with backoff (which starts
         again from its shortest wait once a connection has been made)."""

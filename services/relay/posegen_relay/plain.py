@@ -84,11 +84,12 @@ class PlainProtocol:
             await relay.close_session(session)
 
     async def _authenticated(self, scope, receive, sender: PlainSender) -> Principal | None:
+        """The connection's principal; None once it has been refused (or left before authenticating)."""
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        if protocol.QUERY_TOKEN_NAMES & query.keys():
-            return await _unauthorized(sender, protocol.QUERY_TOKEN_REFUSED)
         header = _header(scope, b"authorization")
         try:
+            if protocol.QUERY_TOKEN_NAMES & query.keys():
+                raise AuthError(protocol.QUERY_TOKEN_REFUSED)
             if header:
                 return self.relay.authenticate(bearer_token(header))
             event = await asyncio.wait_for(receive(), protocol.AUTH_TIMEOUT_SECONDS)
@@ -96,19 +97,14 @@ class PlainProtocol:
                 return None
             message = protocol.parse_client_message(event.get("text") or event.get("bytes") or b"")
             if message.type != "auth" or not message.token:
-                return await _unauthorized(sender, "the first message must be {'type': 'auth', 'token': ...}")
+                raise AuthError("the first message must be {'type': 'auth', 'token': ...}")
             return self.relay.authenticate(message.token)
-        except AuthError as error:
-            return await _unauthorized(sender, error.reason)
-        except protocol.BadMessage as error:
-            return await _unauthorized(sender, str(error))
+        except (AuthError, protocol.BadMessage) as error:
+            reason = str(error)
         except TimeoutError:
-            return await _unauthorized(sender, "no auth message within 10 seconds")
-
-
-async def _unauthorized(sender: PlainSender, reason: str) -> None:
-    await refuse(sender, reason, "unauthorized", protocol.CLOSE_POLICY)
-    return None
+            reason = "no auth message within 10 seconds"
+        await refuse(sender, reason, "unauthorized", protocol.CLOSE_POLICY)
+        return None
 
 
 def _header(scope, name: bytes) -> str | None:

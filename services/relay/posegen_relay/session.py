@@ -50,10 +50,6 @@ class Envelope:
             data.get("id", ""), data["type"], stream_id_of(data), data["userId"], _epoch(data.get("timestamp")), raw
         )
 
-    @classmethod
-    def from_stream(cls, entry_id: bytes | str, fields: dict) -> Envelope:
-        return cls.parse(entry_json(entry_id, fields))
-
     @property
     def droppable(self) -> bool:
         return self.type == "progress"
@@ -178,7 +174,7 @@ class Session:
     async def _replay_stored(self, client: aioredis.Redis, generation_id: str, last_event_id: str | None) -> bool:
         key = event_stream_key(generation_id)
         first = await client.xrange(key, "-", "+", count=1)
-        if not first or Envelope.from_stream(*first[0]).user_id != self.user_id:
+        if not first or Envelope.parse(entry_json(*first[0])).user_id != self.user_id:
             return False
         start = f"({last_event_id}" if last_event_id else "-"
         while True:
@@ -186,7 +182,7 @@ class Session:
             for entry_id, fields in entries:
                 if not await self._wait_for_room():
                     return True
-                self._enqueue(Envelope.from_stream(entry_id, fields))
+                self._enqueue(Envelope.parse(entry_json(entry_id, fields)))
             if len(entries) < REPLAY_PAGE:
                 return True
             start = "(" + entries[-1][0].decode()
