@@ -31,7 +31,6 @@ class Identity:
 class BatchResult:
     images: list[Image.Image]
     interrupted: bool
-    steps_run: int
 
 
 def generate_batch(
@@ -54,13 +53,12 @@ def generate_batch(
 
     from posegen.inference.text import encode_chunked
 
-    state = {"steps": 0, "interrupted": False}
+    interrupted = False
 
     def callback(pipeline, step_index: int, _timestep, callback_kwargs: dict) -> dict:
-        state["steps"] = step_index + 1
+        nonlocal interrupted
         if on_step is not None and on_step(step_index + 1, callback_kwargs["latents"]):
-            state["interrupted"] = True
-            pipeline._interrupt = True
+            interrupted = pipeline._interrupt = True
         return callback_kwargs
 
     prompts, negatives = [r.prompt for r in requests], [r.negative_prompt for r in requests]
@@ -89,4 +87,4 @@ def generate_batch(
             callback_on_step_end=callback,
             callback_on_step_end_tensor_inputs=["latents"],
         )
-    return BatchResult(images=list(output.images), interrupted=state["interrupted"], steps_run=state["steps"])
+    return BatchResult(images=list(output.images), interrupted=interrupted)

@@ -14,20 +14,6 @@ CLIP_MERGES = 49152 - 256 - 2
 CLIP_VOCAB_SIZE = 49408
 
 
-def bytes_to_unicode() -> dict[int, str]:
-    """GPT-2/CLIP's reversible map of bytes to printable characters."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
-    printable += list(range(ord("®"), ord("ÿ") + 1))
-    codes = printable[:]
-    extra = 0
-    for byte in range(256):
-        if byte not in printable:
-            printable.append(byte)
-            codes.append(256 + extra)
-            extra += 1
-    return dict(zip(printable, map(chr, codes), strict=True))
-
-
 def bundled_bpe_file() -> Path:
     spec = importlib.util.find_spec("open_clip")
     if spec is None or not spec.submodule_search_locations:
@@ -38,10 +24,13 @@ def bundled_bpe_file() -> Path:
     return path
 
 
-def write_clip_tokenizer(folder: Path, bpe_file: Path | None = None) -> Path:
+def write_clip_tokenizer(folder: Path) -> Path:
     """``vocab.json`` + ``merges.txt`` of the real CLIP vocabulary (49,408 tokens), loadable with
-    ``CLIPTokenizer.from_pretrained(folder)``."""
-    with gzip.open(bpe_file or bundled_bpe_file(), "rt", encoding="utf-8") as handle:
+    ``CLIPTokenizer.from_pretrained(folder)``; the byte alphabet is GPT-2/CLIP's reversible map of bytes to
+    printable characters, as transformers' tokenizer converter builds it."""
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    with gzip.open(bundled_bpe_file(), "rt", encoding="utf-8") as handle:
         lines = handle.read().split("\n")
     merges = lines[1 : CLIP_MERGES + 1]
     symbols = list(bytes_to_unicode().values())
