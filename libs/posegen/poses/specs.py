@@ -22,28 +22,28 @@ class CategorySpec:
 
 
 @dataclass(frozen=True)
-class PoseSpec:
+class _PoseInfo:
+    """What a catalogue pose and its seed both say about it."""
+
     category_slug: str
     name: str
     description: str
     tags: tuple[str, ...]
     difficulty: str
     gender_suitability: str
+
+
+@dataclass(frozen=True)
+class PoseSpec(_PoseInfo):
     is_featured: bool
     is_premium: bool
     keypoints: list[Keypoint | None]
 
 
 @dataclass(frozen=True)
-class PoseSeed:
+class PoseSeed(_PoseInfo):
     """A catalogue entry described by its pose angles; ``to_spec`` solves its keypoints."""
 
-    category_slug: str
-    name: str
-    description: str
-    tags: tuple[str, ...]
-    difficulty: str
-    gender_suitability: str
     params: PoseParams
     is_featured: bool = False
     is_premium: bool = False
