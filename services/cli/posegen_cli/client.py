@@ -72,11 +72,8 @@ class Api:
 
 def library(args) -> int:
     api = Api(args.token)
-    params = {
-        "limit": args.limit,
-        **({"search": args.search} if args.search else {}),
-        **({"category": args.category} if args.category else {}),
-    }
+    filters = {"search": args.search, "category": args.category}
+    params = {"limit": args.limit} | {name: value for name, value in filters.items() if value}
     result = api.call("GET", "/library", params=params)
     if args.json:
         for pose in result["items"]:

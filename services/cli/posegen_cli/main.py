@@ -91,6 +91,7 @@ def grant_dev_credits(database_url: str) -> None:
 
 def run_demo(settings: GatewaySettings, relay_port: int) -> int:
     """Wait until the cluster is healthy (a worker registered), then generate two images and follow them."""
+    import contextlib
     import time
 
     import httpx
@@ -100,11 +101,9 @@ def run_demo(settings: GatewaySettings, relay_port: int) -> int:
     health = f"http://127.0.0.1:{settings.gateway_port}/api/apps/pose-generator/health"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
-        try:
+        with contextlib.suppress(httpx.HTTPError):
             if httpx.get(health, timeout=2).status_code == 200:
                 break
-        except httpx.HTTPError:
-            pass
         time.sleep(0.5)
     else:
         print("demo: the cluster did not become healthy in 3 minutes", file=sys.stderr)

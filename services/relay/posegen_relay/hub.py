@@ -46,9 +46,7 @@ class Hub:
             await asyncio.wait_for(asyncio.shield(done), timeout)
 
     def remove(self, session: Session) -> None:
-        users = self.sessions.get(session.user_id)
-        if users is None:
-            return
+        users = self.sessions[session.user_id]  # joined: Relay.close_session removes each session once
         users.discard(session)
         if not users:
             del self.sessions[session.user_id]

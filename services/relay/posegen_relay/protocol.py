@@ -59,12 +59,10 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
 
 def client_event(event: str, data: object) -> ClientMessage:
     """A Socket.IO event: its name is the ``type``, its (optional) argument an object with the other fields."""
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
+    if not isinstance(data, dict | None):
         raise BadMessage("expected a JSON object as the event's argument")
     try:
-        return ClientMessage.model_validate({**data, "type": event})
+        return ClientMessage.model_validate({**(data or {}), "type": event})
     except ValidationError:
         raise BadMessage("expected a known event with valid fields") from None
 
