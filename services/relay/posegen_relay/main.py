@@ -12,9 +12,8 @@ from posegen_relay.server import run
 
 async def _serve(settings: RelaySettings) -> None:
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     await run(settings, stop=stop)
 
 

@@ -51,9 +51,7 @@ class RelayService:
         await self.relay.redis.aclose()
 
     async def __call__(self, scope, receive, send) -> None:
-        kind = scope["type"]
-        if kind not in ("http", "websocket"):
-            return
+        kind = scope["type"]  # http or websocket: lifespan is off under run, and with_relay keeps its own
         path = scope["path"]
         if path.rstrip("/") == protocol.WS_PATH and b"EIO=" in scope.get("query_string", b""):
             query = parse_qs(scope["query_string"].decode("latin-1"))
@@ -100,11 +98,9 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def run(
-    settings: RelaySettings, *, ready: asyncio.Event | None = None, stop: asyncio.Event | None = None
-) -> None:
-    """Serve until ``stop`` is set (or forever); then refuse new connections, close every client (plain
-    protocol: 1001) and stop."""
+async def run(settings: RelaySettings, *, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
+    """Serve until ``stop`` is set; then refuse new connections, close every client (plain protocol: 1001)
+    and stop."""
     service = RelayService(settings)
     config = uvicorn.Config(
         service,
@@ -133,7 +129,7 @@ async def run(
         log.info("relay listening on %s:%s%s", settings.relay_host, settings.relay_port, protocol.WS_PATH)
         if ready is not None:
             ready.set()
-        waiting = asyncio.ensure_future(stop.wait() if stop is not None else asyncio.Future())
+        waiting = asyncio.ensure_future(stop.wait())
         await asyncio.wait([waiting, serving], return_when=asyncio.FIRST_COMPLETED)
         waiting.cancel()
         await service.relay.drain()
