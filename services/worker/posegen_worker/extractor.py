@@ -10,7 +10,6 @@ import sys
 from dataclasses import dataclass
 
 from rq import SimpleWorker
-from rq.serializers import JSONSerializer
 
 from posegen.logs import configure_logging
 from posegen.queue import extraction_queue
@@ -72,11 +71,5 @@ def main() -> int:
     runtime = ExtractorRuntime.open(settings)
     install(runtime)
     server = runtime.serve_metrics(settings.extractor_metrics_host, settings.extractor_metrics_port)
-    worker = SimpleWorker(
-        [extraction_queue(runtime.redis)],
-        connection=runtime.redis,
-        name=settings.extractor_name,
-        serializer=JSONSerializer,
-    )
     log.info("extractor %s ready on queue pose-extraction (metrics on :%s)", settings.extractor_name, server.port)
-    return runtime.work(worker, server)
+    return runtime.work(SimpleWorker, extraction_queue(runtime.redis), settings.extractor_name, server)

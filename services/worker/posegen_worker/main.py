@@ -8,7 +8,6 @@ import signal
 import threading
 
 import redis
-from rq.serializers import JSONSerializer
 
 from posegen.inference.warmup import warm_up
 from posegen.logs import configure_logging
@@ -39,15 +38,8 @@ def main() -> int:
     _wait_for_redis(runtime)
     reaper = Reaper(runtime)
     reaper.start()
-    worker = GenerationWorker(
-        [generation_queue(runtime.redis)],
-        connection=runtime.redis,
-        name=settings.worker_name,
-        serializer=JSONSerializer,
-    )
-    worker.runtime = runtime
     log.info("worker %s ready on queue pose-generation (metrics on :%s)", settings.worker_name, server.port)
-    return runtime.work(worker, reaper, server)
+    return runtime.work(GenerationWorker, generation_queue(runtime.redis), settings.worker_name, reaper, server)
 
 
 def _warm_up(runtime: Runtime) -> bool:

@@ -82,9 +82,11 @@ class WorkerMetrics(Metrics):
             self.registry.register(CudaMemoryCollector())
 
 
-class MetricsServer:
+class MetricsServer(ThreadingHTTPServer):
     """``/metrics`` for Prometheus, ``/health`` (the process answers) and ``/ready`` (pipeline loaded and
     Redis answering), on ``WORKER_METRICS_PORT``."""
+
+    daemon_threads = True
 
     def __init__(
         self,
@@ -94,46 +96,43 @@ class MetricsServer:
         ready: Callable[[], bool],
         details: Callable[[], dict] | None = None,
     ) -> None:
-        handler = _handler(metrics, ready, details or dict)
-        self._server = ThreadingHTTPServer((host, port), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="metrics-http", daemon=True)
+        super().__init__((host, port), _Handler)
+        self.metrics, self.ready, self.details = metrics, ready, details or dict
 
     @property
     def port(self) -> int:
-        return self._server.server_address[1]
+        return self.server_address[1]
 
     def start(self) -> None:
-        self._thread.start()
+        threading.Thread(target=self.serve_forever, name="metrics-http", daemon=True).start()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self.shutdown()
+        self.server_close()
 
 
-def _handler(metrics: Metrics, ready: Callable[[], bool], details: Callable[[], dict]) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            path = self.path.split("?", 1)[0]
-            if path == "/metrics":
-                self._reply(200, metrics.exposition(), CONTENT_TYPE_LATEST)
-            elif path == "/health":
-                self._reply(200, b'{"status":"ok"}', "application/json")
-            elif path == "/ready":
-                ok = ready()
-                body = json.dumps({"status": "ready" if ok else "not_ready", **details()}).encode()
-                self._reply(200 if ok else 503, body, "application/json")
-            else:
-                self._reply(404, b'{"status":"not_found"}', "application/json")
+class _Handler(BaseHTTPRequestHandler):
+    server: MetricsServer
 
-        def _reply(self, status: int, body: bytes, content_type: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        path = self.path.split("?", 1)[0]
+        if path == "/metrics":
+            self._reply(200, self.server.metrics.exposition(), CONTENT_TYPE_LATEST)
+        elif path == "/health":
+            self._reply(200, b'{"status":"ok"}', "application/json")
+        elif path == "/ready":
+            ok = self.server.ready()
+            body = json.dumps({"status": "ready" if ok else "not_ready", **self.server.details()}).encode()
+            self._reply(200 if ok else 503, body, "application/json")
+        else:
+            self._reply(404, b'{"status":"not_found"}', "application/json")
 
-        def log_message(self, *args) -> None:
-            pass
+    def _reply(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
-    return Handler
+    def log_message(self, *args) -> None:
+        pass

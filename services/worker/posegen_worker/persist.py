@@ -69,7 +69,6 @@ class Persister:
         self.generation = generation
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="persist", initializer=_lower_priority)
         self._futures: list[Future] = []
-        self._lock = threading.Lock()
         self.completed = generation.poses_completed
         self.failed = generation.poses_failed
 
@@ -187,11 +186,10 @@ class Persister:
         policy = retrying(on=DATABASE_FAULTS, deadline=DATABASE_RETRY_SECONDS, first=0.5, cap=10.0, log=log)
         if not policy(self._insert, row):
             return False
-        with self._lock:
-            if row.status == "completed":
-                self.completed += 1
-            else:
-                self.failed += 1
+        if row.status == "completed":
+            self.completed += 1
+        else:
+            self.failed += 1
         self.runtime.metrics.images.labels(row.status).inc()
         return True
 

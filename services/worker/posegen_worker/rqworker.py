@@ -17,6 +17,7 @@ log = logging.getLogger("posegen.worker")
 
 class GenerationWorker(SimpleWorker):
     runtime: Runtime
+    """Set by ``Runtime.work``, which starts this worker."""
 
     def register_birth(self) -> None:
         """A worker's name is its identity (Kubernetes gives it the pod's name, which a restarted container

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 import redis
 from psycopg_pool import ConnectionPool
-from rq import SimpleWorker
+from rq import Queue, SimpleWorker
+from rq.serializers import JSONSerializer
 
 from posegen.events import EventPublisher
 from posegen.retry import retrying
@@ -71,8 +72,11 @@ class Connections:
         server.start()
         return server
 
-    def work(self, worker: SimpleWorker, *beside) -> int:
-        """Work the queue until the worker stops; then stop what ran beside it, in order, and close."""
+    def work(self, worker_class: type[SimpleWorker], queue: Queue, name: str, *beside) -> int:
+        """Work ``queue`` with an RQ worker named ``name`` (which can reach this runtime as ``worker.runtime``)
+        until it stops; then stop what ran beside it, in order, and close."""
+        worker = worker_class([queue], connection=self.redis, name=name, serializer=JSONSerializer)
+        worker.runtime = self
         try:
             worker.work(logging_level=self.settings.log_level, with_scheduler=False)
         finally:
