@@ -82,3 +82,10 @@ def test_the_command_reports_each_volume_and_fails_on_a_missing_one(tmp_path):
         [*command, str(present), str(tmp_path / "absent")], capture_output=True, text=True, timeout=60
     )
     assert missing.returncode == 1 and "absent" in missing.stderr
+
+
+def test_an_owner_that_is_not_numbers_is_a_usage_error(tmp_path):
+    command = [sys.executable, "-m", "posegen_cli", "volumes", "prepare", "--owner", "svc:svc", str(tmp_path)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "--owner: expected uid:gid as numbers" in result.stderr and "Traceback" not in result.stderr

@@ -13,6 +13,7 @@ from pathlib import Path
 from posegen.logs import configure_logging
 from posegen.settings import AuthSettings, CommonSettings, GatewaySettings, RelaySettings, load_settings
 from posegen_cli import export, models
+from posegen_cli.volumes import parse_owner
 
 _DURATION = re.compile(r"^(\d+)([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -197,9 +198,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_volumes(args: argparse.Namespace) -> int:
-    from posegen_cli.volumes import VolumeError, parse_owner, prepare_volume
+    from posegen_cli.volumes import VolumeError, prepare_volume
 
-    uid, gid = parse_owner(args.owner)
+    uid, gid = args.owner
     try:
         for path in args.paths:
             print(f"{path}: {prepare_volume(path=Path(path), uid=uid, gid=gid)} for {uid}:{gid}")
@@ -265,7 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
     volumes = commands.add_parser("volumes", help="prepare shared volumes (an init container, as root)")
     volumes_commands = volumes.add_subparsers(dest="volumes_command", required=True, metavar="ACTION")
     prepare = volumes_commands.add_parser("prepare", help="give each volume's top folder to the services' user")
-    prepare.add_argument("--owner", default="10001:10001", help="uid:gid that must be able to write (10001:10001)")
+    prepare.add_argument(
+        "--owner", type=parse_owner, default="10001:10001", help="uid:gid that must be able to write (10001:10001)"
+    )
     prepare.add_argument("paths", nargs="+", help="the volumes' mount paths")
     volumes.set_defaults(func=cmd_volumes)
 

@@ -8,6 +8,7 @@ the user could not write there already."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import stat
 from pathlib import Path
@@ -51,5 +52,8 @@ def prepare_volume(*, path: Path, uid: int, gid: int) -> str:
 
 
 def parse_owner(value: str) -> tuple[int, int]:
+    """``uid:gid`` (or a bare ``uid``, its own group) as numbers; argparse turns the error into a usage error."""
     uid, _, gid = value.partition(":")
+    if not uid.isdigit() or not (gid or uid).isdigit():
+        raise argparse.ArgumentTypeError(f"expected uid:gid as numbers (like 10001:10001), got {value!r}")
     return int(uid), int(gid or uid)
