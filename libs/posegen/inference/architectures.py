@@ -114,12 +114,10 @@ SD15 = Architecture(
 )
 
 
-def build_pipeline(
-    architecture: Architecture, folder: Path, *, seed: int = 0, identity: bool = True, variant: str | None = None
-) -> Path:
+def build_pipeline(architecture: Architecture, folder: Path, *, seed: int = 0, variant: str | None = None) -> Path:
     """Build the pipeline with random weights (seeded, so a rebuild gives the same model) and save it with
-    ``save_pretrained``: ``folder`` is the base model, ``folder/controlnet`` the ControlNet and, with
-    ``identity``, ``folder/ip-adapter`` the IP-Adapters and their image encoder (see ``adapters``).
+    ``save_pretrained``: ``folder`` is the base model, ``folder/controlnet`` the ControlNet and
+    ``folder/ip-adapter`` the IP-Adapters and their image encoder (see ``adapters``).
     ``variant="fp16"`` saves half-precision ``*.fp16.safetensors`` files, as the real weights are published."""
     import torch
 
@@ -130,17 +128,15 @@ def build_pipeline(
     dtype = torch.float16 if variant == "fp16" else torch.float32
     pipeline.to(dtype=dtype)
     pipeline.save_pretrained(folder, safe_serialization=True, variant=variant)
-    marker = {"kind": architecture.name, "seed": seed, "format": BUILD_FORMAT}
-    if identity:
-        write_adapters(
-            pipeline.unet,
-            folder / ADAPTER_FOLDER,
-            vision=architecture.vision,
-            resampler=architecture.resampler,
-            seed=seed + 1,
-            dtype=dtype,
-        )
-        marker["ip_adapter"] = ADAPTER_FOLDER
+    write_adapters(
+        pipeline.unet,
+        folder / ADAPTER_FOLDER,
+        vision=architecture.vision,
+        resampler=architecture.resampler,
+        seed=seed + 1,
+        dtype=dtype,
+    )
+    marker = {"kind": architecture.name, "seed": seed, "format": BUILD_FORMAT, "ip_adapter": ADAPTER_FOLDER}
     (folder / MARKER_FILE).write_text(json.dumps(marker), encoding="utf-8")
     return folder
 

@@ -124,11 +124,8 @@ def download_models(
     hub = hub or HubClient()
     model_dir.mkdir(parents=True, exist_ok=True)
     waiting = f"another process is downloading into {model_dir}; waiting for it"
-    folders = {}
     with exclusive_lock(path=model_dir / DOWNLOAD_LOCK, timeout=lock_timeout, on_wait=lambda: report(waiting)):
-        for spec in specs:
-            folders[spec.role] = _ensure(model_dir=model_dir, spec=spec, hub=hub, report=report)
-    return folders
+        return {spec.role: _ensure(model_dir=model_dir, spec=spec, hub=hub, report=report) for spec in specs}
 
 
 def _ensure(*, model_dir: Path, spec: ModelSpec, hub: Hub, report: Callable[[str], None]) -> Path:

@@ -12,16 +12,16 @@ LATENT_RGB = (
 )
 
 
-def latents_to_jpeg_data_url(latents, *, index: int = 0, quality: int = 70) -> str:
-    """``latents`` is the (batch, 4, h, w) tensor of a denoising step; returns ``data:image/jpeg;base64,...``."""
+def latents_to_jpeg_data_url(latents) -> str:
+    """The first image of a denoising step's (batch, 4, h, w) ``latents`` as ``data:image/jpeg;base64,...``."""
     import torch
     from PIL import Image
 
     from posegen.images import encode_jpeg
 
     matrix = torch.tensor(LATENT_RGB, dtype=torch.float32)
-    latent = latents[index].detach().to("cpu", torch.float32)
+    latent = latents[0].detach().to("cpu", torch.float32)
     rgb = torch.einsum("chw,cr->hwr", latent, matrix)
     pixels = ((rgb + 1) / 2).clamp(0, 1).mul(255).to(torch.uint8).numpy()
-    jpeg = encode_jpeg(Image.fromarray(pixels), quality=quality)
+    jpeg = encode_jpeg(Image.fromarray(pixels), quality=70)
     return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")

@@ -44,9 +44,9 @@ COMPILED = (
 )
 
 
-def warm_up(loaded, calls: tuple[WarmupCall, ...] | None = None, *, steps: int = 1) -> float:
+def warm_up(loaded, *, steps: int = 1) -> float:
     """Run the calls (the compiled set when the pipeline is compiled); raises if the pipeline cannot run."""
-    calls = calls or (COMPILED if loaded.compiled else PLAIN)
+    calls = COMPILED if loaded.compiled else PLAIN
     started = time.perf_counter()
     for call in calls:
         prompt = LONG_PROMPT if call.prompt_chunks > 1 else "a person"
