@@ -46,6 +46,24 @@ def test_invalid_project_bodies(client, gw, headers, body):
     assert response.json()["error"]["code"] == "validation_error"
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"projectName": "x" * 101}, "projectName"),
+        ({"status": "bogus"}, "status"),
+        ({"projectName": 42}, "projectName"),
+    ],
+)
+def test_an_update_names_the_field_it_refuses(client, gw, headers, project_id, body, field):
+    """An update field that may be left out is a union with null inside pydantic; the error names the field
+    as it was sent, once, not pydantic's union member (``projectName.function-after[...]``, ``status.none``)."""
+    response = client.put(f"{gw.prefix}/projects/{project_id}", json=body, headers=headers)
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["field"] == field and error["message"].startswith(f"{field}: ")
+    assert [problem["field"] for problem in error["details"]["errors"]] == [field]
+
+
 def test_malformed_json_is_a_4xx(client, gw, headers):
     response = client.post(
         f"{gw.prefix}/projects", content=b"{not json", headers={**headers, "Content-Type": "application/json"}

@@ -44,10 +44,29 @@ def envelope(
     return JSONResponse(body.model_dump(mode="json", by_alias=True, exclude_none=True), status, headers=headers)
 
 
+_SENT_IN = ("body", "query", "path", "header")
+
+
+def _union_member(part: object) -> bool:
+    """A step pydantic adds to an error's path for the member of a union (``X | None``) that refused the value,
+    such as ``function-after[_trimmed(), constrained-str]``, ``list[...]`` or ``none``: not part of the field."""
+    return isinstance(part, str) and (part in ("none", "str", "int", "float", "bool") or any(c in part for c in "[(-"))
+
+
 def _problem(problem: dict) -> dict:
-    """A validation problem as ``details.errors`` lists it: the field's dotted path (without where it was sent)."""
-    path = [str(part) for part in problem.get("loc", ()) if part not in ("body", "query", "path", "header")]
-    return {"field": ".".join(path) or None, "message": str(problem.get("msg", "")).removeprefix("Value error, ")}
+    """A validation problem as ``details.errors`` lists it: the field's dotted path (without where it was sent,
+    nor the union member pydantic tried)."""
+    path = [part for part in problem.get("loc", ()) if part not in _SENT_IN]
+    path = path[:1] + [part for part in path[1:] if not _union_member(part)]
+    message = str(problem.get("msg", "")).removeprefix("Value error, ")
+    return {"field": ".".join(map(str, path)) or None, "message": message}
+
+
+def _problems(errors: list[dict]) -> list[dict]:
+    """The problems to report; a null-accepting field's "Input should be None" goes when the field has another."""
+    fields = {_problem(e)["field"] for e in errors if e.get("type") != "none_required"}
+    kept = [e for e in errors if e.get("type") != "none_required" or _problem(e)["field"] not in fields]
+    return [_problem(e) for e in kept[:20]]
 
 
 async def on_api_error(_request: Request, error: ApiError) -> JSONResponse:
@@ -62,7 +81,7 @@ async def on_api_error(_request: Request, error: ApiError) -> JSONResponse:
 
 
 async def on_validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
-    problems = [_problem(problem) for problem in error.errors()[:20]]
+    problems = _problems(error.errors())
     field, message = (problems[0]["field"], problems[0]["message"]) if problems else (None, "invalid request")
     message = f"{field}: {message}" if field else message
     return envelope(422, message, "validation_error", field=field, details={"errors": problems})
