@@ -39,34 +39,28 @@ class SeedReport:
         return bool(self.categories_written or self.poses_written)
 
 
-_UPSERT_CATEGORY = """
-INSERT INTO pose_categories (id, slug, name, description, parent_id, icon, color, display_order)
-VALUES (%(id)s, %(slug)s, %(name)s, %(description)s, %(parent_id)s, %(icon)s, %(color)s, %(display_order)s)
-ON CONFLICT (slug) DO UPDATE SET
-    name = EXCLUDED.name, description = EXCLUDED.description, parent_id = EXCLUDED.parent_id,
-    icon = EXCLUDED.icon, color = EXCLUDED.color, display_order = EXCLUDED.display_order, updated_at = now()
-WHERE (pose_categories.name, pose_categories.description, pose_categories.parent_id, pose_categories.icon,
-       pose_categories.color, pose_categories.display_order)
-   IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.description, EXCLUDED.parent_id, EXCLUDED.icon,
-                     EXCLUDED.color, EXCLUDED.display_order)
+def _upsert(table: str, keys: str, conflict: str, columns: str) -> str:
+    """Insert a row (``id``, ``keys`` and ``columns``, comma-separated); on ``conflict`` update its ``columns``,
+    but only when one of them changed, so that ``rowcount`` counts the rows really written."""
+    updated = columns.split(", ")
+    names = ["id", *keys.split(", "), *updated]
+    return f"""
+INSERT INTO {table} ({", ".join(names)}) VALUES ({", ".join(f"%({name})s" for name in names)})
+ON CONFLICT {conflict} DO UPDATE SET {", ".join(f"{c} = EXCLUDED.{c}" for c in updated)}, updated_at = now()
+WHERE ({", ".join(f"{table}.{c}" for c in updated)}) IS DISTINCT FROM ({", ".join(f"EXCLUDED.{c}" for c in updated)})
 RETURNING id
 """
 
-_UPSERT_POSE = """
-INSERT INTO poses (id, category_id, name, description, tags, difficulty, gender_suitability,
-                   is_featured, is_premium, keypoints)
-VALUES (%(id)s, %(category_id)s, %(name)s, %(description)s, %(tags)s, %(difficulty)s,
-        %(gender_suitability)s, %(is_featured)s, %(is_premium)s, %(keypoints)s)
-ON CONFLICT (category_id, name) WHERE owner_id IS NULL DO UPDATE SET
-    description = EXCLUDED.description, tags = EXCLUDED.tags, difficulty = EXCLUDED.difficulty,
-    gender_suitability = EXCLUDED.gender_suitability, is_featured = EXCLUDED.is_featured,
-    is_premium = EXCLUDED.is_premium, keypoints = EXCLUDED.keypoints, updated_at = now()
-WHERE (poses.description, poses.tags, poses.difficulty, poses.gender_suitability, poses.is_featured,
-       poses.is_premium, poses.keypoints)
-   IS DISTINCT FROM (EXCLUDED.description, EXCLUDED.tags, EXCLUDED.difficulty, EXCLUDED.gender_suitability,
-                     EXCLUDED.is_featured, EXCLUDED.is_premium, EXCLUDED.keypoints)
-RETURNING id
-"""
+
+_UPSERT_CATEGORY = _upsert(
+    "pose_categories", "slug", "(slug)", "name, description, parent_id, icon, color, display_order"
+)
+_UPSERT_POSE = _upsert(
+    "poses",
+    "category_id, name",
+    "(category_id, name) WHERE owner_id IS NULL",
+    "description, tags, difficulty, gender_suitability, is_featured, is_premium, keypoints",
+)
 
 
 # The rows below carry the specs' other fields too (slugs); psycopg ignores keys a query does not name.
