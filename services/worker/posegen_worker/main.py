@@ -32,7 +32,10 @@ def main() -> int:
     runtime_module.install(runtime)
     warmed = threading.Event()
     server = runtime.serve_metrics(settings.worker_metrics_host, settings.worker_metrics_port, ready=warmed.is_set)
-    if not _warm_up(runtime):
+    try:  # one denoising step (and, when compiled, every shape it serves) before the first job
+        runtime.metrics.warmup_seconds.set(warm_up(runtime.pipeline))
+    except Exception:
+        log.exception("the pipeline cannot run (warm-up failed): this worker stays unready and takes no job")
         return _idle_until_stopped(server, runtime)
     warmed.set()
     _wait_for_redis(runtime)
@@ -40,16 +43,6 @@ def main() -> int:
     reaper.start()
     log.info("worker %s ready on queue pose-generation (metrics on :%s)", settings.worker_name, server.port)
     return runtime.work(GenerationWorker, generation_queue(runtime.redis), settings.worker_name, reaper, server)
-
-
-def _warm_up(runtime: Runtime) -> bool:
-    """One denoising step (and, when compiled, every shape it serves) before the first job."""
-    try:
-        runtime.metrics.warmup_seconds.set(warm_up(runtime.pipeline))
-    except Exception:
-        log.exception("the pipeline cannot run (warm-up failed): this worker stays unready and takes no job")
-        return False
-    return True
 
 
 def _idle_until_stopped(server: MetricsServer, runtime: Runtime) -> int:
