@@ -9,7 +9,7 @@ import time
 import pytest
 
 from posegen.contracts import QUEUE_LIST_KEY
-from posegen.queue import enqueue_generation
+from posegen.queue import discard_job, enqueue_generation
 from posegen_cli.localrun import free_port
 from posegen_worker import main as worker_main
 from posegen_worker import runtime as runtime_module
@@ -55,6 +55,7 @@ def test_a_pipeline_that_cannot_run_leaves_the_worker_unready_and_idle(
     runtime_module.slot.installed.stop_event.set()
     thread.join(timeout=30)
     assert result["code"] == 3
+    discard_job(redis_client, generation_id)  # the worker tests that follow share this queue
 
 
 def get_status(port: int, path: str) -> int | None:
