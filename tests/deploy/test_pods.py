@@ -49,7 +49,7 @@ def test_pods_prepare_every_shared_volume_before_running_as_uid_10001(rendered):
         first = spec["initContainers"][0]
         (command,) = posegen_commands(first)
         args = build_parser().parse_args(command[1:])
-        assert (args.command, args.volumes_command, args.owner) == ("volumes", "prepare", "10001:10001")
+        assert (args.command, args.volumes_command, args.owner) == ("volumes", "prepare", (SERVICE_UID, SERVICE_UID))
         assert set(args.paths) == mounts, f"{document['metadata']['name']}: prepares {args.paths}, mounts {mounts}"
         assert {m["mountPath"] for m in first["volumeMounts"]} == mounts
         context = first["securityContext"]
