@@ -41,15 +41,13 @@ class LoadedPipeline:
         return self.kind != "real"
 
 
-def resolve_models(settings: WorkerSettings, *, build_missing: bool = True) -> tuple[str, str]:
+def resolve_models(settings: WorkerSettings) -> tuple[str, str]:
     """The base and ControlNet to load: the configured ones, else the tiny model (built if missing)."""
     if settings.model_base:
         controlnet = settings.model_controlnet or str(Path(settings.model_base) / "controlnet")
         return settings.model_base, controlnet
     tiny = Path(settings.model_dir) / TINY_FOLDER
     if not (tiny / "model_index.json").is_file() or not is_current_build(tiny):
-        if not build_missing:
-            raise FileNotFoundError(f"no model configured and no tiny model at {tiny}; run `posegen models build-tiny`")
         log.info("building the tiny offline model in %s", tiny)
         build_pipeline(TINY, tiny)
     return str(tiny), settings.model_controlnet or str(tiny / "controlnet")

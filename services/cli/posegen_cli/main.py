@@ -63,7 +63,7 @@ def ensure_model() -> None:
     from posegen.inference.loading import resolve_models
 
     print("no MODEL_BASE configured: using the tiny offline model (it draws noise; see `posegen models download`)")
-    resolve_models(settings, build_missing=True)
+    resolve_models(settings)
 
 
 DEV_USER = "dev-user"
