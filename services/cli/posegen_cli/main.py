@@ -13,7 +13,7 @@ from pathlib import Path
 from posegen.logs import configure_logging
 from posegen.settings import AuthSettings, CommonSettings, GatewaySettings, RelaySettings, load_settings
 from posegen_cli import export, models
-from posegen_cli.volumes import parse_owner
+from posegen_cli.volumes import VolumeError, parse_owner, prepare_volume
 
 _DURATION = re.compile(r"^(\d+)([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -198,8 +198,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_volumes(args: argparse.Namespace) -> int:
-    from posegen_cli.volumes import VolumeError, prepare_volume
-
     uid, gid = args.owner
     try:
         for path in args.paths:

@@ -64,9 +64,9 @@ def _problem(problem: dict) -> dict:
 
 def _problems(errors: list[dict]) -> list[dict]:
     """The problems to report; a null-accepting field's "Input should be None" goes when the field has another."""
-    fields = {_problem(e)["field"] for e in errors if e.get("type") != "none_required"}
-    kept = [e for e in errors if e.get("type") != "none_required" or _problem(e)["field"] not in fields]
-    return [_problem(e) for e in kept[:20]]
+    problems = [(error.get("type") == "none_required", _problem(error)) for error in errors]
+    named = {problem["field"] for is_none, problem in problems if not is_none}
+    return [problem for is_none, problem in problems if not (is_none and problem["field"] in named)][:20]
 
 
 async def on_api_error(_request: Request, error: ApiError) -> JSONResponse:
