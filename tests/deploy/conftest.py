@@ -1,10 +1,11 @@
-"""Both overlays, rendered offline (tests/deploy/kustomize.py), for every manifest test."""
+"""Every overlay, rendered by the real ``kubectl kustomize`` (tests/deploy/k8s/render.py), for every
+manifest test."""
 
 from pathlib import Path
 
 import pytest
 
-from .kustomize import render
+from .k8s.render import render
 
 REPO = Path(__file__).resolve().parents[2]
 OVERLAYS = ["dev", "gpu", "object-storage"]

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from .conftest import REPO
-from .kustomize import find
+from .k8s.render import find, render
 
 GATEWAY_REPLICAS = 3
 
@@ -62,8 +62,6 @@ def test_the_redis_trigger_authenticates_from_the_services_secret(rendered):
 def test_the_example_secret_and_config_describe_one_redis():
     """REDIS_URL is what the services use; KEDA gets host:port, database, password, user and TLS separately,
     and they must all describe the same server."""
-    from .kustomize import render
-
     documents = render(REPO / "k8s/overlays/dev")
     secret = find(documents, "Secret", "posegen-secrets")["stringData"]
     config = find(documents, "ConfigMap", "posegen-config")["data"]

@@ -9,7 +9,7 @@ import pytest
 from posegen.settings import ExtractorSettings, GatewaySettings, RelaySettings, WorkerSettings
 
 from .conftest import REPO
-from .kustomize import find, render
+from .k8s.render import find, render
 from .netpol import Endpoint, connection_allowed
 
 SECRET = find(render(REPO / "k8s/overlays/dev"), "Secret", "posegen-secrets")["stringData"]

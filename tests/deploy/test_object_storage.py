@@ -10,7 +10,7 @@ import yaml
 from posegen.settings import CommonSettings
 
 from .conftest import REPO
-from .kustomize import find, pod_specs, render
+from .k8s.render import find, pod_specs, render
 from .netpol import Endpoint, connection_allowed
 
 OVERLAY = REPO / "k8s/overlays/object-storage"

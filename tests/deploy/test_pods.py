@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 from posegen.inference.download import load_manifest
 from posegen_cli.main import build_parser
 
-from .kustomize import CLUSTER_SCOPED, find
+from .k8s.render import CLUSTER_SCOPED, find
 
 SERVICE_UID = 10001
 
