@@ -40,15 +40,15 @@ def data_stores(namespace: str) -> list[tuple[Endpoint, Endpoint]]:
     ]
 
 
-def pod(rendered, kind: str, name: str) -> Endpoint:
-    template = find(rendered, kind, name)["spec"]["template"]
+def pod(rendered, name: str) -> Endpoint:
+    template = find(rendered, "Deployment", name)["spec"]["template"]
     return Endpoint(name, "posegen", template["metadata"]["labels"])
 
 
 def flows(rendered, redis: Endpoint, postgres: Endpoint) -> tuple[list, list]:
-    gateway, relay = pod(rendered, "Deployment", "posegen-gateway"), pod(rendered, "Deployment", "posegen-relay")
-    worker, migrate = pod(rendered, "Deployment", "posegen-worker"), pod(rendered, "Job", "posegen-migrate")
-    extractor = pod(rendered, "Deployment", "posegen-extractor")
+    gateway, relay = pod(rendered, "posegen-gateway"), pod(rendered, "posegen-relay")
+    worker = pod(rendered, "posegen-worker")
+    extractor = pod(rendered, "posegen-extractor")
     needed = [
         (extractor, redis, REDIS_PORT),
         (extractor, postgres, POSTGRES_PORT),
@@ -62,7 +62,6 @@ def flows(rendered, redis: Endpoint, postgres: Endpoint) -> tuple[list, list]:
         (worker, postgres, POSTGRES_PORT),
         (worker, DNS, 53),
         (worker, INTERNET, 443),
-        (migrate, postgres, POSTGRES_PORT),
         (KEDA, redis, REDIS_PORT),
         (INGRESS, gateway, GATEWAY_PORT),
         (INGRESS, relay, RELAY_PORT),
@@ -113,4 +112,4 @@ def test_data_stores_of_another_namespace_are_not_opened_by_these_policies(rende
     """The policies govern this namespace only: data stores elsewhere need their own (documented)."""
     redis, _ = data_stores("data")[0]
     assert connection_allowed(rendered, KEDA, redis, REDIS_PORT)  # no policy of ours isolates it
-    assert connection_allowed(rendered, pod(rendered, "Deployment", "posegen-worker"), redis, REDIS_PORT)
+    assert connection_allowed(rendered, pod(rendered, "posegen-worker"), redis, REDIS_PORT)

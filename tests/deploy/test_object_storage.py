@@ -32,8 +32,7 @@ def endpoint_port(data: dict[str, str]) -> int:
 
 
 def pod(rendered, name: str) -> Endpoint:
-    kind = "Job" if name == "posegen-migrate" else "Deployment"
-    return Endpoint(name, "posegen", find(rendered, kind, name)["spec"]["template"]["metadata"]["labels"])
+    return Endpoint(name, "posegen", find(rendered, "Deployment", name)["spec"]["template"]["metadata"]["labels"])
 
 
 def test_the_services_are_configured_for_a_bucket(rendered):
