@@ -63,7 +63,7 @@ def test_the_example_secret_and_config_describe_one_redis():
     """REDIS_URL is what the services use; KEDA gets host:port, database, password, user and TLS separately,
     and they must all describe the same server."""
     documents = render(REPO / "k8s/overlays/dev")
-    secret = find(documents, "Secret", "posegen-secrets")["stringData"]
+    secret = yaml.safe_load((REPO / "k8s/overlays/dev/secret.example.yaml").read_text())["stringData"]
     config = find(documents, "ConfigMap", "posegen-config")["data"]
     redis = triggers(documents)["redis"]["metadata"]
     auth = {

@@ -5,14 +5,15 @@ PostgreSQL where the example Secret puts them (this namespace) and outside the c
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 
 from posegen.settings import ExtractorSettings, GatewaySettings, RelaySettings, WorkerSettings
 
 from .conftest import REPO
-from .k8s.render import find, render
+from .k8s.render import find
 from .netpol import Endpoint, connection_allowed
 
-SECRET = find(render(REPO / "k8s/overlays/dev"), "Secret", "posegen-secrets")["stringData"]
+SECRET = yaml.safe_load((REPO / "k8s/overlays/dev/secret.example.yaml").read_text())["stringData"]
 REDIS_URL, DATABASE_URL = urlsplit(SECRET["REDIS_URL"]), urlsplit(SECRET["DATABASE_URL"])
 REDIS_PORT, POSTGRES_PORT = REDIS_URL.port or 6379, DATABASE_URL.port or 5432
 GATEWAY_PORT = GatewaySettings.model_fields["gateway_port"].default

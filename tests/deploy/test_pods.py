@@ -31,7 +31,7 @@ def posegen_commands(container: dict) -> list[list[str]]:
 
 
 def test_every_namespaced_resource_lands_in_the_namespace(rendered):
-    """kustomize's namespace in the base does not reach an overlay's own resources (its Secret, its PVC)."""
+    """kustomize's namespace in the base does not reach an overlay's own resources (a PVC, a policy)."""
     for document in rendered:
         if document["kind"] not in CLUSTER_SCOPED:
             assert document["metadata"].get("namespace") == "posegen", f"{document['kind']}/{document['metadata']}"
