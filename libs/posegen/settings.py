@@ -123,6 +123,8 @@ class GatewaySettings(AuthSettings):
     gateway_host: str = "0.0.0.0"
     gateway_port: Port = 3000
     gateway_workers: int = Field(default=1, ge=1, le=64)
+    gateway_metrics_port: int = Field(default=9102, ge=0, le=65535, description="0 picks a free port")
+    """Prometheus' /metrics, apart from GATEWAY_PORT so that no edge routes it to the public."""
     cors_origin: str = "*"
     public_base_url: HttpUrl = "http://localhost:3000"
     credits_per_pose: int = Field(default=30, ge=0)

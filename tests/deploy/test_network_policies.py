@@ -17,6 +17,7 @@ SECRET = yaml.safe_load((REPO / "k8s/overlays/dev/secret.example.yaml").read_tex
 REDIS_URL, DATABASE_URL = urlsplit(SECRET["REDIS_URL"]), urlsplit(SECRET["DATABASE_URL"])
 REDIS_PORT, POSTGRES_PORT = REDIS_URL.port or 6379, DATABASE_URL.port or 5432
 GATEWAY_PORT = GatewaySettings.model_fields["gateway_port"].default
+GATEWAY_METRICS_PORT = GatewaySettings.model_fields["gateway_metrics_port"].default
 RELAY_PORT = RelaySettings.model_fields["relay_port"].default
 METRICS_PORT = WorkerSettings.model_fields["worker_metrics_port"].default
 EXTRACTOR_METRICS_PORT = ExtractorSettings.model_fields["extractor_metrics_port"].default
@@ -66,7 +67,7 @@ def flows(rendered, redis: Endpoint, postgres: Endpoint) -> tuple[list, list]:
         (KEDA, redis, REDIS_PORT),
         (INGRESS, gateway, GATEWAY_PORT),
         (INGRESS, relay, RELAY_PORT),
-        (PROMETHEUS, gateway, GATEWAY_PORT),
+        (PROMETHEUS, gateway, GATEWAY_METRICS_PORT),
         (PROMETHEUS, relay, RELAY_PORT),
         (PROMETHEUS, worker, METRICS_PORT),
     ]
@@ -77,6 +78,9 @@ def flows(rendered, redis: Endpoint, postgres: Endpoint) -> tuple[list, list]:
         (INGRESS, redis, REDIS_PORT),
         (INGRESS, postgres, POSTGRES_PORT),
         (INGRESS, worker, METRICS_PORT),
+        (INGRESS, gateway, GATEWAY_METRICS_PORT),
+        (STRANGER, gateway, GATEWAY_METRICS_PORT),
+        (PROMETHEUS, gateway, GATEWAY_PORT),
         (STRANGER, redis, REDIS_PORT),
         (STRANGER, postgres, POSTGRES_PORT),
         (STRANGER, gateway, GATEWAY_PORT),

@@ -49,7 +49,13 @@ class ClusterRunner:
     """Starts (and restarts) the three services of one cluster as processes with the same settings."""
 
     def __init__(self, database_url: str, redis_url: str, model: Path, folder: Path) -> None:
-        ports = {"gateway": free_port(), "relay": free_port(), "worker": free_port(), "extractor": free_port()}
+        ports = {
+            "gateway": free_port(),
+            "gateway-metrics": free_port(),
+            "relay": free_port(),
+            "worker": free_port(),
+            "extractor": free_port(),
+        }
         self.folder = folder
         self.env = {
             **os.environ,
@@ -62,6 +68,7 @@ class ClusterRunner:
             "TORCH_DEVICE": "cpu",
             "GATEWAY_PORT": str(ports["gateway"]),
             "GATEWAY_HOST": "127.0.0.1",
+            "GATEWAY_METRICS_PORT": str(ports["gateway-metrics"]),
             "RELAY_PORT": str(ports["relay"]),
             "RELAY_HOST": "127.0.0.1",
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['gateway']}",

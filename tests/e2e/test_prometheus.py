@@ -15,6 +15,7 @@ from .test_cluster import token
 
 REPO = Path(__file__).resolve().parents[2]
 PROMETHEUS, PROMTOOL = shutil.which("prometheus"), shutil.which("promtool")
+METRICS_PORT = {"gateway": "gateway-metrics"}  # GATEWAY_METRICS_PORT; the other ports serve /metrics themselves
 pytestmark = pytest.mark.skipif(not (PROMETHEUS and PROMTOOL), reason="Debian's prometheus is installed by .ci/run")
 
 
@@ -26,7 +27,8 @@ def prometheus(cluster, tmp_path):
     config["rule_files"] = [str(REPO / "deploy/prometheus/alerts.yml")]
     for job in config["scrape_configs"]:
         service = job["job_name"].removeprefix("posegen-")
-        job["static_configs"] = [{"targets": [f"127.0.0.1:{cluster.ports[service]}"]}]
+        port = cluster.ports[METRICS_PORT.get(service, service)]
+        job["static_configs"] = [{"targets": [f"127.0.0.1:{port}"]}]
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = free_port()
     process = subprocess.Popen(
@@ -117,8 +119,9 @@ def test_prometheus_scrapes_every_service_during_a_generation(cluster, prometheu
 
 
 def test_promtool_accepts_each_exposition(cluster):
+    assert httpx.get(f"{cluster.gateway}/metrics", timeout=5).status_code == 404, "not on the public port"
     for url in (
-        f"{cluster.gateway}/metrics",
+        f"http://127.0.0.1:{cluster.ports['gateway-metrics']}/metrics",
         f"http://127.0.0.1:{cluster.ports['relay']}/metrics",
         f"http://127.0.0.1:{cluster.ports['worker']}/metrics",
         f"http://127.0.0.1:{cluster.ports['extractor']}/metrics",

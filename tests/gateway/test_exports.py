@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from prometheus_client import generate_latest
 
 from posegen.exports.formats import FORMATS, KEYS
 from posegen.recipe import PNG_KEY
@@ -13,7 +14,7 @@ from .exports_support import finished_generation, read_zip
 
 
 def metric(client, fmt: str, source: str) -> float:
-    text = client.get("/metrics").text
+    text = generate_latest(client.app.state.context.metrics.registry).decode()
     prefix = f'posegen_gateway_export_renditions_total{{format="{fmt}",source="{source}"}} '
     lines = [line for line in text.splitlines() if line.startswith(prefix)]
     return float(lines[0].removeprefix(prefix)) if lines else 0.0

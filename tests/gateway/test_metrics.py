@@ -1,13 +1,39 @@
+"""The gateway's Prometheus metrics, on their own port (GATEWAY_METRICS_PORT): the public port, which the
+Ingress and the compose edge route to, does not answer /metrics."""
+
 import shutil
 import subprocess
+import urllib.error
+import urllib.request
 
+import pytest
+from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from posegen_gateway.app import create_app
 
-def scrape(client) -> dict:
-    response = client.get("/metrics")
-    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
-    return {family.name: family for family in text_string_to_metric_families(response.text)}, response.text
+
+@pytest.fixture
+def client(make_settings):
+    app = create_app(make_settings(gateway_host="127.0.0.1"), run_reconciler=False, metrics_port=0)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def scrape(client) -> tuple[dict, str]:
+    url = f"http://127.0.0.1:{client.app.state.metrics_port}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        assert response.status == 200 and response.headers["Content-Type"].startswith("text/plain")
+        text = response.read().decode()
+    return {family.name: family for family in text_string_to_metric_families(text)}, text
+
+
+def test_the_public_port_does_not_answer_metrics(client):
+    assert client.get("/metrics").status_code == 404
+    assert "/metrics" not in client.get("/openapi.json").json()["paths"]
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"http://127.0.0.1:{client.app.state.metrics_port}/ready", timeout=5)
+    assert refused.value.code == 404, "the metrics port serves /metrics only"
 
 
 def test_requests_are_counted_by_route_template(client, gw, headers, pose_ids):

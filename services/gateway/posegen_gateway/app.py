@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from posegen import __version__
 from posegen.settings import GatewaySettings
 from posegen_gateway import health
 from posegen_gateway.context import GatewayContext
-from posegen_gateway.deps import ContextDep
 from posegen_gateway.errors import install_error_handlers
 from posegen_gateway.guards import RejectNulMiddleware
 from posegen_gateway.metrics import MetricsMiddleware
+from posegen_gateway.metrics_server import MetricsServer
 from posegen_gateway.openapi import install_openapi, operation_id
 from posegen_gateway.reconcile import Reconciler
 from posegen_gateway.routers import (
@@ -33,6 +33,8 @@ from posegen_gateway.routers import (
 from posegen_gateway.schemas.projects import AvatarUrl
 from posegen_gateway.web import install_web
 
+log = logging.getLogger("posegen.gateway")
+
 DESCRIPTION = """Turns a person's avatar and a library of body poses into images (Stable Diffusion 1.5 with an
 OpenPose ControlNet). Every route but the health routes and signed file URLs needs
 `Authorization: Bearer <JWT>`. Errors use one envelope: `{success: false, error: {message, code, statusCode,
@@ -40,19 +42,30 @@ field?}, timestamp}`. Live progress comes over the WebSocket relay at `/pose-gen
 docs/api.md, docs/events.md and docs/websocket.md describe the same contract in prose."""
 
 
-def create_app(settings: GatewaySettings, *, run_reconciler: bool = True) -> FastAPI:
+def create_app(settings: GatewaySettings, *, run_reconciler: bool = True, metrics_port: int | None = None) -> FastAPI:
+    """``metrics_port``: where the lifespan serves ``/metrics`` (0: a free port; ``app.state.metrics_port``
+    says which), or nowhere when None."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = GatewayContext.open(settings)
         app.state.context = context
         reconciler = Reconciler(pool=context.pool, connection=context.redis, publish=context.publish)
-        if run_reconciler:
-            reconciler.start()
+        metrics = None
         try:
+            if metrics_port is not None:
+                metrics = MetricsServer(settings.gateway_host, metrics_port, context.metrics.registry)
+                metrics.start()
+                app.state.metrics_port = metrics.port
+                log.info("gateway metrics on :%s/metrics", metrics.port)
+            if run_reconciler:
+                reconciler.start()
             yield
         finally:
             if run_reconciler:
                 reconciler.stop()
+            if metrics is not None:
+                metrics.stop()
             context.close()
 
     app = FastAPI(
@@ -79,15 +92,4 @@ def create_app(settings: GatewaySettings, *, run_reconciler: bool = True) -> Fas
         app.include_router(module.router)
     install_web(app)
     install_openapi(app, extra_models=(AvatarUrl,))
-
-    @app.get(
-        "/metrics",
-        tags=["health"],
-        summary="Prometheus exposition",
-        response_class=Response,
-        responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
-    )
-    def metrics(ctx: ContextDep) -> Response:
-        return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
     return app

@@ -18,7 +18,7 @@ def app_factory() -> FastAPI:
     """Builds the settings and the app in each uvicorn worker process."""
     settings = load_settings(GatewaySettings)
     configure_logging(settings.log_format, settings.log_level)
-    app = create_app(settings)
+    app = create_app(settings, metrics_port=settings.gateway_metrics_port)
     if settings.gateway_serve_relay:
         from posegen_relay.server import with_relay
 
