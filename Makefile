@@ -6,18 +6,18 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_VERBOSITY ?= error
 export HF_HUB_DISABLE_PROGRESS_BARS ?= 1
-.PHONY: install run demo test test-load test-chaos lint format migrate seed models bench bench-gateway bench-worker bench-relay bench-extraction bench-gpu clean
+.PHONY: install run demo test test-load test-compose test-chaos lint format migrate seed models bench bench-gateway bench-worker bench-relay bench-extraction bench-gpu clean
 
 install: $(STAMP)
 
 # Reinstalls only when pyproject.toml or a requirements file changes; `make install` twice does nothing the
 # second time. mediapipe goes in a second step without its declared dependencies (the `extract` extra has
-# what it needs; see requirements/mediapipe.txt and docs/decisions.md).
-$(STAMP): pyproject.toml requirements/mediapipe.txt
+# what it needs; see requirements/no-deps.txt and docs/decisions.md).
+$(STAMP): pyproject.toml requirements/no-deps.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(BIN)/python -m pip install --quiet --no-deps -r requirements/mediapipe.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements/no-deps.txt
 	touch $(STAMP)
 
 run: install
@@ -35,6 +35,12 @@ test: install
 LOAD_STORAGE ?= local
 test-load: install
 	$(BIN)/python bench/load.py --storage $(LOAD_STORAGE)
+
+# Not part of `make test`: the images built from their Dockerfiles and the compose file started for real (CPU
+# profile, host network, PostgreSQL and Redis the machine's own), driven through the edge on port 3000; installs
+# Docker Engine and compose v2 from Debian when missing (docs/deployment.md#testing-the-compose-file).
+test-compose: install
+	bash compose/ci/run.sh
 
 # The fault tests (also in `make test`), then randomised chaos under load: the load test's users and clients
 # while a process is killed or Redis/PostgreSQL restarted every few seconds, from a seeded schedule

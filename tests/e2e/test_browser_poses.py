@@ -25,7 +25,7 @@ FLAGS = [
 ]
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is installed by .ci/run")
-pytest.importorskip("mediapipe", reason="needs the extract extra and requirements/mediapipe.txt")
+pytest.importorskip("mediapipe", reason="needs the extract extra and requirements/no-deps.txt")
 skimage_data = pytest.importorskip("skimage.data")
 
 

@@ -17,7 +17,7 @@ from websockets.asyncio.client import connect
 
 from .test_cluster import token
 
-pytest.importorskip("mediapipe", reason="needs the extract extra and requirements/mediapipe.txt")
+pytest.importorskip("mediapipe", reason="needs the extract extra and requirements/no-deps.txt")
 skimage_data = pytest.importorskip("skimage.data")
 
 

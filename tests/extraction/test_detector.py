@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("mediapipe", reason="needs the extract extra and requirements/mediapipe.txt")
+pytest.importorskip("mediapipe", reason="needs the extract extra and requirements/no-deps.txt")
 skimage_data = pytest.importorskip("skimage.data")
 
 from posegen.extraction.detector import PoseDetector  # noqa: E402

@@ -18,7 +18,7 @@ from posegen.db import extractions as extractions_db
 from posegen.queue import discard_job, enqueue_extraction, enqueue_generation
 from posegen.storage import LocalStorage
 
-pytest.importorskip("mediapipe", reason="needs the extract extra and requirements/mediapipe.txt")
+pytest.importorskip("mediapipe", reason="needs the extract extra and requirements/no-deps.txt")
 skimage_data = pytest.importorskip("skimage.data")
 
 

@@ -62,7 +62,7 @@ def main() -> int:
     configure_logging(settings.log_format, settings.log_level)
     if importlib.util.find_spec("mediapipe") is None:
         print(
-            "error: mediapipe is not installed: pip install --no-deps -r requirements/mediapipe.txt "
+            "error: mediapipe is not installed: pip install --no-deps -r requirements/no-deps.txt "
             "(`make install` does; see docs/decisions.md)",
             file=sys.stderr,
         )

@@ -13,7 +13,7 @@ from posegen.poses.render import render_skeleton_png
 
 from .support import photo
 
-pytest.importorskip("mediapipe", reason="needs the extract extra and requirements/mediapipe.txt")
+pytest.importorskip("mediapipe", reason="needs the extract extra and requirements/no-deps.txt")
 pytest.importorskip("skimage")
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from .support import Channel, photo
 
-pytest.importorskip("mediapipe", reason="needs the extract extra and requirements/mediapipe.txt")
+pytest.importorskip("mediapipe", reason="needs the extract extra and requirements/no-deps.txt")
 pytest.importorskip("skimage")
 
 
