@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import socket
 import sys
+from pathlib import Path
 from typing import Annotated, Literal, NamedTuple, TypeVar
 
 from pydantic import (
@@ -175,7 +177,9 @@ class RelaySettings(AuthSettings):
 
 
 def _default_worker_name() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}"
+    """Unique among processes that share a host name and a pid: containers on the host's network all carry the
+    host's name, and each is pid 1 in its own namespace."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 class ModelStoreSettings(CommonSettings):
@@ -191,6 +195,9 @@ class WorkerSettings(AuthSettings, ModelStoreSettings):
     worker_batch_size: int = Field(default=1, ge=1, le=64)
     worker_metrics_host: str = "0.0.0.0"
     worker_metrics_port: int = Field(default=9100, ge=0, le=65535, description="0 picks a free port")
+    worker_metrics_port_file: Path | None = Field(
+        default=None, description="the port the metrics server bound is written here (for its health check)"
+    )
     worker_preview_every: int = Field(default=5, ge=0, le=1000)
     worker_lease_seconds: int = Field(default=30, ge=2, le=3600)
     worker_max_recoveries: int = Field(default=3, ge=0, le=100)

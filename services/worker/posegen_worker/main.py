@@ -32,6 +32,8 @@ def main() -> int:
     runtime_module.install(runtime)
     warmed = threading.Event()
     server = runtime.serve_metrics(settings.worker_metrics_host, settings.worker_metrics_port, ready=warmed.is_set)
+    if settings.worker_metrics_port_file:
+        settings.worker_metrics_port_file.write_text(f"{server.port}\n")
     try:  # one denoising step (and, when compiled, every shape it serves) before the first job
         runtime.metrics.warmup_seconds.set(warm_up(runtime.pipeline))
     except Exception:
