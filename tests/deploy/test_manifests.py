@@ -12,7 +12,7 @@ import yaml
 from posegen import contracts
 from posegen.settings import ExtractorSettings, GatewaySettings, RelaySettings, WorkerSettings
 
-from .k8s.render import containers, find, workloads
+from .k8s.render import find, workloads
 from .k8s.schemas import validate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,6 +25,7 @@ SETTINGS = {
     for name in cls.model_fields
 }
 PORTS = {"posegen-gateway": 3000, "posegen-relay": 3001, "posegen-worker": 9100, "posegen-extractor": 9101}
+IMAGES = {name: f"ghcr.io/posegen/{name.removeprefix('posegen-')}" for name in PORTS}
 
 
 def test_compose_file_matches_the_compose_specification():
@@ -100,23 +101,26 @@ def test_workers_drain_and_reach_their_gpu(rendered):
         assert worker["tolerations"] and worker["nodeSelector"] and worker["initContainers"]
 
 
-def test_ports_probes_and_settings_names_are_the_codes(rendered):
+def test_images_ports_probes_and_settings_names_are_the_codes(rendered):
     for document in workloads(rendered):
         name = document["metadata"]["name"]
-        for container in document["spec"]["template"]["spec"]["containers"]:
+        spec = document["spec"]["template"]["spec"]
+        for container in spec["containers"] + spec.get("initContainers", []):
+            assert container["image"].rsplit(":", 1)[0] == IMAGES[name], f"{name}/{container['name']}"
+        for container in spec["containers"]:
             for variable in container.get("env", []):
                 assert variable["name"] in SETTINGS | LIBRARY_ENV, f"{name}: {variable['name']} is not a setting"
-            if name in PORTS:
-                assert container["ports"][0]["containerPort"] == PORTS[name]
-                for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
-                    assert container[probe]["httpGet"]["path"] in ("/health", "/ready")
+            ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+            assert container["ports"][0]["containerPort"] == PORTS[name]
+            for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+                assert container[probe]["httpGet"]["path"] in ("/health", "/ready")
+                assert ports[container[probe]["httpGet"]["port"]] == PORTS[name], "the port serving /health"
     config = find(rendered, "ConfigMap", "posegen-config")["data"]
     assert set(config) - NOT_SETTINGS <= SETTINGS
     assert GatewaySettings.model_fields["gateway_port"].default == PORTS["posegen-gateway"]
     assert RelaySettings.model_fields["relay_port"].default == PORTS["posegen-relay"]
     assert WorkerSettings.model_fields["worker_metrics_port"].default == PORTS["posegen-worker"]
     assert ExtractorSettings.model_fields["extractor_metrics_port"].default == PORTS["posegen-extractor"]
-    assert all(c["image"].startswith("ghcr.io/posegen/") for c in containers(rendered))
 
 
 def test_ingress_routes_the_relay_path_to_the_relay_with_session_affinity(rendered):
