@@ -150,7 +150,7 @@ def test_worker_extra_does_bring_the_model_stack():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
     pulled = _closure([Requirement(r) for r in extras["worker"]], extras)
-    assert {"torch", "diffusers", "transformers", "controlnet-aux"} <= pulled
+    assert {"torch", "diffusers", "transformers", "accelerate", "safetensors"} <= pulled
 
 
 def test_top_level_layout():

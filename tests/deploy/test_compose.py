@@ -98,3 +98,22 @@ def test_the_services_keep_images_in_the_seaweedfs_bucket_created_before_they_st
     for name, service in SERVICES.items():
         mounts = [entry.split(":")[1] for entry in service.get("volumes", []) if ":" in entry]
         assert "/data/storage" not in mounts, f"{name} still mounts a storage volume"
+
+
+def test_prometheus_scrapes_every_worker_service_and_replica():
+    """`--profile cpu` runs worker-cpu, not worker; `--scale` adds replicas: DNS discovery on each service name
+    finds them all (a static `worker:9100` scraped nothing under the CPU profile)."""
+    prometheus = yaml.safe_load((REPO / "compose/prometheus.yml").read_text())
+    job = next(j for j in prometheus["scrape_configs"] if j["job_name"] == "posegen-worker")
+    names = {name for sd in job.get("dns_sd_configs", []) for name in sd["names"]}
+    assert names == {name for name in SERVICES if name.startswith("worker")}
+    assert all(sd["port"] == 9100 for sd in job["dns_sd_configs"])
+
+
+def test_prometheus_scrapes_the_gateway_on_its_metrics_port_not_the_public_one():
+    from posegen.settings import GatewaySettings
+
+    prometheus = yaml.safe_load((REPO / "compose/prometheus.yml").read_text())
+    job = next(j for j in prometheus["scrape_configs"] if j["job_name"] == "posegen-gateway")
+    port = GatewaySettings.model_fields["gateway_metrics_port"].default
+    assert job["static_configs"] == [{"targets": [f"gateway:{port}"]}]

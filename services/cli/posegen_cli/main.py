@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import re
 import sys
 from collections.abc import Callable
@@ -14,6 +15,8 @@ from posegen.logs import configure_logging
 from posegen.settings import AuthSettings, CommonSettings, GatewaySettings, RelaySettings, load_settings
 from posegen_cli import export, models
 from posegen_cli.volumes import VolumeError, parse_owner, prepare_volume
+
+log = logging.getLogger("posegen.cli")
 
 _DURATION = re.compile(r"^(\d+)([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -138,12 +141,19 @@ def print_welcome(settings: GatewaySettings, relay_port: int) -> None:
 
 
 def _on_database(action: Callable[[str], None]) -> Callable[[argparse.Namespace], int]:
-    """``posegen migrate`` and ``posegen seed``: ``action`` on ``DATABASE_URL``."""
+    """``posegen migrate`` and ``posegen seed``: ``action`` on ``DATABASE_URL``, waiting up to a minute for
+    PostgreSQL to answer (a deployment's one-shot step may start beside a database that is still starting)."""
 
     def command(_args: argparse.Namespace) -> int:
+        import psycopg
+
+        from posegen.retry import retrying
+
         settings = load_settings(CommonSettings)
         configure_logging(settings.log_format, settings.log_level)
-        action(settings.database_url)
+        for attempt in retrying(on=(psycopg.OperationalError,), deadline=60, first=0.5, cap=5.0, log=log):
+            with attempt:
+                action(settings.database_url)
         return 0
 
     return command

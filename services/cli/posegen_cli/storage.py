@@ -4,12 +4,16 @@ so the database needs no change."""
 
 from __future__ import annotations
 
+import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from posegen.retry import retrying
 from posegen.storage import LocalStorage, Storage, StorageMisconfigured, StorageUnavailable
+
+log = logging.getLogger("posegen.cli")
 
 
 def _s3(storage: Storage):
@@ -56,8 +60,11 @@ def run(action: str, storage: Storage, *, source_dir: str | None = None) -> int:
     try:
         if action == "init":
             bucket = _s3(storage)
-            created = bucket.create_bucket()
-            bucket.check()
+            # A deployment's one-shot step: the object store may still be starting (or restarting) beside it.
+            for attempt in retrying(on=(StorageUnavailable,), deadline=60, first=0.5, cap=5.0, log=log):
+                with attempt:
+                    created = bucket.create_bucket()
+                    bucket.check()
             print(f"{'created' if created else 'found'} bucket {bucket.bucket} at {bucket.endpoint_url or 'AWS S3'}")
         elif action == "check":
             storage.check()
