@@ -15,8 +15,7 @@ from posegen_gateway import health
 from posegen_gateway.context import GatewayContext
 from posegen_gateway.errors import install_error_handlers
 from posegen_gateway.guards import RejectNulMiddleware
-from posegen_gateway.metrics import MetricsMiddleware
-from posegen_gateway.metrics_server import MetricsServer
+from posegen_gateway.metrics import MetricsMiddleware, metrics_server
 from posegen_gateway.openapi import install_openapi, operation_id
 from posegen_gateway.reconcile import Reconciler
 from posegen_gateway.routers import (
@@ -54,7 +53,7 @@ def create_app(settings: GatewaySettings, *, run_reconciler: bool = True, metric
         metrics = None
         try:
             if metrics_port is not None:
-                metrics = MetricsServer(settings.gateway_host, metrics_port, context.metrics.registry)
+                metrics = metrics_server(settings.gateway_host, metrics_port, context.metrics.registry)
                 metrics.start()
                 app.state.metrics_port = metrics.port
                 log.info("gateway metrics on :%s/metrics", metrics.port)

@@ -8,11 +8,12 @@ import time
 from collections.abc import Iterator
 
 import redis
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from posegen.metrics_http import EndpointServer
 from posegen.queue import queue_counts, worker_count
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -109,3 +110,11 @@ class MetricsMiddleware:
                 route = getattr(scope.get("route"), "path", "unmatched")
                 context.metrics.requests.labels(scope["method"], route, str(status)).inc()
                 context.metrics.latency.labels(scope["method"], route).observe(time.perf_counter() - started)
+
+
+def metrics_server(host: str, port: int, registry: CollectorRegistry) -> EndpointServer:
+    """``/metrics`` on a port of its own (``GATEWAY_METRICS_PORT``), which no edge routes: the exposition tells
+    credits charged and queue depth, so the public port does not serve it. Every uvicorn worker process
+    (``GATEWAY_WORKERS``) binds the port; a scrape reaches one of them, as a request to the public port does."""
+    exposition = {"/metrics": lambda: (200, generate_latest(registry), CONTENT_TYPE_LATEST)}
+    return EndpointServer(host, port, exposition, reuse_port=True)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import functools
 import json
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from posegen.metrics_http import Answer, EndpointServer
 
 STEP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 IMAGE_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
@@ -82,11 +82,9 @@ class WorkerMetrics(Metrics):
             self.registry.register(CudaMemoryCollector())
 
 
-class MetricsServer(ThreadingHTTPServer):
+class MetricsServer(EndpointServer):
     """``/metrics`` for Prometheus, ``/health`` (the process answers) and ``/ready`` (pipeline loaded and
     Redis answering), on ``WORKER_METRICS_PORT``."""
-
-    daemon_threads = True
 
     def __init__(
         self,
@@ -96,43 +94,18 @@ class MetricsServer(ThreadingHTTPServer):
         ready: Callable[[], bool],
         details: Callable[[], dict] | None = None,
     ) -> None:
-        super().__init__((host, port), _Handler)
         self.metrics, self.ready, self.details = metrics, ready, details or dict
+        super().__init__(
+            host,
+            port,
+            {
+                "/metrics": lambda: (200, self.metrics.exposition(), CONTENT_TYPE_LATEST),
+                "/health": lambda: (200, b'{"status":"ok"}', "application/json"),
+                "/ready": self._readiness,
+            },
+        )
 
-    @property
-    def port(self) -> int:
-        return self.server_address[1]
-
-    def start(self) -> None:
-        threading.Thread(target=self.serve_forever, name="metrics-http", daemon=True).start()
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: MetricsServer
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        path = self.path.split("?", 1)[0]
-        if path == "/metrics":
-            self._reply(200, self.server.metrics.exposition(), CONTENT_TYPE_LATEST)
-        elif path == "/health":
-            self._reply(200, b'{"status":"ok"}', "application/json")
-        elif path == "/ready":
-            ok = self.server.ready()
-            body = json.dumps({"status": "ready" if ok else "not_ready", **self.server.details()}).encode()
-            self._reply(200 if ok else 503, body, "application/json")
-        else:
-            self._reply(404, b'{"status":"not_found"}', "application/json")
-
-    def _reply(self, status: int, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
+    def _readiness(self) -> Answer:
+        ok = self.ready()
+        body = json.dumps({"status": "ready" if ok else "not_ready", **self.details()}).encode()
+        return 200 if ok else 503, body, "application/json"
