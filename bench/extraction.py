@@ -39,7 +39,7 @@ from posegen.queue import enqueue_extraction
 from posegen.storage import LocalStorage
 
 REPO = Path(__file__).resolve().parent.parent
-SECRET = "bench-secret-" + "x" * 40
+SECRET = "RUpbNGDlOuVm1qzVKrmKf8xvzMqsfdj5d77Dmuo13pAnoyj0"
 TWO_MEGAPIXELS = (1732, 1155)
 
 

@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import exports_bench  # noqa: E402 - bench/ beside this script
 
 PREFIX = "/api/apps/pose-generator"
-SECRET = "bench-secret-" + "b" * 40
+SECRET = "pKrIYkw5JdxpzUI2QjUCISvrGPJacfd7p6G6mOV9AEaJk3C3"
 REPO = Path(__file__).resolve().parent.parent
 
 GENERATE_LUA = """

@@ -26,6 +26,8 @@ from gpu_report import Report  # noqa: E402
 
 STEPS, SIZE, GUIDANCE = 20, 512, 7.5
 
+JWT_SECRET = "bnGgW0zWXHtcgCoF2-ut1jhgmAJD3mtlx-NEy3xf97c3ozdm"
+
 
 class CudaOps:
     """The only calls that need a CUDA device."""
@@ -100,7 +102,7 @@ def load(model: Path, device: str, **settings):
     from posegen.settings import WorkerSettings
 
     values = {"model_base": str(model), "model_controlnet": str(model / "controlnet"), "torch_device": device}
-    return load_pipeline(WorkerSettings(_env_file=None, jwt_secret="b" * 40, **{**values, **settings}))
+    return load_pipeline(WorkerSettings(_env_file=None, jwt_secret=JWT_SECRET, **{**values, **settings}))
 
 
 class Bench:

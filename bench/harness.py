@@ -26,7 +26,7 @@ from posegen.auth import mint_token
 from posegen.storage import Storage
 from posegen_cli.localrun import free_port
 
-SECRET = "load-secret-" + "l" * 40
+SECRET = "iABjIZe1sn974pqN_qmb2rILjvfjiG5VBNyC7vtgk75qadlS"
 TERMINAL = {"completed", "failed", "cancelled", "partial"}
 FINAL_EVENT_OF = {"completed": "completed", "partial": "completed", "failed": "failed", "cancelled": "cancelled"}
 """The final event a generation's status owes (``partial`` is announced by a ``completed`` event)."""

@@ -31,7 +31,7 @@ from posegen.events import EventPublisher
 from posegen_cli.localrun import free_port
 
 REPO = Path(__file__).resolve().parent.parent
-SECRET = "bench-relay-" + "r" * 40
+SECRET = "ZeNDibMOtxY0tpIY2whJU8qUrm_k3pcwcMY6YMaikow5_hIu"
 GPUS, STEPS_PER_SECOND, STEPS_PER_IMAGE, IMAGES_PER_GENERATION = 50, 20, 20, 4
 
 

@@ -36,7 +36,7 @@ from posegen.queue import enqueue_generation
 from posegen_cli.localrun import free_port
 
 REPO = Path(__file__).resolve().parent.parent
-SECRET = "bench-secret-" + "w" * 40
+SECRET = "0KudwFhYRuovQB51uQFpQRbgQlvjHm0eFC_TLSYex30Ul9Ya"
 POSES, STEPS, SIZE = 8, 20, 256
 
 

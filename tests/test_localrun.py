@@ -27,7 +27,7 @@ def test_run_starts_private_dependencies_migrates_seeds_and_stops_them(world_rea
         **os.environ,
         "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{pg_port}/posegen_local",
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-        "JWT_SECRET": "r" * 40,
+        "JWT_SECRET": "eIfDkxIOCyhwUVfB34FMmLdlZvAkUSUEylPsHqNlUfQEdv5O",
     }
     command = [
         sys.executable,

@@ -1,3 +1,7 @@
+import base64
+import os
+import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +21,7 @@ from posegen.settings import (
 )
 
 REPO = Path(__file__).resolve().parent.parent
-SECRET = "s" * 40
+SECRET = "n5Qe7vKz2LmW9pXr4TjH8yBc1FdS6aUo3GiNwYkZ0EbV"
 
 
 def build(cls, **env):
@@ -96,6 +100,73 @@ def test_process_stops_with_one_line_naming_the_variable(tmp_path):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert lines == ["configuration error: DATABASE_URL: must be a postgresql:// URL"]
+
+
+def _example_secrets() -> list[str]:
+    """Every JWT_SECRET the repository ships as an example."""
+    found = re.findall(r"^JWT_SECRET=(.+)$", (REPO / ".env.example").read_text(), re.MULTILINE)
+    found += re.findall(r"^JWT_SECRET=(.+)$", (REPO / "deploy/systemd/posegen.env.example").read_text(), re.MULTILINE)
+    for example in sorted(REPO.glob("k8s/overlays/*/secret.example.yaml")):
+        found += re.findall(r"^\s*JWT_SECRET:\s*\"?([^\"\n]+)\"?\s*$", example.read_text(), re.MULTILINE)
+    assert len(found) >= 3
+    return found
+
+
+AUTH_CLASSES = (GatewaySettings, RelaySettings, WorkerSettings, ExtractorSettings)
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        *_example_secrets(),
+        "x" * 40,
+        "test-secret-" + "x" * 40,
+        "ab" * 24,
+        "please-changeme-0123456789-0123456789-0123",
+        "Replace_Me_With_Something_Long_And_Random_1234",
+        "this-is-my-very-own-secret-value-for-jwt-signing",
+    ],
+)
+@pytest.mark.parametrize("cls", AUTH_CLASSES)
+def test_a_placeholder_or_low_entropy_jwt_secret_is_refused_saying_how_to_make_one(cls, secret):
+    line = error_line(cls, jwt_secret=secret)
+    assert line.startswith("JWT_SECRET: ")
+    assert 'python -c "import secrets; print(secrets.token_urlsafe(48))"' in line
+    assert "openssl rand -base64 48" in line
+
+
+@pytest.mark.parametrize("cls", AUTH_CLASSES)
+def test_random_jwt_secrets_are_accepted(cls):
+    for _ in range(200):
+        for secret in (secrets.token_urlsafe(32), secrets.token_urlsafe(48), secrets.token_hex(16)):
+            assert build(cls, jwt_secret=secret).jwt_secret.get_secret_value() == secret
+        assert build(cls, jwt_secret=base64.b64encode(os.urandom(48)).decode())
+    assert build(cls, jwt_secret=secrets.token_urlsafe(48), jwt_algorithm="HS512")
+
+
+def test_make_run_writes_a_secret_that_every_service_accepts(tmp_path, monkeypatch):
+    from posegen_cli import localrun
+
+    monkeypatch.delenv("JWT_SECRET", raising=False)
+    assert localrun.ensure_env_file(tmp_path / ".env", REPO / ".env.example")
+    for cls in AUTH_CLASSES:
+        assert cls(_env_file=tmp_path / ".env").jwt_secret.get_secret_value() not in _example_secrets()
+
+
+@pytest.mark.parametrize("command", ["relay", "gateway"])
+def test_the_gateway_and_relay_refuse_to_start_with_the_example_secret(tmp_path, command):
+    env = {"PATH": "/usr/bin:/bin", "JWT_SECRET": _example_secrets()[0], "RELAY_PORT": "1", "GATEWAY_PORT": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "posegen_cli", command],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("configuration error: JWT_SECRET: ")
+    assert "openssl rand -base64 48" in result.stderr
 
 
 def test_empty_values_fall_back_to_defaults(monkeypatch):

@@ -7,11 +7,13 @@ process with one line that names the environment variable.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import secrets
 import socket
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Literal, NamedTuple, TypeVar
 
@@ -113,12 +115,38 @@ class AuthSettings(CommonSettings):
     @model_validator(mode="after")
     def _key_as_long_as_the_hash(self) -> AuthSettings:
         minimum = {"HS256": 32, "HS384": 48, "HS512": 64}[self.jwt_algorithm]
-        if len(self.jwt_secret.get_secret_value()) < minimum:
+        secret = self.jwt_secret.get_secret_value()
+        if len(secret) < minimum:
             raise ValueError(
                 f"JWT_SECRET must be at least {minimum} characters for {self.jwt_algorithm} "
-                "(an HMAC key shorter than its hash is weak)"
+                f"(an HMAC key shorter than its hash is weak); {_MAKE_A_SECRET}"
+            )
+        if _PLACEHOLDER.search(secret):
+            raise ValueError(
+                f"JWT_SECRET is a placeholder (anyone who read the examples can sign tokens); {_MAKE_A_SECRET}"
+            )
+        if (bits := _estimated_bits(secret)) < MIN_SECRET_BITS:
+            raise ValueError(
+                f"JWT_SECRET has too little entropy (about {bits:.0f} bits estimated from its characters, "
+                f"{MIN_SECRET_BITS} needed); {_MAKE_A_SECRET}"
             )
         return self
+
+
+_MAKE_A_SECRET = (
+    'make one with `python -c "import secrets; print(secrets.token_urlsafe(48))"` or `openssl rand -base64 48`'
+)
+_PLACEHOLDER = re.compile(
+    r"change[-_ .]?(me|this|it)|replace[-_ .]?(me|this)|example|placeholder|secret|password|dummy|default",
+    re.IGNORECASE,
+)
+MIN_SECRET_BITS = 80
+"""The least entropy, estimated from the secret's characters (Shannon entropy times length), that
+``JWT_SECRET`` may have: a random 32-character hex key estimates about 120 bits, ``"x" * 40`` zero."""
+
+
+def _estimated_bits(text: str) -> float:
+    return -sum(n * math.log2(n / len(text)) for n in Counter(text).values())
 
 
 class GatewaySettings(AuthSettings):
@@ -135,6 +163,10 @@ class GatewaySettings(AuthSettings):
     extract_rate_limit: Annotated[RateLimit, NoDecode, BeforeValidator(RateLimit.parse)] = RateLimit(20, 60)
     """Photos a user may send for pose extraction (``POST /poses/extract``, pose requests with a photo)."""
     avatar_url_hosts: str = ""
+    avatar_fetch_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    """One deadline for fetching an avatar URL: connecting, every redirect and the whole body."""
+    avatar_fetch_rate_limit: Annotated[RateLimit, NoDecode, BeforeValidator(RateLimit.parse)] = RateLimit(10, 60)
+    """Avatar URLs a user may have the gateway fetch (``avatarImageUrl``, ``POST /projects/{id}/avatar``)."""
     relay_public_url: str = ""
     identity_strength: float = Field(default=0.6, ge=0.0, le=1.0)
     """``identityStrength`` when a request leaves it out and the project has an avatar."""
@@ -188,7 +220,15 @@ class ModelStoreSettings(CommonSettings):
     model_dir: str = "var/models"
 
 
-class WorkerSettings(AuthSettings, ModelStoreSettings):
+class StorageRetrySettings(CommonSettings):
+    """Processes that ride out an object-store outage in the middle of a job (the worker, the extractor)."""
+
+    storage_retry_deadline_seconds: float = Field(default=60.0, gt=0, le=3600)
+    """How long storage calls are retried through one outage, from its first failure; past it an image that
+    cannot be stored fails and is refunded. A SIGTERM cuts the retries short (docs/reliability.md)."""
+
+
+class WorkerSettings(AuthSettings, ModelStoreSettings, StorageRetrySettings):
     """The worker signs the image URLs of its events, so it shares ``JWT_SECRET`` with the gateway."""
 
     worker_name: str = Field(default_factory=_default_worker_name, min_length=1, max_length=200)
@@ -221,7 +261,7 @@ class WorkerSettings(AuthSettings, ModelStoreSettings):
     public_base_url: HttpUrl = "http://localhost:3000"
 
 
-class ExtractorSettings(AuthSettings):
+class ExtractorSettings(AuthSettings, StorageRetrySettings):
     """``posegen extractor``: pose extraction from photos, on the CPU, without the diffusion pipeline. It signs
     the preview URLs of its events, so it shares ``JWT_SECRET`` with the gateway."""
 

@@ -15,7 +15,7 @@ from posegen_gateway.app import create_app
 
 from .scripts import load_script
 
-SECRET = "bench-test-secret-" + "z" * 40
+SECRET = "SxClI90F7MgilydtG_xAXhU5BkSJ4e7jnH1LJM1Kq2TWaOYQ"
 
 
 def test_the_zip_case_renders_then_serves_what_it_stored(database_url, redis_url, tmp_path):

@@ -146,7 +146,7 @@ def worker_settings_for():
     def make(model: Path, **values):
         return WorkerSettings(
             _env_file=None,
-            jwt_secret="g" * 40,
+            jwt_secret="zL4PF1NyifWKzxy_3IKySRFNSKfevRIKvvm5GwsAZcMm-BcW",
             model_base=str(model),
             model_controlnet=str(model / "controlnet"),
             **values,

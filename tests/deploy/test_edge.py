@@ -20,7 +20,7 @@ from websockets.asyncio.client import connect
 from posegen.auth import mint_token
 from posegen_cli.localrun import free_port
 
-SECRET = "edge-secret-" + "e" * 40
+SECRET = "ci5g_6yBRJFxho8Xj46V1ADmh6iOAwfvIF50v8xhw67V15zG"
 NAMESPACE = "/pose-generator"
 CLIENTS = [f"127.0.0.{n}" for n in range(2, 14)]
 """Each client connects from an address of its own, as different users' machines do."""

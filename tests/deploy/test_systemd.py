@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shlex
 import shutil
 import subprocess
@@ -452,8 +453,8 @@ def test_the_environment_file_is_valid_once_its_secret_is_set(monkeypatch):
     ]
     for cls in services:
         fields = {key.lower(): v for key, v in env.items() if key.lower() in cls.model_fields}
-        cls(_env_file=None, **{**fields, "jwt_secret": "x" * 48})
-        with pytest.raises(ValidationError, match="JWT_SECRET must be at least 32 characters"):
+        cls(_env_file=None, **{**fields, "jwt_secret": secrets.token_urlsafe(48)})
+        with pytest.raises(ValidationError, match="JWT_SECRET must be at least 32 characters.*openssl rand"):
             cls(_env_file=None, **fields)
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from posegen_cli.localrun import free_port
 
-SECRET = "e2e-secret-" + "e" * 40
+SECRET = "C625KReuoqBhM9l1gHff6AtVveHQ6VtudF6rqTiYHlv2duqX"
 
 
 def http_status(url: str) -> int:

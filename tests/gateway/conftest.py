@@ -17,7 +17,7 @@ from posegen.db.users import ensure_user
 from posegen.settings import GatewaySettings
 from posegen_gateway.app import create_app
 
-SECRET = "gateway-test-secret-" + "q" * 40
+SECRET = "9lqQDiAWmqctudp6AJQuY51fcjneGguEjdrM2RqnrSl-SagL"
 PREFIX = "/api/apps/pose-generator"
 
 

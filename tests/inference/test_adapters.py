@@ -54,7 +54,7 @@ def test_full_size_sd15_has_sixteen_cross_attention_layers_numbered_one_to_thirt
 
 
 def settings(**values) -> WorkerSettings:
-    return WorkerSettings(_env_file=None, jwt_secret="s" * 40, **values)
+    return WorkerSettings(_env_file=None, jwt_secret="kR8n02K47mtqQWwhR4_GIyAEYe2jmzvNbGqngRunVIou8lPB", **values)
 
 
 def test_an_empty_setting_takes_the_built_adapter_and_none_turns_it_off(tiny_model, tmp_path):

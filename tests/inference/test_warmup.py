@@ -19,7 +19,7 @@ def compiled(tiny_model):
 
     settings = WorkerSettings(
         _env_file=None,
-        jwt_secret="w" * 40,
+        jwt_secret="11oXFE5nKvU-X_6YkPaJ_-QEk7ZyHqp1cKMpCrkeHWZ_tw0M",
         model_base=str(tiny_model),
         model_controlnet=str(tiny_model / "controlnet"),
         torch_device="cpu",

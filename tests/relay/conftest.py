@@ -16,7 +16,7 @@ from posegen.settings import RelaySettings
 from posegen_cli.localrun import free_port
 from posegen_relay.server import run
 
-SECRET = "relay-secret-" + "z" * 40
+SECRET = "GZjRzY61sGJl_LUKp76J208VXTx_-NcCq9YLX5RQL0mPfB_G"
 
 
 @dataclass

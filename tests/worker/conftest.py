@@ -17,7 +17,7 @@ import redis
 
 from ..scenario import EventLog, Scenario
 
-SECRET = "worker-test-secret-" + "w" * 40
+SECRET = "2-0wnhRAp7Px1_hp3vJA5ECEd0ySlqxCT-8nLEx0kO3n8tDx"
 
 
 @pytest.fixture(scope="session")

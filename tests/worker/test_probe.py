@@ -6,6 +6,8 @@ import sys
 from posegen.settings import WorkerSettings
 from posegen_worker.probe import health_url
 
+JWT_SECRET = "9x5eAXCXtvRKuS0Fzdhd9d6zda1NV3TPau3SEzpy-XvDuLzA"
+
 
 def test_the_probe_asks_the_configured_port():
     assert health_url({}) == "http://127.0.0.1:9100/health"
@@ -29,5 +31,5 @@ def test_two_workers_with_one_host_name_and_pid_get_different_default_names(monk
     """Containers on the host's network share the host's name, and each runs its worker as pid 1: RQ refuses a
     second worker under a live worker's name."""
     monkeypatch.setattr("os.getpid", lambda: 1)
-    names = {WorkerSettings(_env_file=None, jwt_secret="s" * 40).worker_name for _ in range(2)}
+    names = {WorkerSettings(_env_file=None, jwt_secret=JWT_SECRET).worker_name for _ in range(2)}
     assert len(names) == 2
