@@ -1,82 +1,26 @@
 """The public-only fetcher against a real HTTPS server on loopback (allowed explicitly for the test)."""
 
 import ipaddress
-import shutil
-import ssl
-import subprocess
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from posegen_gateway.safe_fetch import FetchRefused, fetch_public_https, is_public, resolve_allowed
+from posegen_gateway.safe_fetch import FetchRefused, SafeFetcher, fetch_public_https, is_public, resolve_allowed
+
+from .https_server import HttpsServer
 
 LOOPBACK = [ipaddress.ip_network("127.0.0.0/8")]
 
 
 @pytest.fixture(scope="module")
-def tls_server(tmp_path_factory):
-    if not shutil.which("openssl"):
-        pytest.skip("openssl is needed to make a test certificate")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost,IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
+def https_server(tmp_path_factory):
+    server = HttpsServer(tmp_path_factory.mktemp("tls"))
+    yield server
+    server.close()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            if self.path == "/big":
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b"x" * 5000)
-            elif self.path == "/redirect-private":
-                self.send_response(302)
-                self.send_header("Location", "https://10.1.2.3/a.png")
-                self.end_headers()
-            elif self.path == "/redirect-http":
-                self.send_response(302)
-                self.send_header("Location", "http://127.0.0.1/a.png")
-                self.end_headers()
-            elif self.path == "/missing":
-                self.send_response(404)
-                self.end_headers()
-            else:
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b"hello")
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    client_context = ssl.create_default_context(cafile=str(cert))
-    yield f"https://localhost:{server.server_address[1]}", client_context
-    server.shutdown()
+@pytest.fixture
+def tls_server(https_server):
+    return https_server.base, https_server.client_context
 
 
 def test_fetches_when_allowed(tls_server):
@@ -148,3 +92,27 @@ def test_host_allowlist_is_checked_before_resolving():
         fetch_public_https(
             "https://cdn.avatars.example.test/x.png", max_bytes=10, allowed_hosts=("avatars.example.test",)
         )
+
+
+def test_one_deadline_for_the_whole_fetch(https_server):
+    """A server that sends a byte every quarter second never trips a per-read timeout; the fetch's one
+    deadline cuts it off long before its ten seconds of body are through."""
+    fetcher = SafeFetcher(
+        max_bytes=100,
+        deadline_seconds=1.0,
+        ssl_context=https_server.client_context,
+        allowed_networks=tuple(LOOPBACK),
+    )
+    with pytest.raises(FetchRefused, match="in time"):
+        fetcher.fetch(f"{https_server.base}/trickle")
+
+
+def test_connect_to_sends_a_host_elsewhere_and_still_checks_the_address(https_server):
+    moved = {("avatars.example.test", 443): ("127.0.0.1", https_server.port)}
+    fetcher = SafeFetcher(max_bytes=100, ssl_context=https_server.client_context, connect_to=moved)
+    with pytest.raises(FetchRefused, match="private, loopback"):
+        fetcher.fetch("https://avatars.example.test/ok")
+    allowed = SafeFetcher(
+        max_bytes=100, ssl_context=https_server.client_context, connect_to=moved, allowed_networks=tuple(LOOPBACK)
+    )
+    assert allowed.fetch("https://avatars.example.test/ok") == b"hello"

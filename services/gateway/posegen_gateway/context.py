@@ -14,10 +14,14 @@ from psycopg_pool import ConnectionPool
 
 from posegen.contracts import Event
 from posegen.events import EventPublisher
+from posegen.images import MAX_UPLOAD_BYTES
+from posegen.membudget import MemoryBudget
 from posegen.settings import GatewaySettings
+from posegen.singleflight import SingleFlight
 from posegen.storage import Storage, UrlSigner, open_storage, signing_key
 from posegen_gateway.metrics import GatewayMetrics
-from posegen_gateway.ratelimit import SlidingWindowLimiter
+from posegen_gateway.ratelimit import SlidingWindowLimiter, UserLimits
+from posegen_gateway.safe_fetch import SafeFetcher
 
 log = logging.getLogger("posegen.gateway")
 
@@ -65,8 +69,15 @@ class GatewayContext:
     signer: UrlSigner
     limiter: SlidingWindowLimiter
     extract_limiter: SlidingWindowLimiter
+    avatar_fetch_limiter: SlidingWindowLimiter
+    avatar_fetcher: SafeFetcher
     events: EventPublisher
     metrics: GatewayMetrics
+    user_limits: UserLimits
+    memory: MemoryBudget
+    """What image decodes and export renditions hold at once (``GATEWAY_IMAGE_MEMORY_BYTES``)."""
+    renditions: SingleFlight = field(default_factory=SingleFlight)
+    """Export renditions being made, so that concurrent requests for the same one make it once."""
     known_users: TtlCache = field(default_factory=lambda: TtlCache(ttl=math.inf, max_entries=100_000))
     """Ids of users that exist in the database, so a request does not re-check on every call."""
     library_cache: TtlCache = field(default_factory=lambda: TtlCache(ttl=LIBRARY_CACHE_SECONDS))
@@ -90,8 +101,18 @@ class GatewayContext:
             signer=UrlSigner(signing_key(settings.jwt_secret.get_secret_value()), settings.public_base_url),
             limiter=SlidingWindowLimiter(client, settings.generate_rate_limit),
             extract_limiter=SlidingWindowLimiter(client, settings.extract_rate_limit),
+            avatar_fetch_limiter=SlidingWindowLimiter(client, settings.avatar_fetch_rate_limit),
+            avatar_fetcher=SafeFetcher(
+                max_bytes=MAX_UPLOAD_BYTES,
+                deadline_seconds=settings.avatar_fetch_timeout_seconds,
+                allowed_hosts=settings.avatar_hosts,
+            ),
             events=EventPublisher(client),
             metrics=GatewayMetrics(client),
+            user_limits=UserLimits(client, settings),
+            memory=MemoryBudget(
+                settings.gateway_image_memory_bytes, wait_seconds=settings.gateway_image_memory_wait_seconds
+            ),
         )
 
     def publish(self, event: Event) -> bool:

@@ -6,11 +6,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from posegen.contracts import API_PREFIX
 from posegen.errors import BadRequest, UnsupportedMediaType
 from posegen.images import UPLOAD_MEDIA_TYPES
-from posegen_gateway.deps import ConnDep, ContextDep, IdPath, UserDep, with_connection
+from posegen_gateway.deps import ConnDep, ContextDep, IdPath, UserDep, rate_limited
 from posegen_gateway.errors import error_responses
 from posegen_gateway.openapi import BINARY, form, links, request_body
 from posegen_gateway.schemas.common import Page, PageQuery
@@ -30,13 +31,14 @@ def list_projects(user: UserDep, ctx: ContextDep, conn: ConnDep, page: Annotated
     "/projects",
     status_code=201,
     response_model=Project,
+    dependencies=[rate_limited("projects")],
     responses={
         201: {"links": links("project_id", "id", "getProject", "updateProject", "deleteProject", "uploadAvatar")},
-        **error_responses(400, 403, 413),
+        **error_responses(400, 403, 413, 429),
     },
 )
-def create_project(user: UserDep, ctx: ContextDep, conn: ConnDep, body: ProjectCreate) -> Project:
-    return projects.create_project(ctx=ctx, conn=conn, user_id=user.user_id, body=body)
+def create_project(user: UserDep, ctx: ContextDep, body: ProjectCreate) -> Project:
+    return projects.create_project(ctx=ctx, user_id=user.user_id, body=body)
 
 
 @router.get("/projects/{project_id}", response_model=Project)
@@ -58,7 +60,7 @@ def delete_project(user: UserDep, ctx: ContextDep, conn: ConnDep, project_id: Id
 @router.post(
     "/projects/{project_id}/avatar",
     response_model=Project,
-    responses=error_responses(400, 403, 413, 415),
+    responses=error_responses(400, 403, 413, 415, 429),
     openapi_extra=request_body(
         {
             "multipart/form-data": {
@@ -73,8 +75,9 @@ async def upload_avatar(user: UserDep, ctx: ContextDep, project_id: IdPath, requ
     """A PNG, JPEG or WebP as multipart field ``file`` (decoded and re-encoded), or ``{"url": "https://..."}``."""
     content_type = media_type_of(request)
     if content_type == "multipart/form-data":
+        await run_in_threadpool(ctx.user_limits.enforce, "uploads", user.user_id)
         data = await read_single_file(request)
-        store = partial(projects.store_avatar, storage=ctx.storage, project_id=project_id, data=data)
+        store = partial(projects.store_avatar, storage=ctx.storage, budget=ctx.memory, project_id=project_id, data=data)
         source = "UPLOAD"
     elif content_type == "application/json":
         try:
@@ -83,16 +86,12 @@ async def upload_avatar(user: UserDep, ctx: ContextDep, project_id: IdPath, requ
             if any(problem["type"] == "json_invalid" for problem in error.errors()):
                 raise BadRequest('expected {"url": "https://..."}', field="url") from None
             raise RequestValidationError([{**p, "loc": ("body", *p["loc"])} for p in error.errors()]) from None
-        store = partial(projects.fetch_avatar, ctx=ctx, project_id=project_id, url=body.url, field="url")
+        store = partial(
+            projects.fetch_avatar, ctx=ctx, user_id=user.user_id, project_id=project_id, url=body.url, field="url"
+        )
         source = "URL"
     else:
         raise UnsupportedMediaType("send multipart/form-data with a 'file' field, or JSON with a 'url'")
-    return await with_connection(
-        ctx,
-        projects.replace_avatar,
-        user_id=user.user_id,
-        project_id=project_id,
-        store=store,
-        source=source,
-        signer=ctx.signer,
+    return await run_in_threadpool(
+        projects.replace_avatar, ctx=ctx, user_id=user.user_id, project_id=project_id, store=store, source=source
     )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 
@@ -7,15 +8,19 @@ from psycopg import Connection
 from pydantic.alias_generators import to_camel
 
 from posegen import images
+from posegen.contracts import avatar_fetch_rate_limit_key
 from posegen.db import projects as projects_db
 from posegen.errors import BadRequest, Conflict, Forbidden, PayloadTooLarge, UnprocessableEntity
+from posegen.membudget import MemoryBudget
 from posegen.storage import Storage, UrlSigner
 from posegen_gateway.context import GatewayContext
-from posegen_gateway.safe_fetch import FetchForbidden, FetchRefused, FetchTooLarge, fetch_public_https
+from posegen_gateway.safe_fetch import FetchForbidden, FetchRefused, FetchTooLarge
 from posegen_gateway.schemas.common import Page, PageQuery
 from posegen_gateway.schemas.projects import Project, ProjectCreate, ProjectUpdate
 from posegen_gateway.serving import or_404
-from posegen_gateway.uploads import decode_upload
+from posegen_gateway.uploads import normalised_upload
+
+log = logging.getLogger("posegen.gateway.projects")
 
 
 def to_project(row: dict, signer: UrlSigner) -> Project:
@@ -30,43 +35,67 @@ def require_project(*, conn: Connection, user_id: str, project_id: str, for_upda
     return or_404(row, "project not found")
 
 
-def store_avatar(*, storage: Storage, project_id: str, data: bytes, field: str = "file") -> str:
+def store_avatar(*, storage: Storage, budget: MemoryBudget, project_id: str, data: bytes, field: str = "file") -> str:
     """Decode untrusted bytes, re-encode them as PNG and store them; return the storage key."""
-    image = decode_upload(data, field=field)
+    png = normalised_upload(
+        data, field=field, budget=budget, max_side=images.MAX_AVATAR_SIDE, normalise=images.normalise_avatar
+    )
     key = f"avatars/{project_id}/{uuid.uuid4().hex}.png"
-    storage.write(key, images.normalise_avatar(image))
+    storage.write(key, png)
     return key
 
 
-def fetch_avatar(*, ctx: GatewayContext, project_id: str, url: str, field: str) -> str:
-    """Fetch the avatar at ``url`` (only from the hosts the settings allow) and store it like an upload."""
+def fetch_avatar(*, ctx: GatewayContext, user_id: str, project_id: str, url: str, field: str) -> str:
+    """Fetch the avatar at ``url`` (only from the hosts the settings allow, within the user's rate limit and the
+    fetch's one deadline) and store it like an upload."""
+    ctx.avatar_fetch_limiter.enforce(
+        avatar_fetch_rate_limit_key(user_id),
+        what="avatar URL fetches",
+        unavailable="avatar URLs cannot be fetched right now; try again shortly",
+    )
     try:
-        data = fetch_public_https(url, max_bytes=images.MAX_UPLOAD_BYTES, allowed_hosts=ctx.settings.avatar_hosts)
+        data = ctx.avatar_fetcher.fetch(url)
     except FetchForbidden as error:
         raise Forbidden(str(error), field=field) from None
     except FetchTooLarge as error:
         raise PayloadTooLarge(str(error), field=field) from None
     except FetchRefused as error:
         raise BadRequest(str(error), field=field) from None
-    return store_avatar(storage=ctx.storage, project_id=project_id, data=data, field=field)
+    return store_avatar(storage=ctx.storage, budget=ctx.memory, project_id=project_id, data=data, field=field)
 
 
-def create_project(*, ctx: GatewayContext, conn: Connection, user_id: str, body: ProjectCreate) -> Project:
+def create_project(*, ctx: GatewayContext, user_id: str, body: ProjectCreate) -> Project:
+    """An avatar URL is fetched and stored before a database connection is taken (a slow URL holds none)."""
     project_id = str(uuid.uuid4())
     avatar_key = None
     if body.avatar_image_url:
-        avatar_key = fetch_avatar(ctx=ctx, project_id=project_id, url=body.avatar_image_url, field="avatarImageUrl")
-    source = body.avatar_source or ("URL" if avatar_key else None)
-    row = projects_db.create_project(
-        conn=conn,
-        user_id=user_id,
-        name=body.project_name,
-        description=body.description,
-        avatar_source=source,
-        avatar_image=avatar_key,
-        project_id=project_id,
-    )
+        avatar_key = fetch_avatar(
+            ctx=ctx, user_id=user_id, project_id=project_id, url=body.avatar_image_url, field="avatarImageUrl"
+        )
+    try:
+        with ctx.pool.connection() as conn:
+            row = projects_db.create_project(
+                conn=conn,
+                user_id=user_id,
+                name=body.project_name,
+                description=body.description,
+                avatar_source=body.avatar_source or ("URL" if avatar_key else None),
+                avatar_image=avatar_key,
+                project_id=project_id,
+            )
+    except BaseException:
+        if avatar_key:
+            _forget_stored(ctx.storage, f"avatars/{project_id}")
+        raise
     return to_project(row, ctx.signer)
+
+
+def _forget_stored(storage: Storage, prefix: str) -> None:
+    """Best effort: what was stored for a project that was never created."""
+    try:
+        storage.delete_prefix(prefix)
+    except Exception as error:  # the request's own error is the one to report
+        log.warning("could not delete %s: %s", prefix, error)
 
 
 def list_projects(*, conn: Connection, user_id: str, page: PageQuery, signer: UrlSigner) -> Page[Project]:
@@ -105,8 +134,15 @@ def delete_project(*, conn: Connection, user_id: str, project_id: str, storage: 
 
 
 def replace_avatar(
-    *, conn: Connection, user_id: str, project_id: str, store: Callable[[], str], source: str, signer: UrlSigner
+    *, ctx: GatewayContext, user_id: str, project_id: str, store: Callable[[], str], source: str
 ) -> Project:
-    """``store`` writes the new avatar and returns its key; it runs once the project is known to be the caller's."""
-    require_project(conn=conn, user_id=user_id, project_id=project_id)
-    return _update(conn, user_id, project_id, {"avatar_image": store(), "avatar_source": source}, signer)
+    """``store`` writes the new avatar and returns its key; it runs once the project is known to be the caller's,
+    and with no database connection held (it may fetch a URL until its deadline)."""
+    with ctx.pool.connection() as conn:
+        require_project(conn=conn, user_id=user_id, project_id=project_id)
+    key = store()
+    with ctx.pool.connection() as conn:
+        row = projects_db.update_project(
+            conn=conn, user_id=user_id, project_id=project_id, changes={"avatar_image": key, "avatar_source": source}
+        )
+    return to_project(or_404(row, "project not found"), ctx.signer)
