@@ -162,6 +162,19 @@ class GatewaySettings(AuthSettings):
     generate_rate_limit: Annotated[RateLimit, NoDecode, BeforeValidator(RateLimit.parse)] = RateLimit(5, 60)
     extract_rate_limit: Annotated[RateLimit, NoDecode, BeforeValidator(RateLimit.parse)] = RateLimit(20, 60)
     """Photos a user may send for pose extraction (``POST /poses/extract``, pose requests with a photo)."""
+    project_rate_limit: Annotated[RateLimit, NoDecode, BeforeValidator(RateLimit.parse)] = RateLimit(30, 60)
+    """Projects a user may create (``POST /projects``)."""
+    upload_rate_limit: Annotated[RateLimit, NoDecode, BeforeValidator(RateLimit.parse)] = RateLimit(20, 60)
+    """Avatar files a user may upload (``POST /projects/{id}/avatar`` with multipart)."""
+    pose_request_rate_limit: Annotated[RateLimit, NoDecode, BeforeValidator(RateLimit.parse)] = RateLimit(10, 60)
+    """Pose requests a user may send (``POST /pose-requests``, JSON or multipart)."""
+    export_rate_limit: Annotated[RateLimit, NoDecode, BeforeValidator(RateLimit.parse)] = RateLimit(60, 60)
+    """Exports a user may download (one image in one format, or a generation's ZIP)."""
+    gateway_image_memory_bytes: int = Field(default=384 * 2**20, ge=32 * 2**20)
+    """What image decodes and export renditions may reserve at once in one gateway process (each its estimate,
+    before it starts); sized for a 1 GiB container with one uvicorn worker (docs/operations.md)."""
+    gateway_image_memory_wait_seconds: float = Field(default=5.0, ge=0, le=60)
+    """How long a decode or rendition waits for room in the budget before the request gets 503."""
     avatar_url_hosts: str = ""
     avatar_fetch_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     """One deadline for fetching an avatar URL: connecting, every redirect and the whole body."""
@@ -194,12 +207,22 @@ class RelaySettings(AuthSettings):
     relay_port: Port = 3001
     cors_origin: str = "*"
     relay_max_connections: int = Field(default=10_000, ge=1)
+    """Authenticated connections, both protocols together; connections still authenticating are not counted."""
+    relay_max_unauthenticated: int | None = Field(default=None, ge=1)
+    """Connections that have not authenticated yet (both protocols); past it the oldest of them is closed.
+    Unset: a tenth of ``RELAY_MAX_CONNECTIONS`` (at least 1)."""
+    relay_auth_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    """How long a connection may take to authenticate before it is closed."""
     relay_max_connections_per_user: int = Field(default=20, ge=1)
     relay_max_message_bytes: int = Field(default=65_536, ge=1024)
     relay_max_messages_per_second: float = Field(default=10.0, gt=0)
     relay_queue_size: int = Field(default=256, ge=8)
     relay_ping_interval: float = Field(default=20.0, gt=0)
     relay_ping_timeout: float = Field(default=20.0, gt=0)
+
+    @property
+    def max_unauthenticated(self) -> int:
+        return self.relay_max_unauthenticated or max(1, self.relay_max_connections // 10)
 
     @property
     def allowed_origins(self) -> list[str] | None:

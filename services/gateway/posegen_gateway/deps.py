@@ -84,6 +84,16 @@ async def admin_user(user: UserDep) -> Principal:
 AdminDep = Annotated[Principal, Depends(admin_user)]
 
 
+def rate_limited(name: str) -> Depends:
+    """A route dependency that counts the request against the user's limit ``name`` (``ratelimit.USER_LIMITS``):
+    429 with ``Retry-After`` when it is spent, before the route reads its body or takes a connection."""
+
+    async def enforce(user: UserDep, ctx: ContextDep) -> None:
+        await run_in_threadpool(ctx.user_limits.enforce, name, user.user_id)
+
+    return Depends(enforce)
+
+
 def json_response(model: BaseModel, *, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
     """Serialise a response model once (FastAPI would validate it again against ``response_model``)."""
     return Response(model.model_dump_json(by_alias=True), status_code, headers, media_type="application/json")

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 import redis
 
+from posegen.contracts import QUEUE_NAME
 from posegen.errors import RateLimited, ServiceUnavailable
-from posegen.settings import RateLimit
+from posegen.settings import GatewaySettings, RateLimit
 
 _SCRIPT = """
 local key, now, window, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -70,3 +71,33 @@ class SlidingWindowLimiter:
             message = f"at most {decision.limit} {what} per {self.rate.window_seconds}s"
             raise RateLimited(message, headers=decision.headers())
         return decision
+
+
+USER_LIMITS = {
+    "projects": "projects",
+    "uploads": "avatar uploads",
+    "pose-requests": "pose requests",
+    "exports": "exports",
+}
+"""The per-user limits of the routes that create or store something, and what each counts (its 429 says)."""
+
+
+class UserLimits:
+    """One sliding window per user for each of :data:`USER_LIMITS` (settings ``PROJECT_RATE_LIMIT``,
+    ``UPLOAD_RATE_LIMIT``, ``POSE_REQUEST_RATE_LIMIT``, ``EXPORT_RATE_LIMIT``)."""
+
+    def __init__(self, connection: redis.Redis, settings: GatewaySettings) -> None:
+        rates = {
+            "projects": settings.project_rate_limit,
+            "uploads": settings.upload_rate_limit,
+            "pose-requests": settings.pose_request_rate_limit,
+            "exports": settings.export_rate_limit,
+        }
+        self._limiters = {name: SlidingWindowLimiter(connection, rate) for name, rate in rates.items()}
+
+    def enforce(self, name: str, user_id: str) -> RateDecision:
+        return self._limiters[name].enforce(
+            f"{QUEUE_NAME}:ratelimit:{name}:{user_id}",
+            what=USER_LIMITS[name],
+            unavailable="the rate limit cannot be checked; try again shortly",
+        )

@@ -3,15 +3,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from fastapi import Request
 from PIL import Image
 from starlette.datastructures import UploadFile
 
 from posegen import images
 from posegen.errors import BadRequest, PayloadTooLarge
+from posegen.membudget import MemoryBudget
 
 MULTIPART_OVERHEAD = 64 * 1024
 FIELD = "file"
+T = TypeVar("T")
 
 
 def media_type_of(request: Request) -> str:
@@ -52,10 +57,16 @@ async def read_multipart(request: Request) -> tuple[bytes | None, dict[str, str]
     return data, fields
 
 
-def decode_upload(data: bytes, *, field: str) -> Image.Image:
-    """Decode untrusted image bytes: 413 when they are over the upload limit, 400 when they are no image."""
+def normalised_upload(
+    data: bytes, *, field: str, budget: MemoryBudget, max_side: int, normalise: Callable[[Image.Image], T]
+) -> T:
+    """``normalise`` applied to untrusted image bytes, decoded at no more than the size it needs (``max_side``)
+    within the gateway's memory budget: 413 when they are over the upload limit, 400 when they are no image,
+    503 with ``Retry-After`` when the budget has no room for them in time."""
     try:
-        return images.decode_image(data)
+        opened = images.open_image(data, max_side=max_side)
+        with budget.reserve(images.decode_cost(opened)):
+            return normalise(images.load_image(opened))
     except images.ImageRejected as error:
         if len(data) > images.MAX_UPLOAD_BYTES:
             raise PayloadTooLarge(str(error), field=field) from None

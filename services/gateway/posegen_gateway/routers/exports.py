@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from posegen.contracts import API_PREFIX
 from posegen.exports.formats import KEYS, KEYS_PATTERN
-from posegen_gateway.deps import ContextDep, IdPath, UserDep, with_connection
+from posegen_gateway.deps import ContextDep, IdPath, UserDep, rate_limited, with_connection
 from posegen_gateway.errors import error_responses
 from posegen_gateway.openapi import BINARY
 from posegen_gateway.schemas.exports import Formats
@@ -30,9 +30,11 @@ async def list_formats(user: UserDep) -> Formats:
 @router.get(
     "/generations/{generation_id}/export",
     response_class=StreamingResponse,
+    dependencies=[rate_limited("exports")],
     responses={
         200: {"content": {"application/zip": {"schema": BINARY}}, "description": "a ZIP with manifest.json"},
         **UNKNOWN_FORMAT,
+        **error_responses(429),
     },
 )
 async def export_generation(
@@ -53,7 +55,7 @@ async def export_generation(
         ctx, exports.prepare_zip, user_id=user.user_id, generation_id=generation_id, formats=formats
     )
     return StreamingResponse(
-        exports.stream_zip(plan, storage=ctx.storage, metrics=ctx.metrics),
+        exports.stream_zip(plan, ctx=ctx),
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{plan.filename}"'},
     )
@@ -62,7 +64,12 @@ async def export_generation(
 @router.get(
     "/generations/{generation_id}/results/{result_id}/export/{format}",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {"schema": BINARY}, "image/png": {"schema": BINARY}}}, **UNKNOWN_FORMAT},
+    dependencies=[rate_limited("exports")],
+    responses={
+        200: {"content": {"image/jpeg": {"schema": BINARY}, "image/png": {"schema": BINARY}}},
+        **UNKNOWN_FORMAT,
+        **error_responses(429),
+    },
 )
 async def export_result(
     user: UserDep,
@@ -80,6 +87,6 @@ async def export_result(
         result_id=result_id,
         format_key=format,
     )
-    data = await run_in_threadpool(exports.render_result, found, storage=ctx.storage, metrics=ctx.metrics)
+    data = await run_in_threadpool(exports.render_result, found, ctx=ctx)
     disposition = f'attachment; filename="{found.filename}"'
     return Response(data, media_type=found.format.media_type, headers={"Content-Disposition": disposition})

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from posegen.contracts import API_PREFIX
 from posegen.errors import BadRequest, UnsupportedMediaType
-from posegen_gateway.deps import AdminDep, ConnDep, ContextDep, IdPath, UserDep
+from posegen_gateway.deps import AdminDep, ConnDep, ContextDep, IdPath, UserDep, rate_limited
 from posegen_gateway.errors import error_responses
 from posegen_gateway.openapi import BINARY, form, request_body
 from posegen_gateway.schemas.common import Page, PageQuery
@@ -44,6 +44,7 @@ CREATE_BODY = request_body(
     "/pose-requests",
     status_code=201,
     response_model=PoseRequest,
+    dependencies=[rate_limited("pose-requests")],
     responses=error_responses(400, 413, 415, 429, 503),
     openapi_extra=CREATE_BODY,
 )

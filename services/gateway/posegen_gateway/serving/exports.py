@@ -19,13 +19,14 @@ from posegen.db.generations import GenerationRow
 from posegen.errors import NotFound, UnprocessableEntity
 from posegen.exports.formats import FORMATS, KEYS, KEYS_PATTERN, ORIGINAL, ExportFormat, UnknownFormat, get_format
 from posegen.exports.renditions import Rendition, get_rendition
-from posegen.storage import Storage
-from posegen_gateway.metrics import GatewayMetrics
+from posegen.membudget import BudgetExhausted
+from posegen_gateway.context import GatewayContext
 from posegen_gateway.schemas.exports import Formats
 from posegen_gateway.serving.generations import owned_generation
 
 _KEYS = re.compile(KEYS_PATTERN)
 _UNSAFE = re.compile(r"[^a-z0-9]+")
+BUSY = "the server was too busy to render it; download the archive again"
 
 
 def list_formats() -> Formats:
@@ -51,12 +52,17 @@ def _stem(image: ExportImage) -> str:
     return f"{slug}_v{image.variation + 1}"
 
 
-def _render(
-    storage: Storage, metrics: GatewayMetrics, row: GenerationRow, image: ExportImage, fmt: ExportFormat
-) -> Rendition:
-    keypoints = image.framing_keypoints(row.width, row.height)
-    rendition = get_rendition(storage=storage, image_key=image.image_key, keypoints=keypoints, fmt=fmt)
-    metrics.renditions.labels(fmt.key, "rendered" if rendition.rendered else "stored").inc()
+def _render(ctx: GatewayContext, row: GenerationRow, image: ExportImage, fmt: ExportFormat) -> Rendition:
+    """Made within the memory budget, once at a time for concurrent requests of the same rendition."""
+    rendition = get_rendition(
+        storage=ctx.storage,
+        image_key=image.image_key,
+        keypoints=image.framing_keypoints(row.width, row.height),
+        fmt=fmt,
+        budget=ctx.memory,
+        flights=ctx.renditions,
+    )
+    ctx.metrics.renditions.labels(fmt.key, "rendered" if rendition.rendered else "stored").inc()
     return rendition
 
 
@@ -84,10 +90,11 @@ def find_result(*, conn: Connection, user_id: str, generation_id: str, result_id
     return SingleExport(row, found[0], fmt)
 
 
-def render_result(found: SingleExport, *, storage: Storage, metrics: GatewayMetrics) -> bytes:
-    """Its rendition (no database connection is held while it is made)."""
+def render_result(found: SingleExport, *, ctx: GatewayContext) -> bytes:
+    """Its rendition (no database connection is held while it is made; 503 with ``Retry-After`` when the
+    memory budget has no room for it in time)."""
     try:
-        return _render(storage, metrics, found.generation, found.image, found.format).data
+        return _render(ctx, found.generation, found.image, found.format).data
     except FileNotFoundError:
         raise NotFound("the image is no longer stored") from None
 
@@ -137,9 +144,10 @@ def _entry(name: str, when: datetime, compress: int = zipfile.ZIP_STORED) -> zip
     return info
 
 
-def stream_zip(plan: ZipPlan, *, storage: Storage, metrics: GatewayMetrics) -> Iterator[bytes]:
+def stream_zip(plan: ZipPlan, *, ctx: GatewayContext) -> Iterator[bytes]:
     """The ZIP, file by file: one rendition in memory at a time (images are already compressed: stored, not
-    deflated). ``manifest.json`` comes last, so it lists exactly what the archive holds."""
+    deflated). ``manifest.json`` comes last, so it lists exactly what the archive holds: a file the memory
+    budget had no room for in time is listed in ``missing`` (the response has begun; it cannot be a 503)."""
     row, sink = plan.generation, _Sink()
     when = row.created_at
     files, missing = [], []
@@ -148,9 +156,12 @@ def stream_zip(plan: ZipPlan, *, storage: Storage, metrics: GatewayMetrics) -> I
             for index, image in enumerate(plan.images):
                 path = f"{fmt.key}/{index + 1:03d}_{_stem(image)}.{fmt.extension}"
                 try:
-                    rendition = _render(storage, metrics, row, image, fmt)
+                    rendition = _render(ctx, row, image, fmt)
                 except FileNotFoundError:
                     missing.append({"resultId": image.id, "format": fmt.key, "reason": "the image is not stored"})
+                    continue
+                except BudgetExhausted:
+                    missing.append({"resultId": image.id, "format": fmt.key, "reason": BUSY})
                     continue
                 with archive.open(_entry(path, when), "w", force_zip64=len(rendition.data) > 2**31) as handle:
                     handle.write(rendition.data)

@@ -23,7 +23,7 @@ from posegen.storage import UrlSigner
 from posegen_gateway.context import GatewayContext
 from posegen_gateway.schemas.poses import Extraction, ExtractionAccepted
 from posegen_gateway.serving import or_404
-from posegen_gateway.uploads import decode_upload
+from posegen_gateway.uploads import normalised_upload
 
 STALE_SECONDS = 120.0
 """Far longer than an extraction takes (well under 2 s) plus a busy queue; then it is failed as ``timeout``."""
@@ -38,7 +38,9 @@ def start_extraction(*, ctx: GatewayContext, user_id: str, data: bytes) -> dict:
     extraction; return its row. Nothing is recorded for a photo that is refused."""
     unavailable = "the extraction queue is unavailable; try again shortly"
     ctx.extract_limiter.enforce(extract_rate_limit_key(user_id), what="photos", unavailable=unavailable)
-    jpeg, width, height = images.normalise_photo(decode_upload(data, field="file"))
+    jpeg, width, height = normalised_upload(
+        data, field="file", budget=ctx.memory, max_side=images.MAX_PHOTO_SIDE, normalise=images.normalise_photo
+    )
     extraction_id = str(uuid.uuid4())
     photo_key = f"extractions/{extraction_id}/photo.jpg"
     ctx.storage.write(photo_key, jpeg)
