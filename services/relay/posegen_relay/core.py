@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Coroutine
 
 import redis.asyncio as aioredis
 
@@ -28,8 +29,9 @@ class Relay:
         self.redis = aioredis.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
         self.sessions: set[Session] = set()
         self.draining = False
-        self.counters: list[Callable[[], int]] = []
-        """Each protocol's open connections (authenticated or not), for ``RELAY_MAX_CONNECTIONS``."""
+        self.pending: OrderedDict[object, Callable[[bool], None]] = OrderedDict()
+        """Connections still authenticating, oldest first, each with what closes it (``timed_out``)."""
+        self._tasks: set[asyncio.Task] = set()
 
     def authenticate(self, token: str) -> Principal:
         return decode_token(
@@ -37,11 +39,41 @@ class Relay:
         )
 
     def full(self) -> bool:
-        """At the connection limit: a new connection is refused (counted here)."""
-        if sum(count() for count in self.counters) < self.settings.relay_max_connections:
+        """At the limit of authenticated connections: a new one is refused (counted here)."""
+        if len(self.sessions) < self.settings.relay_max_connections:
             return False
         self.metrics.refused.labels("relay_full").inc()
         return True
+
+    def admit_unauthenticated(self, key: object, close: Callable[[bool], None]) -> None:
+        """A connection that has yet to authenticate, in a pool of its own (``RELAY_MAX_UNAUTHENTICATED``): at
+        the pool's limit the oldest is closed, so idle handshakes cannot keep anyone out; each is closed
+        ``RELAY_AUTH_TIMEOUT_SECONDS`` after it arrived unless it has authenticated (or left) by then."""
+        while len(self.pending) >= self.settings.max_unauthenticated:
+            _, oldest = self.pending.popitem(last=False)
+            self.metrics.refused.labels("unauthenticated_limit").inc()
+            oldest(False)
+        self.pending[key] = close
+        self.metrics.unauthenticated.set(len(self.pending))
+        asyncio.get_running_loop().call_later(self.settings.relay_auth_timeout_seconds, self._expire, key)
+
+    def settle(self, key: object) -> None:
+        """The connection authenticated, or left."""
+        if self.pending.pop(key, None) is not None:
+            self.metrics.unauthenticated.set(len(self.pending))
+
+    def _expire(self, key: object) -> None:
+        close = self.pending.pop(key, None)
+        if close is not None:
+            self.metrics.unauthenticated.set(len(self.pending))
+            self.metrics.refused.labels("auth_timeout").inc()
+            close(True)
+
+    def spawn(self, work: Coroutine) -> None:
+        """Run ``work`` in the background, keeping a reference until it ends."""
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def user_full(self, principal: Principal) -> bool:
         if len(self.hub.sessions.get(principal.user_id, ())) < self.settings.relay_max_connections_per_user:

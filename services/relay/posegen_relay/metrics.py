@@ -19,6 +19,9 @@ class RelayMetrics:
         self.connections = self._add(
             Gauge, "posegen_relay_connections", "Open authenticated connections, by protocol", "protocol"
         )
+        self.unauthenticated = self._add(
+            Gauge, "posegen_relay_unauthenticated_connections", "Open connections that have not authenticated yet"
+        )
         self.users = self._add(Gauge, "posegen_relay_users", "Users with at least one connection here")
         self.relayed = self._add(
             Counter,

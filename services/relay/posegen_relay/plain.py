@@ -12,6 +12,8 @@ from posegen_relay import protocol
 from posegen_relay.core import Relay, refuse
 from posegen_relay.protocol import Message
 
+BUSY = "the relay is at its connection limit; retry shortly"
+
 
 class PlainSender:
     protocol = "plain"
@@ -33,8 +35,6 @@ class PlainSender:
 class PlainProtocol:
     def __init__(self, relay: Relay) -> None:
         self.relay = relay
-        self.open = 0
-        relay.counters.append(lambda: self.open)
 
     async def __call__(self, scope, receive, send) -> None:
         if (await receive())["type"] != "websocket.connect":
@@ -48,15 +48,9 @@ class PlainProtocol:
             await sender.close(protocol.CLOSE_GOING_AWAY, "going away")
             return
         if self.relay.full():
-            await refuse(
-                sender, "the relay is at its connection limit; retry shortly", "busy", protocol.CLOSE_TRY_AGAIN
-            )
+            await refuse(sender, BUSY, "busy", protocol.CLOSE_TRY_AGAIN)
             return
-        self.open += 1
-        try:
-            await self._serve(scope, receive, sender)
-        finally:
-            self.open -= 1
+        await self._serve(scope, receive, sender)
 
     def _origin_allowed(self, scope) -> bool:
         allowed = self.relay.settings.allowed_origins
@@ -66,6 +60,12 @@ class PlainProtocol:
     async def _serve(self, scope, receive, sender: PlainSender) -> None:
         principal = await self._authenticated(scope, receive, sender)
         if principal is None:
+            return
+        if self.relay.draining:
+            await sender.close(protocol.CLOSE_GOING_AWAY, "going away")
+            return
+        if self.relay.full():
+            await refuse(sender, BUSY, "busy", protocol.CLOSE_TRY_AGAIN)
             return
         if self.relay.user_full(principal):
             await refuse(sender, "too many connections for this user", "too_many_connections", protocol.CLOSE_TOO_MANY)
@@ -92,19 +92,48 @@ class PlainProtocol:
                 raise AuthError(protocol.QUERY_TOKEN_REFUSED)
             if header:
                 return self.relay.authenticate(bearer_token(header))
-            event = await asyncio.wait_for(receive(), protocol.AUTH_TIMEOUT_SECONDS)
-            if event["type"] != "websocket.receive":
+            event = await self._first_message(receive, sender)
+            if event is None:
                 return None
             message = protocol.parse_client_message(event.get("text") or event.get("bytes") or b"")
             if message.type != "auth" or not message.token:
                 raise AuthError("the first message must be {'type': 'auth', 'token': ...}")
             return self.relay.authenticate(message.token)
         except (AuthError, protocol.BadMessage) as error:
-            reason = str(error)
-        except TimeoutError:
-            reason = "no auth message within 10 seconds"
-        await refuse(sender, reason, "unauthorized", protocol.CLOSE_POLICY)
-        return None
+            await refuse(sender, str(error), "unauthorized", protocol.CLOSE_POLICY)
+            return None
+
+    async def _first_message(self, receive, sender: PlainSender) -> dict | None:
+        """The first message, waited for in the relay's pool of unauthenticated connections; None when the
+        client left, or was closed for taking too long (4408) or to make room in the pool (1013)."""
+        relay = self.relay
+        timed_out: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        relay.admit_unauthenticated(sender, timed_out.set_result)
+        receiving = asyncio.ensure_future(receive())
+        try:
+            done, _ = await asyncio.wait((receiving, timed_out), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            relay.settle(sender)
+            if not receiving.done():
+                receiving.cancel()
+        if receiving not in done:
+            if timed_out.result():
+                timeout = relay.settings.relay_auth_timeout_seconds
+                reason, code, close_code = (
+                    f"no auth message within {timeout:g} s",
+                    "auth_timeout",
+                    protocol.CLOSE_AUTH_TIMEOUT,
+                )
+            else:
+                reason, code, close_code = (
+                    "too many connections are authenticating; retry",
+                    "busy",
+                    protocol.CLOSE_TRY_AGAIN,
+                )
+            await refuse(sender, reason, code, close_code)
+            return None
+        event = receiving.result()
+        return event if event["type"] == "websocket.receive" else None
 
 
 def _header(scope, name: bytes) -> str | None:

@@ -18,7 +18,6 @@ from posegen.contracts import RELAY_PATH
 WS_PATH = RELAY_PATH
 SOCKETIO_NAMESPACE = "/pose-generator"
 UPDATE = "pose-generation-update"
-AUTH_TIMEOUT_SECONDS = 10.0
 QUERY_TOKEN_NAMES = frozenset({"token", "access_token", "jwt"})
 QUERY_TOKEN_REFUSED = "tokens in the query string are refused; use a header or auth message"
 
@@ -27,6 +26,8 @@ CLOSE_POLICY_VIOLATION = 1008
 CLOSE_TRY_AGAIN = 1013
 CLOSE_POLICY = 4401
 """Close code after a refused token."""
+CLOSE_AUTH_TIMEOUT = 4408
+"""Close code for a connection that did not authenticate within ``RELAY_AUTH_TIMEOUT_SECONDS``."""
 CLOSE_TOO_MANY = 4429
 
 

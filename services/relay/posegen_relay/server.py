@@ -29,7 +29,7 @@ GRACEFUL_SHUTDOWN_SECONDS = 5
 
 
 class RelayService:
-    """The relay's ASGI application and the tasks it runs beside it (the hub, the Socket.IO sweeper)."""
+    """The relay's ASGI application and the task it runs beside it (the hub)."""
 
     def __init__(self, settings: RelaySettings) -> None:
         self.relay = Relay(settings)
@@ -38,7 +38,7 @@ class RelayService:
         self._tasks: list[asyncio.Task] = []
 
     async def start(self) -> None:
-        self._tasks = [asyncio.create_task(self.relay.hub.run()), asyncio.create_task(self.socketio.sweep())]
+        self._tasks = [asyncio.create_task(self.relay.hub.run())]
 
     async def stop(self) -> None:
         await self.relay.drain()

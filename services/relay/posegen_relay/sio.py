@@ -26,7 +26,6 @@ from posegen_relay.protocol import Message
 from posegen_relay.session import Session
 
 CONNECT_WAIT_SECONDS = 30.0
-SWEEP_SECONDS = 1.0
 
 
 class RawJSON:
@@ -124,22 +123,25 @@ class SocketIOProtocol:
             engineio_logger=False,
         )
         self.sessions: dict[str, Session] = {}
-        self._first_seen: dict[str, float] = {}
         self.server.on("connect", self._connect, namespace=NAMESPACE)
         self.server.on("disconnect", self._disconnect, namespace=NAMESPACE)
         self.server.on("*", self._event, namespace=NAMESPACE)
+        self._socketio_engine_connect = self.server.eio.handlers["connect"]
         self._socketio_engine_disconnect = self.server.eio.handlers["disconnect"]
+        self.server.eio.on("connect", self._engine_connect)
         self.server.eio.on("disconnect", self._engine_disconnect)
-        relay.counters.append(lambda: len(self.server.eio.sockets))
 
     async def _connect(self, sid: str, environ: dict, auth: object) -> None:
         relay = self.relay
         principal = self._authenticated(environ, auth)
         if relay.draining:
             raise Refused("the relay is shutting down; reconnect", {"code": "going_away"})
+        if relay.full():
+            raise Refused("the relay is at its connection limit; retry shortly", {"code": "busy"})
         if relay.user_full(principal):
             raise Refused("too many connections for this user", {"code": "too_many_connections"})
         eio_sid = self.server.manager.eio_sid_from_sid(sid, NAMESPACE)
+        relay.settle(eio_sid)
         session = await relay.open_session(principal, SocketIOSender(self.server, sid, eio_sid))
         socket = self.server.eio.sockets.get(eio_sid)
         if socket is None or socket.closed or socket.closing:  # the client left while the hub subscribed
@@ -160,7 +162,23 @@ class SocketIOProtocol:
         except AuthError as error:
             raise Refused(error.reason, {"code": "unauthorized"}) from None
 
+    async def _engine_connect(self, eio_sid: str, environ: dict) -> None:
+        """An Engine.IO connection joins the relay's pool of unauthenticated connections until it connects the
+        namespace; closing it makes the client see a ``disconnect`` (``transport close``)."""
+        await self._socketio_engine_connect(eio_sid, environ)
+        self.relay.admit_unauthenticated(eio_sid, lambda _timed_out: self.relay.spawn(self._close_engine(eio_sid)))
+
+    async def _close_engine(self, eio_sid: str) -> None:
+        socket = self.server.eio.sockets.get(eio_sid)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.server.eio.disconnect(eio_sid), 2)
+        if socket is not None and socket.upgraded:
+            # python-engineio sends the close packet but keeps the WebSocket until the client closes it (or a
+            # ping times out); ending its writer closes it now.
+            socket.queue.put_nowait(None)
+
     async def _engine_disconnect(self, eio_sid: str, reason: str) -> None:
+        self.relay.settle(eio_sid)
         await self._socketio_engine_disconnect(eio_sid, reason)
         socket = self.server.eio.sockets.get(eio_sid)
         if socket is not None and not socket.upgraded:
@@ -180,23 +198,6 @@ class SocketIOProtocol:
         data = args[0] if len(args) == 1 else (None if not args else list(args))
         if not await self.relay.handle(session, lambda: protocol.client_event(event, data)):
             self.sessions.pop(sid, None)
-
-    async def sweep(self) -> None:
-        """Close Engine.IO connections that have not connected the namespace (authenticated) within the
-        auth timeout, as the plain protocol closes connections that send no auth message."""
-        while True:
-            await asyncio.sleep(SWEEP_SECONDS)
-            now = time.monotonic()
-            sockets = self.server.eio.sockets
-            self._first_seen = {eio_sid: seen for eio_sid, seen in self._first_seen.items() if eio_sid in sockets}
-            for eio_sid in list(sockets):
-                first = self._first_seen.setdefault(eio_sid, now)
-                if (
-                    now - first > protocol.AUTH_TIMEOUT_SECONDS
-                    and self.server.manager.sid_from_eio_sid(eio_sid, NAMESPACE) is None
-                ):
-                    with contextlib.suppress(Exception):
-                        await asyncio.wait_for(self.server.eio.disconnect(eio_sid), 2)
 
     async def aclose(self) -> None:
         with contextlib.suppress(Exception):
