@@ -29,8 +29,12 @@ def create_project(
     ).fetchone()
 
 
-def get_project(*, conn: Connection, user_id: str, project_id: str, for_update: bool = False) -> dict | None:
-    lock = " FOR UPDATE" if for_update else ""
+def get_project(
+    *, conn: Connection, user_id: str, project_id: str, for_update: bool = False, for_share: bool = False
+) -> dict | None:
+    """``for_share`` keeps the row (its avatar) as read until the transaction ends, ``for_update`` also
+    excludes other readers that lock it."""
+    lock = " FOR UPDATE" if for_update else " FOR SHARE" if for_share else ""
     return conn.execute(
         f"SELECT {_COLUMNS} FROM projects WHERE id = %s AND user_id = %s{lock}", (project_id, user_id)
     ).fetchone()

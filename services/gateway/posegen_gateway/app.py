@@ -80,8 +80,14 @@ def create_app(settings: GatewaySettings, *, run_reconciler: bool = True, metric
         allow_origins=origins,
         allow_credentials="*" not in origins,
         allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type"],
-        expose_headers=["Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        expose_headers=[
+            "Retry-After",
+            "X-RateLimit-Limit",
+            "X-RateLimit-Remaining",
+            "X-RateLimit-Reset",
+            "Idempotent-Replayed",
+        ],
     )
     app.add_middleware(RejectNulMiddleware)
     app.add_middleware(MetricsMiddleware)

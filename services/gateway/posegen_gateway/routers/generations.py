@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Response
 from posegen.contracts import API_PREFIX
 from posegen_gateway.deps import ConnDep, ContextDep, IdPath, UserDep, json_response, with_connection
 from posegen_gateway.errors import error_responses
+from posegen_gateway.idempotency import Idempotency, KeyHeader
 from posegen_gateway.openapi import links
 from posegen_gateway.schemas.common import Page, PageQuery
 from posegen_gateway.schemas.generations import (
@@ -42,13 +43,17 @@ RATE_HEADERS = {
                 "generation_id", "generationId", "getGeneration", "getResults", "cancelGeneration", "exportGeneration"
             ),
         },
-        **error_responses(400, 402, 409, 429, 503),
+        **error_responses(400, 402, 409, 422, 429, 503),
     },
 )
-async def create_generation(user: UserDep, ctx: ContextDep, body: GenerateRequest) -> Response:
-    """Charges ``CREDITS_PER_POSE`` x images with the generation in one transaction, then enqueues it."""
-    accepted, decision = await with_connection(ctx, generate.create_generation, ctx=ctx, user=user, body=body)
-    return json_response(accepted, status_code=202, headers=decision.headers())
+async def create_generation(user: UserDep, ctx: ContextDep, body: GenerateRequest, key: KeyHeader = None) -> Response:
+    """Charges ``CREDITS_PER_POSE`` x images with the generation in one transaction, then enqueues it. With an
+    ``Idempotency-Key``, a retry within 24 hours gets the first answer and is not charged again."""
+    idempotency = Idempotency.of(key, user_id=user.user_id, route="generate", request=body.model_dump(mode="json"))
+    accepted, headers = await with_connection(
+        ctx, generate.create_generation, ctx=ctx, user=user, body=body, idempotency=idempotency
+    )
+    return json_response(accepted, status_code=202, headers=headers)
 
 
 @router.get("/generations", response_model=Page[GenerationSummary])

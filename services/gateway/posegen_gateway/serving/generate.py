@@ -1,5 +1,8 @@
 """``POST /generate``: rate limit, validate, charge and create in one transaction, then enqueue.
 
+With an ``Idempotency-Key`` the key is claimed first in that transaction (``posegen_gateway.idempotency``):
+a retry of a request that was charged gets its first answer back and charges nothing.
+
 The order is what makes it safe. Nothing is charged before every pose id is known. The charge, the
 generation and its pose rows commit together, so credits are never taken without a generation. The RQ job
 is created after the commit; if that fails (Redis down, a crash), the generation stays ``queued`` and the
@@ -25,6 +28,7 @@ from posegen.errors import Conflict, NotFound
 from posegen.plan import plan_images
 from posegen.queue import enqueue_generation, waiting_count
 from posegen_gateway.context import GatewayContext
+from posegen_gateway.idempotency import REPLAYED, Idempotency, run_once
 from posegen_gateway.ratelimit import RateDecision
 from posegen_gateway.schemas.generations import GenerateAccepted, GenerateRequest
 from posegen_gateway.serving.projects import require_project
@@ -62,14 +66,53 @@ def _identity(ctx: GatewayContext, project: dict, body: GenerateRequest) -> tupl
 
 
 def create_generation(
-    *, ctx: GatewayContext, conn: Connection, user: Principal, body: GenerateRequest
-) -> tuple[GenerateAccepted, RateDecision]:
+    *, ctx: GatewayContext, conn: Connection, user: Principal, body: GenerateRequest, idempotency: Idempotency | None
+) -> tuple[GenerateAccepted, dict[str, str]]:
+    """The 202's body and headers: a new generation, or, for an ``Idempotency-Key`` seen before, the first one."""
+    made: list[tuple[GenerationRow, RateDecision]] = []
+
+    def charge() -> GenerateAccepted:
+        made.append(_charge(ctx, conn, user, body))
+        return _accepted(ctx, conn, made[0][0], position=None)
+
+    pending, replayed = run_once(conn, idempotency, GenerateAccepted, 202, charge)
+    if replayed:
+        return pending, REPLAYED
+    generation, decision = made[0]
+    ctx.metrics.record_generation(generation.credit_charged)
+    accepted = _accepted(ctx, conn, generation, position=_enqueue(ctx, conn, generation))
+    if idempotency is not None:
+        try:
+            idempotency.record(conn, accepted)
+        except psycopg.Error:
+            log.warning("the first answer for generation %s is kept without its queue position", generation.id)
+    return accepted, decision.headers()
+
+
+def _accepted(
+    ctx: GatewayContext, conn: Connection, generation: GenerationRow, *, position: int | None
+) -> GenerateAccepted:
+    return GenerateAccepted(
+        generation_id=generation.id,
+        poses_total=generation.poses_total,
+        credit_charged=generation.credit_charged,
+        queue_position=position,
+        estimated_seconds=estimate_seconds(ctx, conn, generation.steps, generation.poses_total, position),
+    )
+
+
+def _charge(
+    ctx: GatewayContext, conn: Connection, user: Principal, body: GenerateRequest
+) -> tuple[GenerationRow, RateDecision]:
+    """In the caller's transaction: check, create and charge (the rate limit counts it first)."""
     decision = ctx.limiter.enforce(
         rate_limit_key(user.user_id),
         what="generations",
         unavailable="the queue is unavailable; nothing was charged, try again shortly",
     )
-    project = require_project(conn=conn, user_id=user.user_id, project_id=body.project_id)
+    # Shared lock: an avatar replaced meanwhile waits for this transaction, so the avatar this generation
+    # pins is never one that the replacement has already deleted.
+    project = require_project(conn=conn, user_id=user.user_id, project_id=body.project_id, for_share=True)
     if project["status"] != "active":
         raise Conflict("the project is archived", field="projectId")
     identity_strength, avatar_key = _identity(ctx, project, body)
@@ -78,35 +121,25 @@ def create_generation(
     images = plan_images(generation_type=body.generation_type, pose_ids=pose_ids, variations=body.variations)
     cost = ctx.settings.credits_per_pose * len(images)
     generation_id = str(uuid.uuid4())
-    with conn.transaction():
-        generation = generations_db.insert_generation(
-            conn=conn,
-            generation_id=generation_id,
-            user_id=user.user_id,
-            fields={
-                # The request's own columns; the pose ids go in their own table, the variations as one count.
-                **body.model_dump(exclude={"selected_pose_ids", "variation_count"}),
-                "variations_per_pose": body.variations,
-                "identity_strength": identity_strength,
-                "avatar_key": avatar_key,
-                "poses_total": len(images),
-                "credit_charged": cost,
-            },
-        )
-        generations_db.insert_generation_poses(conn=conn, generation_id=generation_id, pose_ids=pose_ids)
-        # Last, so the user's row is locked only for the charge and the commit: requests of one user
-        # serialise on that lock, and a short hold is what lets them through quickly.
-        charge_generation(conn=conn, user_id=user.user_id, generation_id=generation_id, amount=cost)
-    ctx.metrics.record_generation(cost)
-    position = _enqueue(ctx, conn, generation)
-    accepted = GenerateAccepted(
+    generation = generations_db.insert_generation(
+        conn=conn,
         generation_id=generation_id,
-        poses_total=len(images),
-        credit_charged=cost,
-        queue_position=position,
-        estimated_seconds=estimate_seconds(ctx, conn, body.steps, len(images), position),
+        user_id=user.user_id,
+        fields={
+            # The request's own columns; the pose ids go in their own table, the variations as one count.
+            **body.model_dump(exclude={"selected_pose_ids", "variation_count"}),
+            "variations_per_pose": body.variations,
+            "identity_strength": identity_strength,
+            "avatar_key": avatar_key,
+            "poses_total": len(images),
+            "credit_charged": cost,
+        },
     )
-    return accepted, decision
+    generations_db.insert_generation_poses(conn=conn, generation_id=generation_id, pose_ids=pose_ids)
+    # Last, so the user's row is locked only for the charge and the commit: requests of one user
+    # serialise on that lock, and a short hold is what lets them through quickly.
+    charge_generation(conn=conn, user_id=user.user_id, generation_id=generation_id, amount=cost)
+    return generation, decision
 
 
 def _enqueue(ctx: GatewayContext, conn: Connection, generation: GenerationRow) -> int | None:

@@ -30,8 +30,12 @@ def to_project(row: dict, signer: UrlSigner) -> Project:
     )
 
 
-def require_project(*, conn: Connection, user_id: str, project_id: str, for_update: bool = False) -> dict:
-    row = projects_db.get_project(conn=conn, user_id=user_id, project_id=project_id, for_update=for_update)
+def require_project(
+    *, conn: Connection, user_id: str, project_id: str, for_update: bool = False, for_share: bool = False
+) -> dict:
+    row = projects_db.get_project(
+        conn=conn, user_id=user_id, project_id=project_id, for_update=for_update, for_share=for_share
+    )
     return or_404(row, "project not found")
 
 
