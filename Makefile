@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_VERBOSITY ?= error
 export HF_HUB_DISABLE_PROGRESS_BARS ?= 1
-.PHONY: install run demo test test-load test-compose test-chaos lint format migrate seed models bench bench-gateway bench-worker bench-relay bench-extraction bench-gpu clean
+.PHONY: install run demo test test-load test-compose test-chaos lint format migrate seed models bench bench-gateway bench-worker bench-relay bench-extraction bench-gateway-memory bench-gpu clean
 
 install: $(STAMP)
 
@@ -62,7 +62,7 @@ format: install
 	$(BIN)/ruff check --fix libs services tests bench
 
 # Benchmarks write their figures under docs/benchmarks/ (never timed assertions in tests).
-bench: bench-gateway bench-worker bench-relay bench-extraction
+bench: bench-gateway bench-worker bench-relay bench-extraction bench-gateway-memory
 
 bench-gateway: install
 	@command -v wrk >/dev/null || { echo "bench-gateway needs wrk: apt-get install wrk"; exit 1; }
@@ -76,6 +76,11 @@ bench-relay: install
 
 bench-extraction: install
 	$(BIN)/python bench/extraction.py
+
+# Peak RSS of one gateway process under 16 concurrent 4096x4096 uploads and print_a4 exports, and GET /library
+# while 20 slow avatar fetches are in flight (docs/benchmarks/gateway-memory.md).
+bench-gateway-memory: install
+	$(BIN)/python bench/gateway_memory.py
 
 # On a CUDA machine whose Python has torch: fetches the wheels it lacks into .whl/, then runs the benchmark
 # there when a GPU is visible here; otherwise carry .whl/ to the GPU machine and run bench/gpu_run.sh.
