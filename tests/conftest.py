@@ -188,9 +188,15 @@ def private_redis(tmp_path) -> Iterator[callable]:
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
-def edge_config(*, listen: int, gateway: str, relays: list[str], affinity: bool = True) -> str:
+EDGE_CONNECTIONS_PER_ADDRESS = "limit_conn relay_per_address 100;"
+
+
+def edge_config(
+    *, listen: int, gateway: str, relays: list[str], affinity: bool = True, connections_per_address: int | None = None
+) -> str:
     """``compose/nginx.conf``, the edge compose ships, with only its addresses made local (and, for a
-    control experiment, without its session affinity)."""
+    control experiment, without its session affinity; for a test of the limit, another per-address limit
+    of relay connections)."""
     text = (REPO_ROOT / "compose/nginx.conf").read_text()
     replacements = {
         "listen 3000;": f"listen 127.0.0.1:{listen};",
@@ -199,6 +205,8 @@ def edge_config(*, listen: int, gateway: str, relays: list[str], affinity: bool 
     }
     if not affinity:
         replacements["hash $remote_addr consistent;"] = ""
+    if connections_per_address is not None:
+        replacements[EDGE_CONNECTIONS_PER_ADDRESS] = f"limit_conn relay_per_address {connections_per_address};"
     for old, new in replacements.items():
         assert old in text, f"compose/nginx.conf no longer has {old!r}"
         text = text.replace(old, new)
@@ -217,12 +225,19 @@ def start_edge(tmp_path_factory) -> Iterator[callable]:
         pytest.skip("nginx is installed by .ci/run")
     processes: list[subprocess.Popen] = []
 
-    def start(*, gateway: str, relays: list[str], affinity: bool = True) -> str:
+    def start(
+        *, gateway: str, relays: list[str], affinity: bool = True, connections_per_address: int | None = None
+    ) -> str:
         folder = tmp_path_factory.mktemp("edge")
         port = free_port()
-        (folder / "default.conf").write_text(
-            edge_config(listen=port, gateway=gateway, relays=relays, affinity=affinity)
+        config = edge_config(
+            listen=port,
+            gateway=gateway,
+            relays=relays,
+            affinity=affinity,
+            connections_per_address=connections_per_address,
         )
+        (folder / "default.conf").write_text(config)
         temp = " ".join(
             f"{kind}_temp_path {folder / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
         )

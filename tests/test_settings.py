@@ -41,7 +41,10 @@ def test_defaults_match_spec():
     assert settings.starting_credits == 0
     assert settings.generate_rate_limit == RateLimit(5, 60)
     assert settings.jwt_algorithm == "HS256"
-    assert build(RelaySettings, jwt_secret=SECRET).relay_port == 3001
+    relay = build(RelaySettings, jwt_secret=SECRET)
+    assert (relay.relay_port, relay.max_unauthenticated, relay.relay_auth_timeout_seconds) == (3001, 1000, 5.0)
+    assert build(RelaySettings, jwt_secret=SECRET, relay_max_connections=5).max_unauthenticated == 1
+    assert build(RelaySettings, jwt_secret=SECRET, relay_max_unauthenticated=7).max_unauthenticated == 7
     worker = build(WorkerSettings, jwt_secret=SECRET)
     assert worker.worker_metrics_port == 9100
     assert worker.torch_device == "auto"

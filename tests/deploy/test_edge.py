@@ -16,6 +16,7 @@ import pytest
 import socketio
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from posegen.auth import mint_token
 from posegen_cli.localrun import free_port
@@ -145,3 +146,28 @@ def test_without_the_affinity_long_polling_sessions_break(relay_ports, start_edg
         return kept
 
     assert not all(asyncio.run(scenario()))
+
+
+def test_the_edge_limits_relay_connections_per_client_address(relay_ports, start_edge):
+    """compose/nginx.conf's per-address limit on the relay's path (lowered to 3 here): a fourth connection from
+    one address is refused with 429 by the edge, while another address still connects."""
+    edge = start_edge(
+        gateway="127.0.0.1:9", relays=[f"127.0.0.1:{port}" for port in relay_ports], connections_per_address=3
+    )
+    url = edge.replace("http", "ws") + "/pose-generator-ws"
+
+    def open_from(address: str, user: str):
+        return connect(url, additional_headers={"Authorization": f"Bearer {token(user)}"}, local_addr=(address, 0))
+
+    async def scenario():
+        async with contextlib.AsyncExitStack() as stack:
+            for n in range(3):
+                ws = await stack.enter_async_context(open_from("127.0.0.2", f"user-{n}"))
+                assert '"event":"connected"' in await asyncio.wait_for(ws.recv(), 10)
+            with pytest.raises(InvalidStatus) as refused:
+                await stack.enter_async_context(open_from("127.0.0.2", "user-3"))
+            assert refused.value.response.status_code == 429
+            other = await stack.enter_async_context(open_from("127.0.0.3", "user-4"))
+            assert '"event":"connected"' in await asyncio.wait_for(other.recv(), 10)
+
+    asyncio.run(scenario())

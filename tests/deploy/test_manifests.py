@@ -137,6 +137,25 @@ def test_ingress_routes_the_relay_path_to_the_relay_with_session_affinity(render
     assert "nginx.ingress.kubernetes.io/upstream-hash-by" not in ingresses[0]["metadata"]["annotations"]
 
 
+def test_both_edges_limit_relay_connections_and_requests_per_client_address(rendered):
+    """The Ingress (ingress-nginx annotations) and compose's nginx hold the same per-address limits on the
+    relay's path, so one address cannot fill a relay with handshakes (issue 24)."""
+    annotations = find(rendered, "Ingress", "posegen-relay")["metadata"]["annotations"]
+    connections = int(annotations["nginx.ingress.kubernetes.io/limit-connections"])
+    rps = int(annotations["nginx.ingress.kubernetes.io/limit-rps"])
+    assert 0 < connections <= RelaySettings.model_fields["relay_max_connections_per_user"].default * 10
+    assert rps > 0
+    edge = (REPO / "compose/nginx.conf").read_text()
+    conn_zones = set(re.findall(r"limit_conn_zone \$binary_remote_addr zone=(\w+):\d+m;", edge))
+    req_zones = dict(re.findall(r"limit_req_zone \$binary_remote_addr zone=(\w+):\d+m rate=(\d+)r/s;", edge))
+    relay_location = edge[edge.index(f"location {contracts.RELAY_PATH}") :]
+    relay_location = relay_location[: relay_location.index("}")]
+    conn_zone, conn_limit = re.search(r"limit_conn (\w+) (\d+);", relay_location).groups()
+    req_zone = re.search(r"limit_req zone=(\w+)", relay_location).group(1)
+    assert conn_zone in conn_zones and int(conn_limit) == connections
+    assert int(req_zones[req_zone]) == rps
+
+
 def test_network_policies_keep_workers_and_edge_apart(rendered):
     policies = {d["metadata"]["name"]: d["spec"] for d in rendered if d["kind"] == "NetworkPolicy"}
     assert policies["default-deny-ingress"]["podSelector"] == {}
