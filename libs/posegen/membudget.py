@@ -11,6 +11,9 @@ from contextlib import contextmanager
 
 from posegen.errors import ServiceUnavailable
 
+RETRY_AFTER_SECONDS = 2
+"""What a refused request is told to wait: a decode or a rendition holds its bytes for a second or two."""
+
 
 class BudgetExhausted(ServiceUnavailable):
     """The budget had no room within the wait: a 503 with ``Retry-After`` (seconds) for the client."""
@@ -27,7 +30,7 @@ class MemoryBudget:
     """``capacity`` bytes shared by every thread; a reservation larger than the whole budget is cut to it (it
     then runs alone rather than never)."""
 
-    def __init__(self, capacity: int, *, wait_seconds: float = 5.0) -> None:
+    def __init__(self, capacity: int, *, wait_seconds: float = 10.0) -> None:
         if capacity < 1:
             raise ValueError("a memory budget needs at least one byte")
         self.capacity = capacity
@@ -48,7 +51,7 @@ class MemoryBudget:
                     if self.reserved + size <= self.capacity:
                         break
                     self.refused += 1
-                    raise BudgetExhausted(wanted, max(1, round(self.wait_seconds)))
+                    raise BudgetExhausted(wanted, RETRY_AFTER_SECONDS)
             self.reserved += size
             self.peak = max(self.peak, self.reserved)
         return size

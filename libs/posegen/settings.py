@@ -173,7 +173,7 @@ class GatewaySettings(AuthSettings):
     gateway_image_memory_bytes: int = Field(default=384 * 2**20, ge=32 * 2**20)
     """What image decodes and export renditions may reserve at once in one gateway process (each its estimate,
     before it starts); sized for a 1 GiB container with one uvicorn worker (docs/operations.md)."""
-    gateway_image_memory_wait_seconds: float = Field(default=5.0, ge=0, le=60)
+    gateway_image_memory_wait_seconds: float = Field(default=10.0, ge=0, le=60)
     """How long a decode or rendition waits for room in the budget before the request gets 503."""
     avatar_url_hosts: str = ""
     avatar_fetch_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
