@@ -167,6 +167,10 @@ class S3Storage(Storage):
                 found.extend(item["Key"] for item in page.get("Contents", []))
         return sorted(found)
 
+    def delete(self, key: str) -> None:
+        with self._calling(f"deleting {key}"):
+            self._client.delete_object(Bucket=self.bucket, Key=check_key(key))
+
     def delete_prefix(self, prefix: str) -> None:
         folder = check_key(prefix).rstrip("/") + "/"
         with self._calling(f"deleting {prefix}"):

@@ -98,6 +98,10 @@ class Storage(ABC):
     def exists(self, key: str) -> bool: ...
 
     @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove one object (nothing when it is not there)."""
+
+    @abstractmethod
     def delete_prefix(self, prefix: str) -> None:
         """Remove every object under ``prefix/`` (nothing when there is none)."""
 
@@ -163,6 +167,9 @@ class LocalStorage(Storage):
                     yield block
 
         return os.fstat(handle.fileno()).st_size, chunks()
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
 
     def delete_prefix(self, prefix: str) -> None:
         folder = self.path(prefix)

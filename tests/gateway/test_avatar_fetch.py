@@ -63,7 +63,8 @@ def test_slow_avatar_fetches_hold_no_database_connection(make_client, server, gw
             server.release()
         responses = [future.result() for future in futures]
     assert sorted(r.status_code for r in responses) == [200] * (POOL_SIZE + 1) + [201] * (POOL_SIZE + 1)
-    avatar = client.get(responses[0].json()["avatarImageUrl"].removeprefix("http://testserver"))
+    current = client.get(f"{gw.prefix}/projects/{project['id']}", headers=headers).json()
+    avatar = client.get(current["avatarImageUrl"].removeprefix("http://testserver"))
     assert avatar.status_code == 200 and avatar.content.startswith(b"\x89PNG")
 
 

@@ -78,6 +78,14 @@ def test_keys_list_under_a_prefix_and_delete_prefix_removes_only_it(storage):
     storage.delete_prefix("avatars/none")
 
 
+def test_delete_removes_one_key_and_a_missing_one_is_no_error(storage):
+    storage.write("avatars/p/old.png", b"old")
+    storage.write("avatars/p/new.png", b"new")
+    storage.delete("avatars/p/old.png")
+    storage.delete("avatars/p/old.png")
+    assert storage.keys("avatars/p/") == ["avatars/p/new.png"]
+
+
 def test_check_passes_and_readiness_reports_the_backend(storage):
     storage.check()
     assert storage_status(storage) == {"backend": storage.backend, "status": "connected"}

@@ -77,3 +77,40 @@ def has_active_generations(*, conn: Connection, project_id: str) -> bool:
 
 def delete_project(*, conn: Connection, project_id: str) -> None:
     conn.execute("DELETE FROM projects WHERE id = %s", (project_id,))
+
+
+def replace_avatar(
+    *, conn: Connection, user_id: str, project_id: str, key: str, source: str
+) -> tuple[dict | None, str | None]:
+    """In the caller's transaction: show avatar ``key`` on the project and record the one it replaces as
+    discarded (to be deleted from storage once nothing pins it). Returns the project's row (None if it is not
+    the user's) and the discarded key (None if there was none)."""
+    before = get_project(conn=conn, user_id=user_id, project_id=project_id, for_update=True)
+    if before is None:
+        return None, None
+    discarded = before["avatar_image"] if before["avatar_image"] != key else None
+    if discarded:
+        conn.execute("INSERT INTO discarded_avatars (key) VALUES (%s) ON CONFLICT (key) DO NOTHING", (discarded,))
+    row = update_project(
+        conn=conn, user_id=user_id, project_id=project_id, changes={"avatar_image": key, "avatar_source": source}
+    )
+    return row, discarded
+
+
+def deletable_avatars(*, conn: Connection, keys: list[str] | None = None, limit: int = 100) -> list[str]:
+    """Discarded avatars (``keys`` of them, or any) that no project shows and no unfinished generation pins."""
+    return [
+        row["key"]
+        for row in conn.execute(
+            "SELECT d.key FROM discarded_avatars d"
+            " WHERE (%(keys)s::text[] IS NULL OR d.key = ANY(%(keys)s::text[]))"
+            " AND NOT EXISTS (SELECT 1 FROM projects p WHERE p.avatar_image = d.key)"
+            " AND NOT EXISTS (SELECT 1 FROM generations g WHERE g.avatar_key = d.key AND g.status = ANY(%(active)s))"
+            " ORDER BY d.discarded_at LIMIT %(limit)s",
+            {"keys": keys, "active": list(ACTIVE_GENERATION_STATUSES), "limit": limit},
+        ).fetchall()
+    ]
+
+
+def forget_discarded_avatar(*, conn: Connection, key: str) -> None:
+    conn.execute("DELETE FROM discarded_avatars WHERE key = %s", (key,))

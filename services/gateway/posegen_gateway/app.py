@@ -49,7 +49,9 @@ def create_app(settings: GatewaySettings, *, run_reconciler: bool = True, metric
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = GatewayContext.open(settings)
         app.state.context = context
-        reconciler = Reconciler(pool=context.pool, connection=context.redis, publish=context.publish)
+        reconciler = Reconciler(
+            pool=context.pool, connection=context.redis, publish=context.publish, storage=context.storage
+        )
         metrics = None
         try:
             if metrics_port is not None:

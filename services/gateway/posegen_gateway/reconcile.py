@@ -1,7 +1,9 @@
 """Generations that are ``queued`` in PostgreSQL but have no live RQ job (the process died between the
 commit and the enqueue, Redis was down or lost its data) are enqueued again, so no paid-for generation is
 lost; final events that were owed but never published (a crash after the commit) are delivered; and pose
-extractions that never finished (their extractor died) are failed as ``timeout``, with their event."""
+extractions that never finished (their extractor died) are failed as ``timeout``, with their event.
+Each pass also deletes expired ``Idempotency-Key`` answers and the discarded avatars nothing pins any more
+(a replaced avatar whose generation has finished, or one a crash left behind)."""
 
 from __future__ import annotations
 
@@ -18,9 +20,12 @@ from posegen import lifecycle
 from posegen.contracts import Event, generation_lease_key
 from posegen.db import extractions as extractions_db
 from posegen.db import generations as generations_db
+from posegen.db import idempotency as idempotency_db
 from posegen.db.library import refresh_usage_counts
 from posegen.queue import discard_job, enqueue_generation, job_is_live
+from posegen.storage import Storage
 from posegen_gateway.serving.extractions import STALE_SECONDS, announce_failure
+from posegen_gateway.serving.projects import delete_discarded_avatars
 
 log = logging.getLogger("posegen_gateway.reconcile")
 LOCK_KEY = "pose-generation:reconciler-lock"
@@ -55,6 +60,8 @@ class Reconciler:
     pool: ConnectionPool
     connection: redis.Redis
     publish: Callable[[Event], bool]
+    storage: Storage | None = None
+    """Where discarded avatars are deleted from; None: they are left for a process that has it."""
     interval: float = 15.0
     grace_seconds: float = GRACE_SECONDS
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
@@ -80,6 +87,9 @@ class Reconciler:
                 refresh_usage_counts(conn=conn)
                 for row in extractions_db.expire_stale(conn=conn, older_than_seconds=STALE_SECONDS):
                     announce_failure(self.publish, row)
+                idempotency_db.delete_expired(conn=conn)
+                if self.storage is not None:
+                    delete_discarded_avatars(conn=conn, storage=self.storage)
             return enqueued
         finally:
             with contextlib.suppress(redis.exceptions.LockError):

@@ -3,6 +3,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from functools import partial
 
 from psycopg import Connection
 from pydantic.alias_generators import to_camel
@@ -10,7 +11,7 @@ from pydantic.alias_generators import to_camel
 from posegen import images
 from posegen.contracts import avatar_fetch_rate_limit_key
 from posegen.db import projects as projects_db
-from posegen.errors import BadRequest, Conflict, Forbidden, PayloadTooLarge, UnprocessableEntity
+from posegen.errors import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, UnprocessableEntity
 from posegen.membudget import MemoryBudget
 from posegen.storage import Storage, UrlSigner
 from posegen_gateway.context import GatewayContext
@@ -89,17 +90,17 @@ def create_project(*, ctx: GatewayContext, user_id: str, body: ProjectCreate) ->
             )
     except BaseException:
         if avatar_key:
-            _forget_stored(ctx.storage, f"avatars/{project_id}")
+            _forget_stored(avatar_key, partial(ctx.storage.delete, avatar_key))
         raise
     return to_project(row, ctx.signer)
 
 
-def _forget_stored(storage: Storage, prefix: str) -> None:
-    """Best effort: what was stored for a project that was never created."""
+def _forget_stored(what: str, delete: Callable[[], None]) -> None:
+    """Best effort: an avatar stored for a project that is not there (never created, or deleted meanwhile)."""
     try:
-        storage.delete_prefix(prefix)
+        delete()
     except Exception as error:  # the request's own error is the one to report
-        log.warning("could not delete %s: %s", prefix, error)
+        log.warning("could not delete %s: %s", what, error)
 
 
 def list_projects(*, conn: Connection, user_id: str, page: PageQuery, signer: UrlSigner) -> Page[Project]:
@@ -141,12 +142,34 @@ def replace_avatar(
     *, ctx: GatewayContext, user_id: str, project_id: str, store: Callable[[], str], source: str
 ) -> Project:
     """``store`` writes the new avatar and returns its key; it runs once the project is known to be the caller's,
-    and with no database connection held (it may fetch a URL until its deadline)."""
+    and with no database connection held (it may fetch a URL until its deadline). The avatar it replaces is
+    recorded as discarded in the same transaction and deleted right after, unless a generation still pins it."""
     with ctx.pool.connection() as conn:
         require_project(conn=conn, user_id=user_id, project_id=project_id)
     key = store()
     with ctx.pool.connection() as conn:
-        row = projects_db.update_project(
-            conn=conn, user_id=user_id, project_id=project_id, changes={"avatar_image": key, "avatar_source": source}
-        )
-    return to_project(or_404(row, "project not found"), ctx.signer)
+        with conn.transaction():
+            row, discarded = projects_db.replace_avatar(
+                conn=conn, user_id=user_id, project_id=project_id, key=key, source=source
+            )
+        if row is None:
+            _forget_stored(key, partial(ctx.storage.delete, key))
+            raise NotFound("project not found")
+        if discarded:
+            delete_discarded_avatars(conn=conn, storage=ctx.storage, keys=[discarded])
+    return to_project(row, ctx.signer)
+
+
+def delete_discarded_avatars(*, conn: Connection, storage: Storage, keys: list[str] | None = None) -> int:
+    """Delete from storage the discarded avatars (``keys`` of them, all when None) that nothing pins any more,
+    then their records; a failure leaves the record for the reconciler's next pass. Returns how many went."""
+    deleted = 0
+    for key in projects_db.deletable_avatars(conn=conn, keys=keys):
+        try:
+            storage.delete(key)
+        except Exception as error:
+            log.warning("could not delete the discarded avatar %s (the reconciler will retry): %s", key, error)
+            continue
+        projects_db.forget_discarded_avatar(conn=conn, key=key)
+        deleted += 1
+    return deleted
