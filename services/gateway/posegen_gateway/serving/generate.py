@@ -71,9 +71,10 @@ def create_generation(
     """The 202's body and headers: a new generation, or, for an ``Idempotency-Key`` seen before, the first one."""
     made: list[tuple[GenerationRow, RateDecision]] = []
 
-    def charge() -> GenerateAccepted:
+    def charge() -> GenerateAccepted | None:
         made.append(_charge(ctx, conn, user, body))
-        return _accepted(ctx, conn, made[0][0], position=None)
+        # The answer a retry gets if the one below is never recorded (the user's row stays locked meanwhile).
+        return _accepted(ctx, conn, made[0][0], position=None) if idempotency else None
 
     pending, replayed = run_once(conn, idempotency, GenerateAccepted, 202, charge)
     if replayed:
