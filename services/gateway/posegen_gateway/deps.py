@@ -86,7 +86,7 @@ AdminDep = Annotated[Principal, Depends(admin_user)]
 
 def rate_limited(name: str) -> Depends:
     """A route dependency that counts the request against the user's limit ``name`` (``ratelimit.USER_LIMITS``):
-    429 with ``Retry-After`` when it is spent, before the route reads its body or takes a connection."""
+    429 with ``Retry-After`` when it is spent, before the route reads an upload or takes a connection."""
 
     async def enforce(user: UserDep, ctx: ContextDep) -> None:
         await run_in_threadpool(ctx.user_limits.enforce, name, user.user_id)
