@@ -31,11 +31,11 @@ KeyHeader = Annotated[
         alias=HEADER,
         min_length=1,
         max_length=255,
-        pattern=r"^[ -~]+$",
+        pattern=r"^[!-~]([ -~]*[!-~])?$",
         description=(
-            "1..255 printable ASCII characters chosen by the client (a UUID, say) to make a retry safe: within "
-            "24 hours the same key with the same body returns the first answer and does nothing again; the same "
-            "key with another body is 422 `idempotency_key_reused`"
+            "1..255 printable ASCII characters (no space first or last) chosen by the client (a UUID, say) to "
+            "make a retry safe: within 24 hours the same key with the same body returns the first answer and does "
+            "nothing again; the same key with another body is 422 `idempotency_key_reused`"
         ),
     ),
 ]
