@@ -93,11 +93,6 @@ def extract_rate_limit_key(user_id: str) -> str:
     return f"{QUEUE_NAME}:ratelimit:extract:{user_id}"
 
 
-def avatar_fetch_rate_limit_key(user_id: str) -> str:
-    """Sorted set of the user's recent avatar URL fetches."""
-    return f"{QUEUE_NAME}:ratelimit:avatar-fetch:{user_id}"
-
-
 def generation_lease_key(generation_id: str) -> str:
     """Held by the worker running a generation; when it expires the reaper re-queues the generation."""
     return f"{QUEUE_NAME}:lease:{generation_id}"

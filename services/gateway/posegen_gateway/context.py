@@ -69,7 +69,6 @@ class GatewayContext:
     signer: UrlSigner
     limiter: SlidingWindowLimiter
     extract_limiter: SlidingWindowLimiter
-    avatar_fetch_limiter: SlidingWindowLimiter
     avatar_fetcher: SafeFetcher
     events: EventPublisher
     metrics: GatewayMetrics
@@ -101,7 +100,6 @@ class GatewayContext:
             signer=UrlSigner(signing_key(settings.jwt_secret.get_secret_value()), settings.public_base_url),
             limiter=SlidingWindowLimiter(client, settings.generate_rate_limit),
             extract_limiter=SlidingWindowLimiter(client, settings.extract_rate_limit),
-            avatar_fetch_limiter=SlidingWindowLimiter(client, settings.avatar_fetch_rate_limit),
             avatar_fetcher=SafeFetcher(
                 max_bytes=MAX_UPLOAD_BYTES,
                 deadline_seconds=settings.avatar_fetch_timeout_seconds,

@@ -78,13 +78,14 @@ USER_LIMITS = {
     "uploads": "avatar uploads",
     "pose-requests": "pose requests",
     "exports": "exports",
+    "avatar-fetches": "avatar URL fetches",
 }
 """The per-user limits of the routes that create or store something, and what each counts (its 429 says)."""
 
 
 class UserLimits:
     """One sliding window per user for each of :data:`USER_LIMITS` (settings ``PROJECT_RATE_LIMIT``,
-    ``UPLOAD_RATE_LIMIT``, ``POSE_REQUEST_RATE_LIMIT``, ``EXPORT_RATE_LIMIT``)."""
+    ``UPLOAD_RATE_LIMIT``, ``POSE_REQUEST_RATE_LIMIT``, ``EXPORT_RATE_LIMIT``, ``AVATAR_FETCH_RATE_LIMIT``)."""
 
     def __init__(self, connection: redis.Redis, settings: GatewaySettings) -> None:
         rates = {
@@ -92,6 +93,7 @@ class UserLimits:
             "uploads": settings.upload_rate_limit,
             "pose-requests": settings.pose_request_rate_limit,
             "exports": settings.export_rate_limit,
+            "avatar-fetches": settings.avatar_fetch_rate_limit,
         }
         self._limiters = {name: SlidingWindowLimiter(connection, rate) for name, rate in rates.items()}
 

@@ -9,7 +9,6 @@ from psycopg import Connection
 from pydantic.alias_generators import to_camel
 
 from posegen import images
-from posegen.contracts import avatar_fetch_rate_limit_key
 from posegen.db import projects as projects_db
 from posegen.errors import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, UnprocessableEntity
 from posegen.membudget import MemoryBudget
@@ -53,11 +52,7 @@ def store_avatar(*, storage: Storage, budget: MemoryBudget, project_id: str, dat
 def fetch_avatar(*, ctx: GatewayContext, user_id: str, project_id: str, url: str, field: str) -> str:
     """Fetch the avatar at ``url`` (only from the hosts the settings allow, within the user's rate limit and the
     fetch's one deadline) and store it like an upload."""
-    ctx.avatar_fetch_limiter.enforce(
-        avatar_fetch_rate_limit_key(user_id),
-        what="avatar URL fetches",
-        unavailable="avatar URLs cannot be fetched right now; try again shortly",
-    )
+    ctx.user_limits.enforce("avatar-fetches", user_id)
     try:
         data = ctx.avatar_fetcher.fetch(url)
     except FetchForbidden as error:
