@@ -94,6 +94,24 @@ def test_a_waiting_reservation_starts_when_room_is_given_back():
     assert started.is_set() and budget.peak == 70 and budget.refused == 0
 
 
+def test_past_its_waiters_the_budget_refuses_at_once():
+    budget = MemoryBudget(100, wait_seconds=WAIT, max_waiting=1)
+    waited: list[int] = []
+    with budget.reserve(100):
+        waiter = threading.Thread(target=lambda: waited.append(budget.reserve(50).__enter__()))
+        waiter.start()
+        for _ in range(int(WAIT * 100)):
+            if budget.waiting == 1:
+                break
+            threading.Event().wait(0.01)
+        with pytest.raises(BudgetExhausted):
+            with budget.reserve(10):
+                pass
+        assert budget.refused == 1 and budget.waiting == 1
+    waiter.join()
+    assert waited == [50] and budget.waiting == 0
+
+
 def test_a_reservation_larger_than_the_budget_runs_alone():
     budget = MemoryBudget(100, wait_seconds=0)
     with budget.reserve(500) as size:

@@ -28,13 +28,16 @@ class BudgetExhausted(ServiceUnavailable):
 
 class MemoryBudget:
     """``capacity`` bytes shared by every thread; a reservation larger than the whole budget is cut to it (it
-    then runs alone rather than never)."""
+    then runs alone rather than never). At most ``max_waiting`` threads wait for room at once (the others are
+    refused at once), so waiters cannot take every thread of a pool that other requests need too."""
 
-    def __init__(self, capacity: int, *, wait_seconds: float = 10.0) -> None:
+    def __init__(self, capacity: int, *, wait_seconds: float = 10.0, max_waiting: int = 16) -> None:
         if capacity < 1:
             raise ValueError("a memory budget needs at least one byte")
         self.capacity = capacity
         self.wait_seconds = wait_seconds
+        self.max_waiting = max_waiting
+        self.waiting = 0
         self.reserved = 0
         self.peak = 0
         """The most that was ever reserved at once (the budget's own accounting, for tests and benchmarks)."""
@@ -45,13 +48,20 @@ class MemoryBudget:
         size = min(max(wanted, 0), self.capacity)
         deadline = time.monotonic() + wait_seconds
         with self._room:
-            while self.reserved + size > self.capacity:
-                left = deadline - time.monotonic()
-                if left <= 0 or not self._room.wait(left):
-                    if self.reserved + size <= self.capacity:
-                        break
-                    self.refused += 1
-                    raise BudgetExhausted(wanted, RETRY_AFTER_SECONDS)
+            if self.reserved + size > self.capacity and self.waiting >= self.max_waiting:
+                self.refused += 1
+                raise BudgetExhausted(wanted, RETRY_AFTER_SECONDS)
+            self.waiting += 1
+            try:
+                while self.reserved + size > self.capacity:
+                    left = deadline - time.monotonic()
+                    if left <= 0 or not self._room.wait(left):
+                        if self.reserved + size <= self.capacity:
+                            break
+                        self.refused += 1
+                        raise BudgetExhausted(wanted, RETRY_AFTER_SECONDS)
+            finally:
+                self.waiting -= 1
             self.reserved += size
             self.peak = max(self.peak, self.reserved)
         return size
