@@ -310,6 +310,7 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--library-requests", type=int, default=20)
     parser.add_argument("--memory-bytes", type=int, default=0, help="GATEWAY_IMAGE_MEMORY_BYTES (0: its default)")
     parser.add_argument("--before", metavar="CHECKOUT", help="also measure the gateway of another checkout")
+    parser.add_argument("--before-label", default="", help="what that checkout is, for the report")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/posegen_bench_memory")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
     parser.add_argument("--out", default=str(REPO / "docs/benchmarks/gateway-memory.md"))
@@ -327,7 +328,8 @@ def main() -> int:
         results["before"] = run_cases(args, pythonpath=os.pathsep.join(map(str, paths)))
     print(json.dumps(results, indent=2))
     if args.out:
-        Path(args.out).write_text(report(results, command=" ".join(["python", *sys.argv])))
+        label = args.before_label or args.before or ""
+        Path(args.out).write_text(report(results, command=" ".join(["python", *sys.argv]), before=label))
     return 0
 
 
@@ -353,7 +355,7 @@ def _codes(codes: list[int]) -> str:
     return ", ".join(f"{codes.count(code)}x {code}" for code in sorted(set(codes)))
 
 
-def report(results: dict, *, command: str) -> str:
+def report(results: dict, *, command: str, before: str = "") -> str:
     """The Markdown of docs/benchmarks/gateway-memory.md."""
     lines = [
         "# Gateway memory under image load (issue 24)",
@@ -364,7 +366,9 @@ def report(results: dict, *, command: str) -> str:
         "",
         "One real gateway process (one uvicorn worker, as in its container); peak = the process's resident",
         f"high-water mark over the case. Goal: under {GOAL:.0%} of the {CONTAINER_MIB} MiB container limit",
-        f"({GOAL * CONTAINER_MIB:.0f} MiB).",
+        f"({GOAL * CONTAINER_MIB:.0f} MiB). A 503 is the memory budget refusing what found no room within",
+        '`GATEWAY_IMAGE_MEMORY_WAIT_SECONDS` (with `Retry-After`; docs/decisions.md, "Memory budget").',
+        *([f'"before" is the gateway of {before}.'] if before else []),
         "",
         "| gateway | case | peak RSS (MiB) | of 1 GiB | answers |",
         "|---|---|---|---|---|",
