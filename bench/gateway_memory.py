@@ -27,6 +27,7 @@ import io
 import json
 import os
 import platform
+import shlex
 import statistics
 import subprocess
 import sys
@@ -329,7 +330,7 @@ def main() -> int:
     print(json.dumps(results, indent=2))
     if args.out:
         label = args.before_label or args.before or ""
-        Path(args.out).write_text(report(results, command=" ".join(["python", *sys.argv]), before=label))
+        Path(args.out).write_text(report(results, command=shlex.join(["python", *sys.argv]), before=label))
     return 0
 
 
