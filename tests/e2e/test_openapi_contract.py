@@ -19,7 +19,8 @@ SEED = 20261202
 
 def test_st_run_with_every_check_finds_nothing(fresh_database_url, claim_redis_db, tiny_model, tmp_path):
     runner = ClusterRunner(fresh_cluster_database(fresh_database_url), claim_redis_db(), tiny_model, tmp_path)
-    runner.env["GENERATE_RATE_LIMIT"] = "100000/min"
+    for limit in ("GENERATE", "PROJECT", "UPLOAD", "POSE_REQUEST", "EXPORT"):
+        runner.env[f"{limit}_RATE_LIMIT"] = "100000/min"
     cluster = runner.start()
     try:
         admin = {"Authorization": f"Bearer {token('contract-admin', 'admin')}"}
