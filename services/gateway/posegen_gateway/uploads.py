@@ -1,5 +1,6 @@
 """Reading a multipart upload (an image in the field ``file``) with a hard byte limit, the upload limit of
-``posegen.images`` (Starlette alone would spool any size to disk)."""
+``posegen.images`` (Starlette alone would spool any size to disk), and decoding it within the gateway's
+memory budget."""
 
 from __future__ import annotations
 
