@@ -17,12 +17,15 @@ import os
 import re
 import sys
 import tempfile
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 from urllib.parse import quote
+
+from tenacity import stop_when_event_set
 
 from posegen.contracts import API_PREFIX
 from posegen.retry import retrying
@@ -54,16 +57,47 @@ class StorageMisconfigured(RuntimeError):
 
 
 T = TypeVar("T")
-STORAGE_RETRY_SECONDS = 300.0
-"""How long a worker keeps retrying a storage call through an outage before it gives the image up."""
 
 
-def with_storage_retry(call: Callable[[], T], *, log: logging.Logger, deadline: float | None = None) -> T:
+def with_storage_retry(
+    call: Callable[[], T], *, log: logging.Logger, deadline: float, stop: threading.Event | None = None
+) -> T:
     """Run a storage call, retrying with backoff while the backend is unreachable (``posegen.retry``'s policy,
-    as for PostgreSQL and Redis); after the deadline the last :class:`StorageUnavailable` is raised. Writes
-    are idempotent (same key, same bytes), so a retried write is safe."""
-    limit = STORAGE_RETRY_SECONDS if deadline is None else deadline
-    return retrying(on=(StorageUnavailable,), deadline=limit, first=0.5, cap=10.0, log=log)(call)
+    as for PostgreSQL and Redis); after ``deadline`` seconds, or as soon as ``stop`` is set, the last
+    :class:`StorageUnavailable` is raised. Writes are idempotent (same key, same bytes), so a retried write is
+    safe."""
+    policy = retrying(on=(StorageUnavailable,), deadline=deadline, first=0.5, cap=10.0, log=log)
+    if stop is not None:
+        policy = policy.copy(stop=policy.stop | stop_when_event_set(stop), sleep=stop.wait)
+    return policy(call)
+
+
+class StorageRetry:
+    """Storage calls that ride out one outage for a bounded time (``STORAGE_RETRY_DEADLINE_SECONDS``): the
+    clock starts at the first call that fails and stops at the next one that succeeds, so a generation
+    waits out an outage once, not once per image. Past the deadline each call is tried once, until the
+    backend answers again. Once ``stop`` is set (the worker's SIGTERM), the waiting ends at once and a call
+    made during the outage is not even tried: the caller leaves its work to whoever takes it over."""
+
+    def __init__(self, *, deadline_seconds: float, stop: threading.Event, log: logging.Logger) -> None:
+        self.deadline_seconds = deadline_seconds
+        self.stop = stop
+        self.log = log
+        self.failing_since: float | None = None
+
+    def __call__(self, call: Callable[[], T]) -> T:
+        started = time.monotonic()
+        if self.failing_since is not None and self.stop.is_set():
+            raise StorageUnavailable("the storage is unavailable and this process is stopping")
+        since = started if self.failing_since is None else self.failing_since
+        budget = max(0.0, since + self.deadline_seconds - started)
+        try:
+            result = with_storage_retry(call, log=self.log, deadline=budget, stop=self.stop)
+        except StorageUnavailable:
+            self.failing_since = since
+            raise
+        self.failing_since = None
+        return result
 
 
 def check_key(key: str) -> str:

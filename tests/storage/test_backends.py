@@ -3,6 +3,8 @@ checks signatures) started by the tests themselves."""
 
 from __future__ import annotations
 
+import logging
+import socket
 import threading
 import time
 import urllib.error
@@ -18,6 +20,7 @@ from posegen.storage import (
     LocalStorage,
     Storage,
     StorageMisconfigured,
+    StorageRetry,
     StorageUnavailable,
     open_storage,
     storage_status,
@@ -177,17 +180,75 @@ def test_writes_ride_out_an_outage(tmp_path):
         restart = threading.Timer(2.0, server.start)
         restart.start()
         started = time.monotonic()
-        with_storage_retry(lambda: storage.write("poses/o/a.png", PNG), log=__import__("logging").getLogger("t"))
+        with_storage_retry(lambda: storage.write("poses/o/a.png", PNG), log=logging.getLogger("t"), deadline=60)
         restart.join()
         assert time.monotonic() - started >= 2.0
         assert storage.read("poses/o/a.png") == PNG
         with pytest.raises(StorageUnavailable):
             server.stop()
-            with_storage_retry(
-                lambda: storage.read("poses/o/a.png"), log=__import__("logging").getLogger("t"), deadline=1.0
-            )
+            with_storage_retry(lambda: storage.read("poses/o/a.png"), log=logging.getLogger("t"), deadline=1.0)
     finally:
         server.stop()
+
+
+def closed_port_storage() -> S3Storage:
+    """An S3 endpoint that nothing listens on: every call is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return S3Storage(
+        bucket="gone",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        addressing_style="path",
+        access_key_id=ACCESS_KEY,
+        secret_access_key=SECRET_KEY,
+    )
+
+
+def test_storage_retries_wait_out_an_outage_once_and_end_when_stopped():
+    """STORAGE_RETRY_DEADLINE_SECONDS bounds one outage, not each call: past it a call is tried once, until
+    one succeeds; a stop ends a wait at once, and a call made while stopping during the outage is not tried."""
+    storage, attempts, stop = closed_port_storage(), [], threading.Event()
+
+    def write() -> None:
+        attempts.append(1)
+        storage.write("poses/o/a.png", PNG)
+
+    retry = StorageRetry(deadline_seconds=1.0, stop=stop, log=logging.getLogger("t"))
+    with pytest.raises(StorageUnavailable):
+        retry(write)
+    assert len(attempts) >= 2, "retried within the deadline"
+    attempts.clear()
+    with pytest.raises(StorageUnavailable):
+        retry(write)
+    assert len(attempts) == 1, "past the outage's deadline a call is tried once"
+    retry(lambda: None)
+    attempts.clear()
+    with pytest.raises(StorageUnavailable):
+        retry(write)
+    assert len(attempts) >= 2, "after a success, a new outage has a deadline of its own"
+
+    waiting, ended = StorageRetry(deadline_seconds=3000, stop=stop, log=logging.getLogger("t")), []
+    attempts.clear()
+
+    def wait_out() -> None:
+        with pytest.raises(StorageUnavailable):
+            waiting(write)
+        ended.append(True)
+
+    thread = threading.Thread(target=wait_out, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while len(attempts) < 2:
+        assert time.monotonic() < deadline, "no retry"
+        time.sleep(0.05)
+    stop.set()
+    thread.join(timeout=60)
+    assert ended == [True], "the stop ended the wait"
+    attempts.clear()
+    with pytest.raises(StorageUnavailable):
+        waiting(write)
+    assert attempts == [], "once stopping, a call during the outage is not tried"
 
 
 def test_open_stream_gives_the_size_and_the_bytes(storage):

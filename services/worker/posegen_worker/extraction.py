@@ -17,7 +17,7 @@ from posegen.db import extractions as extractions_db
 from posegen.extraction.extract import NoPersonFound, extract_pose
 from posegen.extraction.skeleton import Person, overlay_jpeg
 from posegen.poses.render import render_skeleton_png
-from posegen.storage import StorageMisconfigured, StorageUnavailable, with_storage_retry
+from posegen.storage import StorageMisconfigured, StorageRetry, StorageUnavailable
 from posegen_worker import extractor
 
 log = logging.getLogger("posegen.extractor")
@@ -47,8 +47,9 @@ def extract_one(rt: extractor.ExtractorRuntime, extraction_id: str) -> str:
 
 
 def _extract(rt: extractor.ExtractorRuntime, row: dict, started: float) -> str:
+    retry = StorageRetry(deadline_seconds=rt.settings.storage_retry_deadline_seconds, stop=rt.stop_event, log=log)
     try:
-        photo = images.decode_image(with_storage_retry(lambda: rt.storage.read(row["photo_key"]), log=log))
+        photo = images.decode_image(retry(lambda: rt.storage.read(row["photo_key"])))
         pose = extract_pose(detector=rt.detector, image=np.asarray(photo.convert("RGB")))
     except NoPersonFound as none:
         return _fail(rt, row, started, "no_person", str(none), [_box(p) for p in none.people])
@@ -63,7 +64,7 @@ def _extract(rt: extractor.ExtractorRuntime, row: dict, started: float) -> str:
     }
     try:
         for key, data in objects.items():
-            with_storage_retry(lambda key=key, data=data: rt.storage.write(key, data), log=log)
+            retry(lambda key=key, data=data: rt.storage.write(key, data))
     except (StorageUnavailable, StorageMisconfigured) as error:
         log.error("extraction %s could not be stored: %s", row["id"], error)
         return _fail(rt, row, started, "error", "the result could not be stored")

@@ -9,13 +9,12 @@ import logging
 import sys
 from dataclasses import dataclass
 
-from rq import SimpleWorker
-
 from posegen.logs import configure_logging
 from posegen.queue import extraction_queue
 from posegen.settings import ExtractorSettings, load_settings
 from posegen.storage import check_at_startup, open_storage
 from posegen_worker.metrics import Metrics
+from posegen_worker.rqworker import StoppingWorker
 from posegen_worker.runtime import Connections, Slot
 
 log = logging.getLogger("posegen.extractor")
@@ -72,4 +71,4 @@ def main() -> int:
     install(runtime)
     server = runtime.serve_metrics(settings.extractor_metrics_host, settings.extractor_metrics_port)
     log.info("extractor %s ready on queue pose-extraction (metrics on :%s)", settings.extractor_name, server.port)
-    return runtime.work(SimpleWorker, extraction_queue(runtime.redis), settings.extractor_name, server)
+    return runtime.work(StoppingWorker, extraction_queue(runtime.redis), settings.extractor_name, server)

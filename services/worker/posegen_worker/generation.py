@@ -5,7 +5,9 @@ or, when the worker is asked to stop, give it back to the queue after the batch.
 Faults are sorted in one place (:meth:`GenerationRun._run_leased`): a reason that will not go away (a missing
 avatar, a bug) fails the generation at once with its message and a refund; a fault of the infrastructure
 (PostgreSQL or Redis unreachable) leaves it ``processing`` with its lease left to expire, so the reaper puts
-it back on the queue for the next worker (see docs/reliability.md)."""
+it back on the queue for the next worker; an object store still unreachable after
+``STORAGE_RETRY_DEADLINE_SECONDS`` fails what it holds up (an image, or the avatar's read), except while the
+worker stops, when the generation is handed over instead (see docs/reliability.md)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from posegen.contracts import ProgressEvent, StartedEvent, cancel_flag_key
 from posegen.db import generations as generations_db
 from posegen.inference.preview import latents_to_jpeg_data_url
 from posegen.inference.runner import ImageRequest, generate_batch
+from posegen.storage import StorageUnavailable
 from posegen_worker.persist import Persister, Work
 from posegen_worker.planning import GenerationRejected, plan_generation
 from posegen_worker.recovery import Lease
@@ -101,6 +104,12 @@ class GenerationRun:
         except INFRASTRUCTURE_FAULTS:
             self._drain_quietly()
             raise
+        except StorageUnavailable as error:
+            if self.rt.stop_event.is_set():
+                return self._hand_over()
+            log.warning("generation %s failed: %s", self.generation_id, error)
+            self._drain_quietly()
+            return self._end(lifecycle.fail, message=f"the storage could not be reached: {error}")
         except Exception as error:
             log.exception("generation %s failed", self.generation_id)
             self._drain_quietly()
@@ -134,6 +143,8 @@ class GenerationRun:
                 return self._cancel()
             finished += len(batch)
         self.persister.drain()
+        if self.persister.unsaved:
+            return self._hand_over()
         return self._end(lifecycle.complete)
 
     def _denoise(self, batch: list[Work], finished: int) -> bool:

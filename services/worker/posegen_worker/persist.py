@@ -23,7 +23,7 @@ from posegen.db import generations as generations_db
 from posegen.db.generations import GenerationRow, ImageRow
 from posegen.recipe import PNG_KEY, Recipe, format_parameters, model_name, sampler_name
 from posegen.retry import retrying
-from posegen.storage import StorageMisconfigured, StorageUnavailable, with_storage_retry
+from posegen.storage import StorageMisconfigured, StorageRetry, StorageUnavailable
 from posegen_worker.runtime import Runtime
 
 log = logging.getLogger("posegen.worker.persist")
@@ -71,6 +71,12 @@ class Persister:
         self._futures: list[Future] = []
         self.completed = generation.poses_completed
         self.failed = generation.poses_failed
+        self.unsaved = 0
+        """Images left unrecorded because the worker stopped during a storage outage: the hand-over gives them to
+        the next worker, which makes them again."""
+        self._storage_retry = StorageRetry(
+            deadline_seconds=runtime.settings.storage_retry_deadline_seconds, stop=runtime.stop_event, log=log
+        )
 
     def completed_image(self, work: Work, image: Image.Image, seconds: float) -> None:
         self._futures.append(self._executor.submit(self._save, work, image, seconds))
@@ -118,13 +124,18 @@ class Persister:
         )
 
     def _store(self, objects: dict[str, bytes], work: Work) -> bool:
-        """Write the image and its thumbnail, riding out a storage outage; an image that cannot be stored is
-        recorded as failed (and refunded) instead of completed: a completed row always has its objects."""
+        """Write the image and its thumbnail, riding out a storage outage for ``STORAGE_RETRY_DEADLINE_SECONDS``;
+        an image that cannot be stored is recorded as failed (and refunded) instead of completed: a completed
+        row always has its objects. When the worker is stopping, it is left unrecorded for the hand-over."""
         storage = self.runtime.storage
         try:
             for key, data in objects.items():
-                with_storage_retry(lambda key=key, data=data: storage.write(key, data), log=log)
+                self._storage_retry(lambda key=key, data=data: storage.write(key, data))
         except (StorageUnavailable, StorageMisconfigured) as error:
+            if isinstance(error, StorageUnavailable) and self.runtime.stop_event.is_set():
+                log.warning("image %s of %s left for the hand-over: %s", work.variation_key, self.generation.id, error)
+                self.unsaved += 1
+                return False
             log.error("image %s of %s could not be stored: %s", work.variation_key, self.generation.id, error)
             self._fail(work, f"the image could not be stored: {error}")
             return False

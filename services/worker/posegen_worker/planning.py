@@ -126,7 +126,12 @@ def _identity(runtime: Runtime, generation: GenerationRow) -> tuple[Identity | N
 def read_avatar(runtime: Runtime, key: str) -> Image.Image:
     """The stored avatar, decoded with the same limits as an upload; never fetched over HTTP."""
     try:
-        data = with_storage_retry(lambda: runtime.storage.read(key), log=log)
+        data = with_storage_retry(
+            lambda: runtime.storage.read(key),
+            log=log,
+            deadline=runtime.settings.storage_retry_deadline_seconds,
+            stop=runtime.stop_event,
+        )
     except (FileNotFoundError, ValueError):
         raise GenerationRejected("the avatar this generation was submitted with is no longer stored") from None
     try:

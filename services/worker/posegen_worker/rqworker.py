@@ -10,14 +10,24 @@ from rq.job import Job
 from rq.queue import Queue
 
 from posegen.queue import discard_job, enqueue_generation
-from posegen_worker.runtime import Runtime
+from posegen_worker.runtime import Connections, Runtime
 
 log = logging.getLogger("posegen.worker")
 
 
-class GenerationWorker(SimpleWorker):
+class StoppingWorker(SimpleWorker):
+    """Tells its runtime when a stop is asked for (SIGTERM), so that a job's waits (storage retries) end early."""
+
+    runtime: Connections
+    """Set by ``Connections.work``, which starts this worker."""
+
+    def request_stop(self, signum, frame) -> None:
+        self.runtime.stop_event.set()
+        super().request_stop(signum, frame)
+
+
+class GenerationWorker(StoppingWorker):
     runtime: Runtime
-    """Set by ``Runtime.work``, which starts this worker."""
 
     def register_birth(self) -> None:
         """A worker's name is its identity (Kubernetes gives it the pod's name, which a restarted container
@@ -28,10 +38,6 @@ class GenerationWorker(SimpleWorker):
             log.warning("worker %s is registered but did not stop cleanly; taking its name over", self.name)
             self.register_death()
         super().register_birth()
-
-    def request_stop(self, signum, frame) -> None:
-        self.runtime.stop_event.set()
-        super().request_stop(signum, frame)
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         super().execute_job(job, queue)

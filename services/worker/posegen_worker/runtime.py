@@ -44,6 +44,8 @@ class Connections:
     storage: Storage
     signer: UrlSigner
     events: EventPublisher
+    stop_event: threading.Event = field(default_factory=threading.Event, kw_only=True)
+    """Set when the process is asked to stop (SIGTERM): a job's waits end early."""
 
     @staticmethod
     def connect(settings, *, pool_size: int, name: str) -> dict:
@@ -120,7 +122,6 @@ class Runtime(Connections):
     settings: WorkerSettings
     pipeline: LoadedPipeline
     metrics: WorkerMetrics
-    stop_event: threading.Event = field(default_factory=threading.Event)
     requeue: list[str] = field(default_factory=list)
     redis_down_until: float = 0.0
 
