@@ -7,8 +7,10 @@ from __future__ import annotations
 import io
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
@@ -17,6 +19,8 @@ from posegen.contracts import EXTRACTION_QUEUE_NAME, QUEUE_LIST_KEY, job_id
 from posegen.db import extractions as extractions_db
 from posegen.queue import discard_job, enqueue_extraction, enqueue_generation
 from posegen.storage import LocalStorage
+
+from ..s3server import ACCESS_KEY, SECRET_KEY
 
 pytest.importorskip("mediapipe", reason="needs the extract extra and requirements/no-deps.txt")
 skimage_data = pytest.importorskip("skimage.data")
@@ -38,8 +42,8 @@ def jpeg(name: str) -> bytes:
 def spawn_extractor(worker_env, tmp_path):
     processes: list[subprocess.Popen] = []
 
-    def spawn(name: str) -> subprocess.Popen:
-        env = {**os.environ, **worker_env, "EXTRACTOR_NAME": name, "EXTRACTOR_METRICS_PORT": "0"}
+    def spawn(name: str, **env_overrides: str) -> subprocess.Popen:
+        env = {**os.environ, **worker_env, "EXTRACTOR_NAME": name, "EXTRACTOR_METRICS_PORT": "0", **env_overrides}
         log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
         process = subprocess.Popen(
             [sys.executable, "-m", "posegen_cli", "extractor"],
@@ -59,10 +63,11 @@ def spawn_extractor(worker_env, tmp_path):
             process.wait(timeout=10)
 
 
-def queue_photo(scenario, worker_env, redis_client, data: bytes) -> str:
+def queue_photo(scenario, worker_env, redis_client, data: bytes | None) -> str:
     extraction_id = str(uuid.uuid4())
     key = f"extractions/{extraction_id}/photo.jpg"
-    LocalStorage(worker_env["STORAGE_DIR"]).write(key, data)
+    if data is not None:
+        LocalStorage(worker_env["STORAGE_DIR"]).write(key, data)
     with scenario.connect() as conn:
         extractions_db.create_extraction(
             conn=conn, extraction_id=extraction_id, user_id=scenario.user_id, photo_key=key, width=512, height=512
@@ -101,6 +106,38 @@ def test_the_extractor_works_its_own_queue_and_never_stops_on_a_bad_photo(
     log = extractor.log_path.read_text()
     assert "ready on queue pose-extraction" in log and "took #0" in log
     discard_job(redis_client, waiting)  # the worker tests that follow share this queue
+
+
+def test_sigterm_during_a_storage_outage_fails_the_extraction_and_the_extractor_exits(
+    spawn_extractor, scenario, events, redis_client, worker_env
+):
+    """The object store gone (an endpoint nothing listens on) and a deadline far past any grace period: the
+    SIGTERM ends the retries, the photo's extraction fails with its event, and the extractor exits 0 within
+    its 30 s grace period."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    extraction_id = queue_photo(scenario, worker_env, redis_client, None)
+    extractor = spawn_extractor(
+        "extractor-outage",
+        STORAGE_BACKEND="s3",
+        S3_ENDPOINT_URL=f"http://127.0.0.1:{closed}",
+        S3_BUCKET="gone",
+        S3_ADDRESSING_STYLE="path",
+        AWS_ACCESS_KEY_ID=ACCESS_KEY,
+        AWS_SECRET_ACCESS_KEY=SECRET_KEY,
+        STORAGE_RETRY_DEADLINE_SECONDS="3000",
+    )
+    deadline = time.monotonic() + 120
+    while "Retrying" not in extractor.log_path.read_text():
+        assert extractor.poll() is None and time.monotonic() < deadline, extractor.log_path.read_text()[-3000:]
+        time.sleep(0.2)
+    extractor.send_signal(signal.SIGTERM)
+    assert extractor.wait(timeout=30) == 0, extractor.log_path.read_text()[-3000:]
+    failed = events.wait_for(lambda e: e.type == "pose_extraction_failed" and e.extraction_id == extraction_id)
+    assert failed.code == "error"
+    with scenario.connect() as conn:
+        assert extractions_db.get_extraction(conn=conn, extraction_id=extraction_id)["status"] == "failed"
 
 
 def test_an_extraction_claimed_elsewhere_is_skipped(scenario, worker_env, redis_client):
