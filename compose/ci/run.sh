@@ -48,7 +48,9 @@ wheel_link=""
 stop_engine() {
   kill "$dockerd_pid" 2>/dev/null && wait "$dockerd_pid" 2>/dev/null || true
   [ -z "$wheel_link" ] || rm -f "$wheel_link"
-  rm -rf "$engine"
+  # The engine leaves mounts under its folders (its network namespace, overlays): unmount, deepest first.
+  awk -v root="$engine/" 'index($2, root) == 1 {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l || true
+  rm -rf "$engine" || echo "compose-ci: could not remove $engine" >&2
 }
 trap stop_engine EXIT
 for _ in $(seq 1 60); do docker version >/dev/null 2>&1 && break; sleep 0.5; done
