@@ -32,6 +32,7 @@ class Relay:
         self.pending: OrderedDict[object, Callable[[bool], None]] = OrderedDict()
         """Connections still authenticating, oldest first, each with what closes it (``timed_out``)."""
         self._tasks: set[asyncio.Task] = set()
+        self.metrics.buffered.set_function(lambda: sum(session.buffered for session in self.sessions))
 
     def authenticate(self, token: str) -> Principal:
         return decode_token(

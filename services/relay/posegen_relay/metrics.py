@@ -40,6 +40,14 @@ class RelayMetrics:
             "protocol",
             buckets=LAG_BUCKETS,
         )
+        self.buffered = self._add(
+            Gauge,
+            "posegen_relay_buffered_events",
+            "Events waiting for clients here: queued, or held behind a replay",
+        )
+        self.resyncs = self._add(
+            Counter, "posegen_relay_resyncs_total", "Clients told to resubscribe after falling too far behind"
+        )
         self.redis_up = self._add(Gauge, "posegen_relay_redis_up", "1 while the pub/sub connection to Redis is up")
         self.refused = self._add(
             Counter, "posegen_relay_connections_refused_total", "Connections refused, by reason", "reason"

@@ -85,6 +85,20 @@ def subscribed(generation_id: str) -> Message:
     return Message("subscribed", {"generationId": generation_id})
 
 
+def resync(generation_id: str, last_event_id: str | None) -> Message:
+    """The client fell too far behind on a generation: the relay stopped keeping its live events. Subscribe
+    again from ``lastEventId`` (from the start when null) to get the rest."""
+    return Message(
+        "resync",
+        {
+            "generationId": generation_id,
+            "lastEventId": last_event_id,
+            "message": "too far behind: subscribe again from lastEventId",
+            "timestamp": _now(),
+        },
+    )
+
+
 def connected(user_id: str) -> Message:
     return Message("connected", {"message": "Connected to Pose Generator updates", "userId": user_id})
 

@@ -24,11 +24,15 @@ from posegen.auth import Principal
 from posegen.contracts import event_stream_key, stream_id_of
 from posegen.events import entry_json
 from posegen.settings import RelaySettings
+from posegen_relay import protocol
 from posegen_relay.metrics import RelayMetrics
 from posegen_relay.protocol import Message
 
 REPLAY_PAGE = 500
 TRACKED_GENERATIONS = 64
+BEHIND_FACTOR = 2
+"""Events that may not be dropped are queued past ``RELAY_QUEUE_SIZE`` up to this many times it; past that
+the client has fallen behind on their generation and is sent a ``resync``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,11 @@ def _epoch(value: str | None) -> float:
         return datetime.fromisoformat(value).timestamp() if value else time.time()
     except ValueError:
         return time.time()
+
+
+def _stream_order(event_id: str) -> tuple[int, int]:
+    milliseconds, _, sequence = event_id.partition("-")
+    return int(milliseconds), int(sequence or 0)
 
 
 class Sender(Protocol):
@@ -108,59 +117,109 @@ class Session:
         self.closed = False
         self._delivered: OrderedDict[str, set[str]] = OrderedDict()
         self._replaying: dict[str, deque[Envelope]] = {}
+        self._behind: dict[str, None] = {}
+        """Generations this client fell too far behind on (an ordered set): their live events are not kept
+        until it subscribes again."""
         self._task = asyncio.create_task(self._send_forever())
 
     @property
     def user_id(self) -> str:
         return self.principal.user_id
 
+    @property
+    def buffered(self) -> int:
+        """Events held for this client: its queue and what waits behind a replay."""
+        return len(self._queue) + sum(len(waiting) for waiting in self._replaying.values())
+
     def offer(self, event: Envelope) -> None:
         """An event from the live feed (called by the hub)."""
-        buffer = self._replaying.get(event.stream_id)
-        if buffer is not None:
-            buffer.append(event)
-        else:
-            self._enqueue(event)
+        if event.stream_id in self._behind:
+            self.metrics.dropped.labels(event.type).inc()
+            return
+        waiting = self._replaying.get(event.stream_id)
+        if waiting is None:
+            if not self._enqueue(event):
+                self._fall_behind(event.stream_id)
+                self._resync(event.stream_id)
+        elif not self._hold(waiting, event):
+            self._fall_behind(event.stream_id)
+            waiting.clear()
 
     def say(self, message: Message) -> None:
-        """A protocol message of our own (pong, error); never dropped."""
+        """A protocol message of our own (pong, error, resync); never dropped."""
         self._queue.append(message)
         self._wake.set()
 
-    def _enqueue(self, event: Envelope) -> None:
-        if event.id:
-            seen = self._delivered.setdefault(event.stream_id, set())
-            self._delivered.move_to_end(event.stream_id)
-            if event.id in seen:
-                return
-            seen.add(event.id)
-            while len(self._delivered) > TRACKED_GENERATIONS:
-                self._delivered.popitem(last=False)
-        if len(self._queue) >= self.queue_size and not self._make_room(event):
-            self.metrics.dropped.labels(event.type).inc()
-            return
+    def _enqueue(self, event: Envelope) -> bool:
+        """Queue ``event`` (unless already sent, or stale progress shed for room); False when it may not be
+        dropped and the queue already holds ``BEHIND_FACTOR`` times ``RELAY_QUEUE_SIZE``: the client has fallen
+        too far behind."""
+        seen = self._delivered.get(event.stream_id, set())
+        if event.id and event.id in seen:
+            return True
+        if len(self._queue) >= self.queue_size and not self._shed(self._queue, event.stream_id):
+            if not event.droppable and len(self._queue) >= self.queue_size * BEHIND_FACTOR:
+                return False
+            if event.droppable:
+                self._mark_delivered(event)
+                self.metrics.dropped.labels(event.type).inc()
+                return True
+        self._mark_delivered(event)
         self._queue.append(event)
         self._wake.set()
+        return True
 
-    def _make_room(self, incoming: Envelope) -> bool:
-        """Drop the oldest progress event (of the same generation first); False when the incoming event is
-        the one to drop. Events that may not be dropped are queued even past the bound."""
+    def _mark_delivered(self, event: Envelope) -> None:
+        if not event.id:
+            return
+        self._delivered.setdefault(event.stream_id, set()).add(event.id)
+        self._delivered.move_to_end(event.stream_id)
+        while len(self._delivered) > TRACKED_GENERATIONS:
+            self._delivered.popitem(last=False)
+
+    def _shed(self, queue: deque, stream_id: str) -> bool:
+        """Drop the oldest progress event (of the same generation first); False when there is none."""
         for same_generation in (True, False):
-            for index, queued in enumerate(self._queue):
+            for index, queued in enumerate(queue):
                 if (
                     isinstance(queued, Envelope)
                     and queued.droppable
-                    and (not same_generation or queued.stream_id == incoming.stream_id)
+                    and (not same_generation or queued.stream_id == stream_id)
                 ):
-                    del self._queue[index]
+                    del queue[index]
                     self.metrics.dropped.labels(queued.type).inc()
                     return True
-        return not incoming.droppable
+        return False
+
+    def _hold(self, waiting: deque[Envelope], event: Envelope) -> bool:
+        """Keep a live event behind the replay of its generation, within ``RELAY_QUEUE_SIZE`` as the queue
+        (stale progress shed first); False when it is full of events that may not be dropped."""
+        if len(waiting) >= self.queue_size and not self._shed(waiting, event.stream_id):
+            if not event.droppable:
+                return False
+            self.metrics.dropped.labels(event.type).inc()
+            return True
+        waiting.append(event)
+        return True
+
+    def _fall_behind(self, stream_id: str) -> None:
+        """Stop keeping this generation's live events until the client subscribes to it again."""
+        self._behind[stream_id] = None
+        while len(self._behind) > TRACKED_GENERATIONS:
+            del self._behind[next(iter(self._behind))]
+        self.metrics.resyncs.inc()
+
+    def _resync(self, stream_id: str) -> None:
+        """Tell a client that fell behind where to subscribe again from: the last event queued for it."""
+        if stream_id in self._behind:
+            last = max(self._delivered.get(stream_id, ()), key=_stream_order, default=None)
+            self.say(protocol.resync(stream_id, last))
 
     async def replay(self, client: aioredis.Redis, generation_id: str, last_event_id: str | None) -> bool:
         """Send the generation's stored events after ``last_event_id``, then the live ones that arrived
         meanwhile (de-duplicated, and paced like the replay), then resume live delivery. False when the
-        generation is not the user's."""
+        generation is not the user's. A client that falls too far behind meanwhile gets a ``resync``."""
+        self._behind.pop(generation_id, None)
         waiting = self._replaying[generation_id] = deque()
         try:
             found = await self._replay_stored(client, generation_id, last_event_id)
@@ -170,6 +229,7 @@ class Session:
         finally:
             for event in self._replaying.pop(generation_id, ()):
                 self._enqueue(event)
+            self._resync(generation_id)
 
     async def _replay_stored(self, client: aioredis.Redis, generation_id: str, last_event_id: str | None) -> bool:
         key = event_stream_key(generation_id)
