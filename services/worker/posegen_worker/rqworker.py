@@ -25,6 +25,19 @@ class StoppingWorker(SimpleWorker):
         self.runtime.stop_event.set()
         super().request_stop(signum, frame)
 
+    def unsubscribe(self) -> None:
+        """RQ's, with the bounded wait it means: RQ joins its pub/sub thread for a second, but redis-py's
+        ``stop()`` joins it without a bound first, and that thread waits up to 60 s for a message once
+        unsubscribed, so a stopping worker sometimes took a minute more to exit."""
+        if self.pubsub_thread:
+            log.info("Worker %s: unsubscribing from channel %s", self.name, self.pubsub_channel_name)
+            self.pubsub.unsubscribe()
+            try:
+                self.pubsub_thread.stop(timeout=1)
+            except TypeError:  # an older redis-py, whose stop() takes no timeout and does not wait
+                self.pubsub_thread.stop()
+            self.pubsub.close()
+
 
 class GenerationWorker(StoppingWorker):
     runtime: Runtime
