@@ -177,6 +177,10 @@ function connect() {
       onEvent(data);
       window.dispatchEvent(new CustomEvent("posegen:update", { detail: data }));
     }
+    else if (event === "resync" && data.generationId === state.generation) {
+      if (data.lastEventId) state.lastEventId = data.lastEventId;
+      resubscribe();
+    }
     else if (event === "error") console.warn("relay:", data.message);
   };
   socket.onclose = () => {
@@ -221,9 +225,30 @@ async function start(event) {
   } catch (error) { say(`Could not start: ${error.message}`); }
 }
 
+// The user a token names (its `userId` claim), read without verifying it: only to ask the user.
+function tokenUser(token) {
+  try {
+    const payload = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+    return String(payload.userId ?? payload.id ?? payload.sub ?? "an unknown user");
+  } catch { return "an unknown user"; }
+}
+
+// A `#token=` link (the one `make run` prints) signs this browser in, but never silently replaces a token
+// stored for another user: the page asks first, naming both (docs/decisions.md).
+function takeLinkToken() {
+  const linked = new URLSearchParams(location.hash.slice(1)).get("token");
+  if (!linked) return;
+  history.replaceState(null, "", location.pathname + location.search);
+  const stored = localStorage.getItem("posegen-token");
+  const [from, to] = [stored && tokenUser(stored), tokenUser(linked)];
+  if (stored && stored !== linked && from !== to
+      && !confirm(`This link signs you in as "${to}". This browser is signed in as "${from}". `
+        + `Switch to "${to}"? Choose Cancel unless you expected to change accounts.`)) return;
+  localStorage.setItem("posegen-token", linked);
+}
+
 async function init() {
-  const fragment = new URLSearchParams(location.hash.slice(1));
-  if (fragment.get("token")) { localStorage.setItem("posegen-token", fragment.get("token")); history.replaceState(null, "", "/"); }
+  takeLinkToken();
   state.token = localStorage.getItem("posegen-token") || "";
   $("token").value = state.token;
   state.config = await fetch("/web/config.json").then((r) => r.json()).catch(() => state.config);
