@@ -241,9 +241,11 @@ function takeLinkToken() {
   history.replaceState(null, "", location.pathname + location.search);
   const stored = localStorage.getItem("posegen-token");
   const [from, to] = [stored && tokenUser(stored), tokenUser(linked)];
-  if (stored && stored !== linked && from !== to
-      && !confirm(`This link signs you in as "${to}". This browser is signed in as "${from}". `
-        + `Switch to "${to}"? Choose Cancel unless you expected to change accounts.`)) return;
+  const question = from === to
+    ? `This link replaces this browser's sign-in for "${from}" with another token for "${to}". Use it?`
+    : `This link signs you in as "${to}". This browser is signed in as "${from}". `
+      + `Switch to "${to}"? Choose Cancel unless you expected to change accounts.`;
+  if (stored && stored !== linked && !confirm(question)) return;
   localStorage.setItem("posegen-token", linked);
 }
 
