@@ -84,6 +84,41 @@ def test_images_that_cannot_be_stored_are_failed_and_refunded(s3, make_runtime, 
     assert scenario.balance() == scenario.granted
 
 
+@pytest.mark.parametrize("stopping", [False, True], ids=["deadline", "sigterm"])
+def test_an_avatar_the_outage_keeps_away_fails_the_generation_or_hands_it_over_when_stopping(
+    s3, make_runtime, scenario, stopping
+):
+    s3.stop()
+    runtime = make_runtime(
+        storage_backend="s3",
+        s3_bucket=BUCKET,
+        s3_endpoint_url=s3.endpoint,
+        s3_addressing_style="path",
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        storage_retry_deadline_seconds=3000 if stopping else 1.0,
+    )
+    if stopping:
+        runtime.stop_event.set()
+    generation_id = scenario.generation(poses=2, steps=2, identity_strength=0.6, avatar_key="avatars/gone.jpg")
+    outcome = {}
+    thread = threading.Thread(
+        target=lambda: outcome.setdefault("v", GenerationRun(runtime, generation_id).run()), daemon=True
+    )
+    thread.start()
+    thread.join(timeout=180)
+    assert not thread.is_alive(), "the generation did not end"
+    row = scenario.row(generation_id)
+    if stopping:
+        assert (outcome["v"], row.status, row.credit_refunded) == ("requeued", "queued", 0)
+        assert runtime.requeue == [generation_id]
+    else:
+        assert (outcome["v"], row.status, row.credit_refunded) == ("failed", "failed", row.credit_charged)
+        assert row.error_message.startswith("the storage could not be reached")
+        assert scenario.balance() == scenario.granted
+    assert scenario.images(generation_id) == []
+
+
 def test_an_outage_mid_run_fails_and_refunds_what_cannot_be_stored_and_the_generation_ends(
     s3, spawn_worker, scenario, events, redis_client
 ):
