@@ -128,6 +128,7 @@ def run_case(clients: int, users: int, mixed: bool, seconds: float, redis_url: s
         "RELAY_HOST": "127.0.0.1",
         "LOG_LEVEL": "WARNING",
         "RELAY_MAX_CONNECTIONS_PER_USER": "1000",
+        "RELAY_AUTH_TIMEOUT_SECONDS": "60",  # every client connects at once: none is cut short on a small machine
     }
     relay = subprocess.Popen([sys.executable, "-m", "posegen_cli", "relay"], env=env, cwd=tempfile.gettempdir())
     time.sleep(2)
