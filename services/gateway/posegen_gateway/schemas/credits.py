@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from posegen_gateway.schemas.common import ApiModel, RequestModel
+from posegen_gateway.schemas.common import ApiModel, Int, RequestModel
 
 
 class LedgerEntry(ApiModel):
@@ -25,7 +25,7 @@ class Credits(ApiModel):
 
 
 class CreditGrant(RequestModel):
-    amount: int = Field(ge=1, le=10_000_000)
+    amount: Int = Field(ge=1, le=10_000_000)
     reason: str | None = Field(default=None, max_length=200)
 
 

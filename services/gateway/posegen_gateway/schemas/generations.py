@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from posegen.plan import GALLERY, TEXT
-from posegen_gateway.schemas.common import ApiModel, RequestModel
+from posegen_gateway.schemas.common import ApiModel, Float, Int, NotBoolean, RequestModel
 
 GenerationType = Literal["GALLERY_REFERENCE", "TEXT_DESCRIPTION"]
 GenerationStatus = Literal["queued", "processing", "completed", "partial", "failed", "cancelled"]
@@ -31,17 +31,17 @@ class GenerateRequest(RequestModel):
         description="gallery mode: 1..50 distinct library pose ids (an unknown id is a 404)",
         json_schema_extra={"uniqueItems": True},
     )
-    variations_per_pose: int = Field(default=1, ge=1, le=6, description="gallery mode")
+    variations_per_pose: Int = Field(default=1, ge=1, le=6, description="gallery mode")
     text_prompt: str | None = Field(default=None, min_length=3, max_length=1000, description="text mode")
-    variation_count: int = Field(default=4, ge=1, le=10, description="text mode")
+    variation_count: Int = Field(default=4, ge=1, le=10, description="text mode")
     prompt: str | None = Field(default=None, max_length=1000)
     negative_prompt: str | None = Field(default=None, max_length=1000)
-    width: int = Field(default=512, ge=256, le=1024, multiple_of=64)
-    height: int = Field(default=512, ge=256, le=1024, multiple_of=64)
-    steps: int = Field(default=20, ge=1, le=50)
-    guidance_scale: float = Field(default=7.5, ge=0, le=20)
-    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
-    identity_strength: float | None = Field(
+    width: Int = Field(default=512, ge=256, le=1024, multiple_of=64)
+    height: Int = Field(default=512, ge=256, le=1024, multiple_of=64)
+    steps: Int = Field(default=20, ge=1, le=50)
+    guidance_scale: Float = Field(default=7.5, ge=0, le=20)
+    seed: Annotated[int | None, NotBoolean] = Field(default=None, ge=0, le=MAX_SEED)
+    identity_strength: Annotated[float | None, NotBoolean] = Field(
         default=None,
         ge=0,
         le=1,
