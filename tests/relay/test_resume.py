@@ -90,7 +90,10 @@ def test_live_events_during_a_replay_arrive_once_with_no_gap(relay, redis_url):
     received = asyncio.run(scenario())
     expected = stored + published_live
     assert len(received) == len(set(received)), "no duplicates"
-    assert set(received) == set(expected), "no gaps"
+    assert set(stored) <= set(received), "the replay has no gap"
+    assert set(received) <= set(expected)
+    # Live progress may be shed while the client is behind (docs/websocket.md); the final event never is.
+    assert published_live[-1] in received
 
 
 def test_another_users_generation_cannot_be_replayed(relay, redis_url):

@@ -128,7 +128,10 @@ def test_replay_after_last_event_id_then_live_each_event_once(relay, redis_url):
 
     received, again, bad = asyncio.run(scenario())
     assert len(received) == len(set(received)), "no duplicates"
-    assert set(received) == set(stored[200:] + published_live), "no gaps, nothing before lastEventId"
+    assert set(stored[200:]) <= set(received), "the replay has no gap"
+    assert set(received) <= set(stored[200:] + published_live), "nothing before lastEventId"
+    # Live progress may be shed while the client is behind (docs/websocket.md); the final event never is.
+    assert published_live[-1] in received
     assert again == [("subscribed", {"generationId": "g-sio"})], "the final event was already delivered once"
     assert bad[0] == "error" and bad[1]["code"] == "bad_message"
 
