@@ -44,13 +44,20 @@ class PlainProtocol:
             return
         await send({"type": "websocket.accept"})
         sender = PlainSender(send)
-        if self.relay.draining:
-            await sender.close(protocol.CLOSE_GOING_AWAY, "going away")
-            return
-        if self.relay.full():
-            await refuse(sender, BUSY, "busy", protocol.CLOSE_TRY_AGAIN)
+        if not await self._room_for(sender):
             return
         await self._serve(scope, receive, sender)
+
+    async def _room_for(self, sender: PlainSender) -> bool:
+        """False, with the connection closed, while the relay drains or is full (asked again after the
+        authentication: the limit counts authenticated sessions)."""
+        if self.relay.draining:
+            await sender.close(protocol.CLOSE_GOING_AWAY, "going away")
+            return False
+        if self.relay.full():
+            await refuse(sender, BUSY, "busy", protocol.CLOSE_TRY_AGAIN)
+            return False
+        return True
 
     def _origin_allowed(self, scope) -> bool:
         allowed = self.relay.settings.allowed_origins
@@ -59,13 +66,7 @@ class PlainProtocol:
 
     async def _serve(self, scope, receive, sender: PlainSender) -> None:
         principal = await self._authenticated(scope, receive, sender)
-        if principal is None:
-            return
-        if self.relay.draining:
-            await sender.close(protocol.CLOSE_GOING_AWAY, "going away")
-            return
-        if self.relay.full():
-            await refuse(sender, BUSY, "busy", protocol.CLOSE_TRY_AGAIN)
+        if principal is None or not await self._room_for(sender):
             return
         if self.relay.user_full(principal):
             await refuse(sender, "too many connections for this user", "too_many_connections", protocol.CLOSE_TOO_MANY)
