@@ -16,7 +16,7 @@ from posegen.contracts import QUEUE_LIST_KEY, job_id
 from posegen.queue import enqueue_generation
 from posegen_worker.generation import GenerationRun
 
-from ..s3server import ACCESS_KEY, SECRET_KEY, SeaweedS3, weed_binary
+from ..s3server import SeaweedS3, weed_binary
 from ..scenario import CREDITS_PER_IMAGE
 
 BUCKET = "worker-outage"
@@ -40,6 +40,11 @@ def s3_env(server: SeaweedS3) -> dict[str, str]:
     return {**server.client_env, "S3_BUCKET": BUCKET}
 
 
+def s3_settings(server: SeaweedS3) -> dict[str, str]:
+    """``s3_env`` as worker settings keywords, for a runtime in this process."""
+    return {name.lower(): value for name, value in s3_env(server).items()}
+
+
 def wait_for_log(process, text: str, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while text not in process.log_path.read_text():
@@ -57,15 +62,7 @@ def assert_books_balanced(scenario, generation_id: str) -> None:
 
 def test_images_that_cannot_be_stored_are_failed_and_refunded(s3, make_runtime, scenario):
     s3.stop()
-    runtime = make_runtime(
-        storage_backend="s3",
-        s3_bucket=BUCKET,
-        s3_endpoint_url=s3.endpoint,
-        s3_addressing_style="path",
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        storage_retry_deadline_seconds=1.5,
-    )
+    runtime = make_runtime(**s3_settings(s3), storage_retry_deadline_seconds=1.5)
     generation_id = scenario.generation(poses=3, steps=2)
     outcome = {}
     thread = threading.Thread(
@@ -89,15 +86,7 @@ def test_an_avatar_the_outage_keeps_away_fails_the_generation_or_hands_it_over_w
     s3, make_runtime, scenario, stopping
 ):
     s3.stop()
-    runtime = make_runtime(
-        storage_backend="s3",
-        s3_bucket=BUCKET,
-        s3_endpoint_url=s3.endpoint,
-        s3_addressing_style="path",
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        storage_retry_deadline_seconds=3000 if stopping else 1.0,
-    )
+    runtime = make_runtime(**s3_settings(s3), storage_retry_deadline_seconds=3000 if stopping else 1.0)
     if stopping:
         runtime.stop_event.set()
     generation_id = scenario.generation(poses=2, steps=2, identity_strength=0.6, avatar_key="avatars/gone.jpg")
